@@ -1,0 +1,58 @@
+namespace Tessera.Core.Commands;
+
+/// <summary>Command flags as Redis 7.0 lists them in COMMAND INFO.</summary>
+[Flags]
+public enum CommandFlags
+{
+    None = 0,
+    Write = 1 << 0,
+    ReadOnly = 1 << 1,
+    DenyOom = 1 << 2,
+    Admin = 1 << 3,
+    PubSub = 1 << 4,
+    NoScript = 1 << 5,
+    Blocking = 1 << 6,
+    Loading = 1 << 7,
+    Stale = 1 << 8,
+    SkipMonitor = 1 << 9,
+    SkipSlowlog = 1 << 10,
+    Asking = 1 << 11,
+    Fast = 1 << 12,
+    NoAuth = 1 << 13,
+    MayReplicate = 1 << 14,
+    NoMandatoryKeys = 1 << 15,
+    NoAsyncLoading = 1 << 16,
+    NoMulti = 1 << 17,
+    MovableKeys = 1 << 18,
+    AllowBusy = 1 << 19,
+}
+
+/// <summary>Maps the flag names of the command table to <see cref="CommandFlags"/>.</summary>
+public static class CommandFlagNames
+{
+    /// <summary>The flag for a COMMAND INFO flag name; throws on a name the table should not contain.</summary>
+    public static CommandFlags Parse(string name) => name switch
+    {
+        "write" => CommandFlags.Write,
+        "readonly" => CommandFlags.ReadOnly,
+        "denyoom" => CommandFlags.DenyOom,
+        "admin" => CommandFlags.Admin,
+        "pubsub" => CommandFlags.PubSub,
+        "noscript" => CommandFlags.NoScript,
+        "blocking" => CommandFlags.Blocking,
+        "loading" => CommandFlags.Loading,
+        "stale" => CommandFlags.Stale,
+        "skip_monitor" => CommandFlags.SkipMonitor,
+        "skip_slowlog" => CommandFlags.SkipSlowlog,
+        "asking" => CommandFlags.Asking,
+        "fast" => CommandFlags.Fast,
+        "no_auth" => CommandFlags.NoAuth,
+        "may_replicate" => CommandFlags.MayReplicate,
+        "no_mandatory_keys" => CommandFlags.NoMandatoryKeys,
+        "no_async_loading" => CommandFlags.NoAsyncLoading,
+        "no_multi" => CommandFlags.NoMulti,
+        "movablekeys" => CommandFlags.MovableKeys,
+        "allow_busy" => CommandFlags.AllowBusy,
+        _ => throw new InvalidDataException("unknown command flag '" + name + "' in the command table"),
+    };
+}

@@ -1,0 +1,27 @@
+namespace Tessera.Core.Hashing;
+
+/// <summary>
+/// Redis Cluster's key-to-slot function: CRC16 of the key modulo 16384, hashing only the part between the first '{'
+/// and the first '}' after it when that part is non-empty (a hash tag). Also the internal shard function of a node's
+/// keyspace, so one function serves shards, cluster slots and migration.
+/// </summary>
+public static class HashSlot
+{
+    /// <summary>Number of hash slots in a cluster.</summary>
+    public const int Count = 16384;
+
+    /// <summary>The slot of <paramref name="key"/>.</summary>
+    public static int Of(ReadOnlySpan<byte> key) => Crc16.Compute(HashedPart(key)) & (Count - 1);
+
+    /// <summary>The bytes that decide the slot: the hash tag when there is a non-empty one, else the whole key.</summary>
+    public static ReadOnlySpan<byte> HashedPart(ReadOnlySpan<byte> key)
+    {
+        var open = key.IndexOf((byte)'{');
+        if (open < 0)
+        {
+            return key;
+        }
+        var close = key[(open + 1)..].IndexOf((byte)'}');
+        return close <= 0 ? key : key.Slice(open + 1, close);
+    }
+}
