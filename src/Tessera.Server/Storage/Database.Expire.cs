@@ -1,0 +1,55 @@
+using Tessera.Core.Hashing;
+
+namespace Tessera.Server.Storage;
+
+/// <summary>The active expire cycle's walk over one database's keys with a TTL.</summary>
+internal sealed partial class Database
+{
+    private int _expireSlot;
+    private readonly List<byte[]> _expiredBatch = [];
+
+    /// <summary>
+    /// Checks keys with a TTL from where the last call stopped, deleting expired ones, until about
+    /// <paramref name="budget"/> keys were sampled. Returns (sampled, expired) so the cycle can adapt like Redis's:
+    /// keep going while many sampled keys were expired.
+    /// </summary>
+    public (long Sampled, long Expired) ExpireStep(long budget)
+    {
+        long sampled = 0;
+        long expired = 0;
+        var now = Keyspace.Now;
+        for (var visitedSlots = 0; visitedSlots < HashSlot.Count && sampled < budget && _volatile.Count > 0; visitedSlots++)
+        {
+            var slot = _expireSlot;
+            _expireSlot = (_expireSlot + 1) & (HashSlot.Count - 1);
+            if (!_volatile.Contains(slot))
+            {
+                continue;
+            }
+            var table = _tables![slot]!;
+            for (var i = 0; i < table.Capacity; i++)
+            {
+                ref var entry = ref table[i];
+                if (entry.Key is null || entry.Expire == 0)
+                {
+                    continue;
+                }
+                sampled++;
+                if (entry.Expire < now)
+                {
+                    _expiredBatch.Add(entry.Key);
+                }
+            }
+            // Deleting may shrink the table, so expired keys are collected first and removed after the walk.
+            foreach (var key in _expiredBatch)
+            {
+                if (TryFindRaw(key, out var found) && Keyspace.ExpireIfNeeded(this, found))
+                {
+                    expired++;
+                }
+            }
+            _expiredBatch.Clear();
+        }
+        return (sampled, expired);
+    }
+}

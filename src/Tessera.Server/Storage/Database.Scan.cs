@@ -1,0 +1,78 @@
+using Tessera.Core.Hashing;
+
+namespace Tessera.Server.Storage;
+
+/// <summary>SCAN over a database: slot by slot, and within a slot's table bucket by bucket in reverse-binary order.</summary>
+internal sealed partial class Database
+{
+    private const int SlotBits = 14;
+
+    /// <summary>
+    /// Adds keys to <paramref name="keys"/> starting at <paramref name="cursor"/>; returns the next cursor, 0 at
+    /// the end. The cursor packs the slot (low 14 bits) and the bucket cursor of that slot's table. Buckets are
+    /// visited in reverse-binary order, Redis's dictScan scheme, so a key present for the whole iteration is
+    /// returned at least once even if tables grow or shrink between calls. Stops after about
+    /// <paramref name="count"/> keys or 10 x count buckets.
+    /// </summary>
+    public ulong Scan(ulong cursor, long count, List<byte[]> keys)
+    {
+        var slot = (int)(cursor & (HashSlot.Count - 1));
+        var bucket = (uint)(cursor >> SlotBits);
+        var maxBuckets = count * 10;
+        var visited = 0L;
+        while (true)
+        {
+            var table = _tables?[slot];
+            if (table is not null && table.Count > 0)
+            {
+                var mask = (uint)table.Capacity - 1;
+                table.VisitBucket((int)(bucket & mask), ref keys, static (t, i, ref k) => k.Add(t[i].Key!));
+                visited++;
+                bucket = NextBucket(bucket, mask);
+            }
+            else
+            {
+                bucket = 0;
+            }
+            if (bucket == 0)
+            {
+                slot = NextOccupiedSlot(slot + 1);
+                if (slot == HashSlot.Count)
+                {
+                    return 0;
+                }
+            }
+            if (keys.Count >= count || visited >= maxBuckets)
+            {
+                return ((ulong)bucket << SlotBits) | (uint)slot;
+            }
+        }
+    }
+
+    /// <summary>Reverse-binary increment of a bucket cursor under <paramref name="mask"/> (0 after the last bucket).</summary>
+    internal static uint NextBucket(uint bucket, uint mask)
+    {
+        bucket |= ~mask;
+        bucket = ReverseBits(bucket);
+        bucket++;
+        return ReverseBits(bucket);
+    }
+
+    private static uint ReverseBits(uint v)
+    {
+        v = ((v >> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+        v = ((v >> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F) | ((v & 0x0F0F0F0F) << 4);
+        v = ((v >> 8) & 0x00FF00FF) | ((v & 0x00FF00FF) << 8);
+        return (v >> 16) | (v << 16);
+    }
+
+    private int NextOccupiedSlot(int slot)
+    {
+        while (slot < HashSlot.Count && !_occupied.Contains(slot))
+        {
+            slot++;
+        }
+        return slot;
+    }
+}

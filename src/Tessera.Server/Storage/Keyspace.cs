@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Tessera.Server.Config;
+
+namespace Tessera.Server.Storage;
+
+/// <summary>
+/// All databases of the node and what they share: the command's time snapshot (all expiry decisions of one
+/// command use one "now", as Redis's commandTimeSnapshot), the LRU/LFU clock, keyspace statistics and the active
+/// expire cycle. Guarded by the server's execution lock.
+/// </summary>
+internal sealed class Keyspace
+{
+    private readonly ServerConfig _config;
+    private int _expireDb;
+
+    public Keyspace(ServerConfig config)
+    {
+        _config = config;
+        Databases = new Database[config.Databases.Value];
+        for (var i = 0; i < Databases.Length; i++)
+        {
+            Databases[i] = new Database(this, i);
+        }
+        Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    }
+
+    public Database[] Databases { get; }
+
+    /// <summary>Unix milliseconds of the command being executed.</summary>
+    public long Now { get; private set; }
+
+    /// <summary>Random source for sampling (RANDOMKEY, eviction); used under the lock.</summary>
+    public Random Random { get; } = new();
+
+    public long KeyspaceHits { get; set; }
+
+    public long KeyspaceMisses { get; set; }
+
+    public long ExpiredKeys { get; private set; }
+
+    public long EvictedKeys { get; set; }
+
+    /// <summary>False after DEBUG SET-ACTIVE-EXPIRE 0: only lazy expiry runs.</summary>
+    public bool ActiveExpireEnabled { get; set; } = true;
+
+    /// <summary>True on a replica: keys are not expired locally, the master's DELs do it.</summary>
+    public bool IsReplica { get; set; }
+
+    /// <summary>Called after a key was deleted because it expired (notifications, propagation).</summary>
+    public Action<Database, byte[]>? KeyExpired { get; set; }
+
+    /// <summary>Estimated bytes of all data.</summary>
+    public long UsedMemory
+    {
+        get
+        {
+            long total = 0;
+            foreach (var db in Databases)
+            {
+                total += db.UsedMemory;
+            }
+            return total;
+        }
+    }
+
+    /// <summary>Number of keys in all databases.</summary>
+    public long KeyCount => Databases.Sum(d => d.Count);
+
+    /// <summary>True under an LFU maxmemory policy: accesses feed frequency counters instead of the LRU clock.</summary>
+    public bool Lfu { get; set; }
+
+    /// <summary>CONFIG RESETSTAT: clears hit, miss, expiry and eviction counters.</summary>
+    public void ResetStats()
+    {
+        KeyspaceHits = 0;
+        KeyspaceMisses = 0;
+        ExpiredKeys = 0;
+        EvictedKeys = 0;
+    }
+
+    /// <summary>Takes the time snapshot for the next command (or cron step).</summary>
+    public void UpdateClock() => Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Access metadata for a new key: the LRU clock, or the LFU initial counter.</summary>
+    public uint NewAccess() => Lfu ? (KeyMeta.LfuMinutes(Now) << 8) | KeyMeta.LfuInitialCounter : KeyMeta.LruClock(Now);
+
+    /// <summary>Records an access: refreshes the LRU clock or bumps the LFU counter.</summary>
+    public void Touch(ref KeyTable.Entry entry)
+    {
+        if (Lfu)
+        {
+            var counter = KeyMeta.LfuDecayed(entry.Meta, Now, _config.LfuDecayTime.Value);
+            counter = KeyMeta.LfuIncrement(counter, _config.LfuLogFactor.Value, Random);
+            entry.Meta = KeyMeta.WithAccess(entry.Meta, (KeyMeta.LfuMinutes(Now) << 8) | counter);
+        }
+        else
+        {
+            entry.Meta = KeyMeta.WithAccess(entry.Meta, KeyMeta.LruClock(Now));
+        }
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="key"/> if its TTL has passed; true when it is logically gone. A replica keeps the
+    /// key (its master will send the DEL) but still reports it missing.
+    /// </summary>
+    public bool ExpireIfNeeded(Database db, KeyRef key)
+    {
+        ref var entry = ref key.Entry;
+        if (entry.Expire == 0 || entry.Expire >= Now)
+        {
+            return false;
+        }
+        if (IsReplica)
+        {
+            return true;
+        }
+        var name = entry.Key!;
+        db.Remove(key);
+        ExpiredKeys++;
+        KeyExpired?.Invoke(db, name);
+        return true;
+    }
+
+    /// <summary>
+    /// One run of the active expire cycle (Redis's activeExpireCycle): visits databases in turn, sampling keys
+    /// with a TTL and deleting expired ones, repeating on a database while more than the acceptable share of
+    /// sampled keys was expired, until <paramref name="budget"/> runs out.
+    /// </summary>
+    public void ActiveExpireCycle(TimeSpan budget)
+    {
+        if (IsReplica || !ActiveExpireEnabled)
+        {
+            return;
+        }
+        var effort = _config.ActiveExpireEffort.Value - 1;
+        var keysPerLoop = 20 + (20 / 4 * effort);
+        var acceptableStale = 10 - effort;
+        var clock = Stopwatch.StartNew();
+        for (var n = 0; n < Databases.Length && clock.Elapsed < budget; n++)
+        {
+            var db = Databases[_expireDb];
+            _expireDb = (_expireDb + 1) % Databases.Length;
+            while (db.VolatileCount > 0 && clock.Elapsed < budget)
+            {
+                UpdateClock();
+                var (sampled, expired) = db.ExpireStep(keysPerLoop);
+                if (sampled == 0 || expired * 100 / sampled <= acceptableStale)
+                {
+                    break;
+                }
+            }
+        }
+    }
+}
