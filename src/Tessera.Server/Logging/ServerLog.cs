@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tessera.Server.Logging;
+
+/// <summary>The node's log messages, source-generated so a disabled level costs nothing.</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera {Version} starting, pid {Pid}")]
+    public static partial void Starting(this ILogger logger, string version, int pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready to accept connections on {Endpoints}")]
+    public static partial void Ready(this ILogger logger, string endpoints);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not create server TCP listening socket {Address}: {Reason}")]
+    public static partial void BindFailed(this ILogger logger, string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Option '{Name}' is recognised but not implemented by Tessera yet; its value is kept but has no effect")]
+    public static partial void OptionNotImplemented(this ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing client that reached max query buffer length: addr={Address}")]
+    public static partial void QueryBufferLimit(this ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "User requested shutdown...")]
+    public static partial void LogShutdownRequested(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Received {Signal} scheduling shutdown...")]
+    public static partial void SignalReceived(this ILogger logger, string signal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tessera is now ready to exit, bye bye...")]
+    public static partial void Exiting(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DB saved on disk skipped: persistence is not implemented yet, data lives in memory only")]
+    public static partial void PersistenceNotImplemented(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closing idle client: addr={Address}")]
+    public static partial void ClosingIdleClient(this ILogger logger, string address);
+}

@@ -1,0 +1,367 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Tessera.Server.Logging;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Networking;
+
+/// <summary>
+/// One I/O thread that owns its sockets through epoll, as a Redis process does: it accepts (listeners are shared
+/// with EPOLLEXCLUSIVE), reads, runs commands in the reading thread (under the execution lock), and writes the
+/// replies straight away; a socket becomes writable-interest only when the kernel buffer is full. One loop per
+/// core. Other threads talk to a loop through its mailbox and an eventfd.
+/// </summary>
+internal sealed unsafe class EventLoop : IDisposable
+{
+    private const int MaxEvents = 256;
+    private const int AcceptsPerWake = 64;
+
+    private readonly TesseraServer _server;
+    private readonly int _epoll;
+    private readonly int _eventFd;
+    private readonly Thread _thread;
+    private readonly ConcurrentQueue<SocketConnection> _mailbox = new();
+    private int _signaled;
+    private SocketConnection?[] _connections = new SocketConnection?[1024];
+    private volatile int[] _listenerFds = [];
+    private volatile bool _stopping;
+
+    public EventLoop(TesseraServer server, int index)
+    {
+        _server = server;
+        _epoll = Native.EpollCreate1(0x80000);
+        _eventFd = Native.EventFd(0, 0x80000 | 0x800);
+        if (_epoll < 0 || _eventFd < 0)
+        {
+            throw new IOException($"cannot create epoll/eventfd: errno {Marshal.GetLastPInvokeError()}");
+        }
+        Native.Control(_epoll, Native.EpollCtlAdd, _eventFd, Native.EpollIn);
+        _thread = new Thread(Run) { Name = $"tessera-io-{index}", IsBackground = true };
+    }
+
+    /// <summary>Bytes received by this loop (INFO total_net_input_bytes sums all loops).</summary>
+    public long NetInputBytes { get; private set; }
+
+    /// <summary>Bytes sent by this loop.</summary>
+    public long NetOutputBytes { get; private set; }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Starts accepting on <paramref name="listener"/> (shared with the other loops).</summary>
+    public void AddListener(Listener listener)
+    {
+        _listenerFds = [.. _listenerFds, listener.Fd];
+        Native.Control(_epoll, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
+    }
+
+    /// <summary>Stops accepting on <paramref name="listener"/>.</summary>
+    public void RemoveListener(Listener listener)
+    {
+        Native.Control(_epoll, Native.EpollCtlDel, listener.Fd, 0);
+        _listenerFds = [.. _listenerFds.Where(fd => fd != listener.Fd)];
+    }
+
+    /// <summary>Queues <paramref name="connection"/> for attention on this loop's thread and wakes the loop.</summary>
+    public void Post(SocketConnection connection)
+    {
+        _mailbox.Enqueue(connection);
+        if (Interlocked.Exchange(ref _signaled, 1) == 0)
+        {
+            ulong one = 1;
+            Native.Write(_eventFd, (byte*)&one, 8);
+        }
+    }
+
+    /// <summary>Stops the loop and closes its connections; returns once the thread has ended.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        ulong one = 1;
+        Native.Write(_eventFd, (byte*)&one, 8);
+        if (Thread.CurrentThread != _thread && _thread.IsAlive)
+        {
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Native.Close(_eventFd);
+        Native.Close(_epoll);
+    }
+
+    private void Run()
+    {
+        var stride = Native.EpollEventSize;
+        var events = GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
+        fixed (byte* buffer = events)
+        {
+            while (!_stopping)
+            {
+                var n = Native.EpollWait(_epoll, buffer, MaxEvents, -1);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Native.EIntr)
+                    {
+                        continue;
+                    }
+                    break;
+                }
+                for (var i = 0; i < n && !_stopping; i++)
+                {
+                    var flags = *(uint*)(buffer + (i * stride));
+                    var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
+                    Dispatch(fd, flags);
+                }
+            }
+        }
+        foreach (var connection in _connections)
+        {
+            if (connection is not null)
+            {
+                CloseConnection(connection);
+            }
+        }
+    }
+
+    private void Dispatch(int fd, uint flags)
+    {
+        if (fd == _eventFd)
+        {
+            ulong value;
+            Native.Read(_eventFd, (byte*)&value, 8);
+            Volatile.Write(ref _signaled, 0);
+            while (_mailbox.TryDequeue(out var posted))
+            {
+                HandlePosted(posted);
+            }
+            return;
+        }
+        if (Array.IndexOf(_listenerFds, fd) >= 0)
+        {
+            AcceptAll(fd);
+            return;
+        }
+        var connection = fd < _connections.Length ? _connections[fd] : null;
+        if (connection is null)
+        {
+            return;
+        }
+        if ((flags & (Native.EpollIn | Native.EpollHup | Native.EpollErr | Native.EpollRdHup)) != 0)
+        {
+            OnReadable(connection);
+        }
+        if (!connection.Closed && (flags & Native.EpollOut) != 0)
+        {
+            Flush(connection);
+            ContinueAfterFlush(connection);
+        }
+    }
+
+    private void AcceptAll(int listenFd)
+    {
+        for (var k = 0; k < AcceptsPerWake; k++)
+        {
+            var fd = Native.Accept4(listenFd, null, null, Native.SockNonBlock | Native.SockCloexec);
+            if (fd < 0)
+            {
+                return;
+            }
+            var unixPath = _server.UnixSocketPathOf(listenFd);
+            if (unixPath is null)
+            {
+                Native.SetOption(fd, Native.IpProtoTcp, Native.TcpNoDelay, 1);
+                ConfigureKeepAlive(fd, (int)_server.Config.TcpKeepAlive.Value);
+            }
+            var connection = new SocketConnection(this, fd);
+            var remote = unixPath is null ? Native.FormatAddress(fd, peer: true) : unixPath + ":0";
+            var local = unixPath is null ? Native.FormatAddress(fd, peer: false) : unixPath + ":0";
+            var refusal = _server.Clients.Admit(remote, unixPath is not null);
+            if (refusal is not null)
+            {
+                fixed (byte* p = refusal)
+                {
+                    Native.Send(fd, p, refusal.Length, Native.MsgNoSignal);
+                }
+                Native.Close(fd);
+                continue;
+            }
+            connection.Session = _server.Clients.Register(connection, remote, local, unixPath is not null);
+            if (fd >= _connections.Length)
+            {
+                Array.Resize(ref _connections, Math.Max(fd + 1, _connections.Length * 2));
+            }
+            _connections[fd] = connection;
+            connection.Interest = Native.EpollIn | Native.EpollRdHup;
+            Native.Control(_epoll, Native.EpollCtlAdd, fd, connection.Interest);
+        }
+    }
+
+    private static void ConfigureKeepAlive(int fd, int seconds)
+    {
+        if (seconds <= 0)
+        {
+            return;
+        }
+        // As Redis's anetKeepAlive: probes after the idle time, then every third of it, three times.
+        Native.SetOption(fd, Native.SolSocket, Native.SoKeepAlive, 1);
+        Native.SetOption(fd, Native.IpProtoTcp, Native.TcpKeepIdle, seconds);
+        Native.SetOption(fd, Native.IpProtoTcp, Native.TcpKeepIntvl, Math.Max(1, seconds / 3));
+        Native.SetOption(fd, Native.IpProtoTcp, Native.TcpKeepCnt, 3);
+    }
+
+    private void OnReadable(SocketConnection connection)
+    {
+        var session = connection.Session;
+        if (session.Postponed || session.ClosingAfterReply)
+        {
+            // Not reading now; a hang-up still closes the connection.
+            if ((connection.Interest & Native.EpollIn) == 0)
+            {
+                CloseConnection(connection);
+            }
+            return;
+        }
+        var span = session.GetReadBuffer();
+        nint n;
+        fixed (byte* p = span)
+        {
+            n = Native.Recv(connection.Fd, p, span.Length, 0);
+        }
+        if (n <= 0)
+        {
+            if (n < 0 && Marshal.GetLastPInvokeError() is Native.EAgain or Native.EIntr)
+            {
+                return;
+            }
+            CloseConnection(connection);
+            return;
+        }
+        session.CommitRead((int)n);
+        NetInputBytes += n;
+        if (session.PendingInput > _server.Config.ClientQueryBufferLimit.Value)
+        {
+            _server.Log.QueryBufferLimit(session.RemoteAddress);
+            CloseConnection(connection);
+            return;
+        }
+        session.ProcessInput();
+        if (Flush(connection))
+        {
+            ContinueAfterFlush(connection);
+        }
+    }
+
+    private void HandlePosted(SocketConnection connection)
+    {
+        connection.ClearWake();
+        if (connection.Closed)
+        {
+            return;
+        }
+        if (connection.CloseRequested)
+        {
+            CloseConnection(connection);
+            return;
+        }
+        connection.Session.DrainRemoteOutput();
+        if (!connection.Session.Postponed)
+        {
+            connection.Session.ProcessInput();
+        }
+        if (Flush(connection))
+        {
+            ContinueAfterFlush(connection);
+        }
+    }
+
+    /// <summary>Sends what the kernel will take now; false when the connection was closed on an error.</summary>
+    private bool Flush(SocketConnection connection)
+    {
+        var output = connection.Session.Output;
+        while (!output.IsEmpty)
+        {
+            var segment = output.PeekFirst();
+            nint n;
+            fixed (byte* p = segment)
+            {
+                n = Native.Send(connection.Fd, p, segment.Length, Native.MsgNoSignal);
+            }
+            if (n > 0)
+            {
+                output.Consume(n);
+                NetOutputBytes += n;
+                continue;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Native.EIntr)
+            {
+                continue;
+            }
+            if (errno == Native.EAgain)
+            {
+                return true;
+            }
+            CloseConnection(connection);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// After a flush: runs commands held back by output backpressure once the client caught up, closes after a
+    /// QUIT once everything is sent, and registers for the events the connection now needs.
+    /// </summary>
+    private void ContinueAfterFlush(SocketConnection connection)
+    {
+        var session = connection.Session;
+        while (session.Output.IsEmpty && session.PendingInput > 0 && !session.Postponed && !session.ClosingAfterReply)
+        {
+            var before = session.PendingInput;
+            session.ProcessInput();
+            if (!Flush(connection))
+            {
+                return;
+            }
+            if (session.PendingInput == before)
+            {
+                break;
+            }
+        }
+        if (session.ClosingAfterReply && session.Output.IsEmpty)
+        {
+            CloseConnection(connection);
+            return;
+        }
+        var want = Native.EpollRdHup;
+        if (!session.Postponed && !session.ClosingAfterReply && session.Output.Length < ClientSession.OutputBackpressureBytes)
+        {
+            want |= Native.EpollIn;
+        }
+        if (!session.Output.IsEmpty)
+        {
+            want |= Native.EpollOut;
+        }
+        if (want != connection.Interest)
+        {
+            connection.Interest = want;
+            Native.Control(_epoll, Native.EpollCtlMod, connection.Fd, want);
+        }
+    }
+
+    private void CloseConnection(SocketConnection connection)
+    {
+        if (connection.Closed)
+        {
+            return;
+        }
+        connection.Closed = true;
+        if (connection.Fd < _connections.Length)
+        {
+            _connections[connection.Fd] = null;
+        }
+        _server.Clients.Unregister(connection.Session);
+        Native.Close(connection.Fd);
+        connection.Session.Release();
+    }
+}

@@ -1,0 +1,32 @@
+namespace Tessera.Server.Sessions;
+
+/// <summary>State flags of a client connection (CLIENT LIST shows them as letters).</summary>
+[Flags]
+internal enum ClientFlags
+{
+    None = 0,
+
+    /// <summary>Close once pending replies are written (QUIT, protocol errors, CLIENT KILL).</summary>
+    CloseAfterReply = 1 << 0,
+
+    /// <summary>Connected through a unix socket.</summary>
+    UnixSocket = 1 << 1,
+
+    /// <summary>Receives every command (MONITOR).</summary>
+    Monitor = 1 << 2,
+
+    /// <summary>Excluded from eviction of clients (CLIENT NO-EVICT on).</summary>
+    NoEvict = 1 << 3,
+
+    /// <summary>Waiting for CLIENT UNPAUSE before its next command runs.</summary>
+    Paused = 1 << 4,
+
+    /// <summary>Replies are suppressed (CLIENT REPLY OFF).</summary>
+    ReplyOff = 1 << 5,
+
+    /// <summary>The next command's reply is suppressed (CLIENT REPLY SKIP).</summary>
+    ReplySkipNext = 1 << 6,
+
+    /// <summary>The current command's reply is suppressed (set from ReplySkipNext).</summary>
+    ReplySkip = 1 << 7,
+}

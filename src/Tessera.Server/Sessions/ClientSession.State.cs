@@ -1,0 +1,96 @@
+using Tessera.Resp;
+
+namespace Tessera.Server.Sessions;
+
+/// <summary>Session state changed by commands (SELECT, AUTH, RESET) and output written from other threads.</summary>
+internal sealed partial class ClientSession
+{
+    /// <summary>The selected database number.</summary>
+    public int DbIndex => Db.Index;
+
+    /// <summary>Switches to database <paramref name="index"/> (already validated).</summary>
+    public void Select(int index) => Db = _server.Keyspace.Databases[index];
+
+    /// <summary>Marks the session authenticated as <paramref name="user"/>.</summary>
+    public void Authenticate(string user)
+    {
+        Authenticated = true;
+        User = user;
+        _parser.Unauthenticated = false;
+    }
+
+    /// <summary>RESET: back to a fresh connection's state (database 0, RESP2, no name, reply on, authenticated only if no password is set).</summary>
+    public void Reset()
+    {
+        Select(0);
+        Protocol = 2;
+        Name = null;
+        Flags &= ClientFlags.UnixSocket;
+        if (_server.RequiresAuthentication)
+        {
+            Authenticated = false;
+            _parser.Unauthenticated = true;
+        }
+        User = "default";
+        _server.Monitors.Remove(this);
+    }
+
+    /// <summary>
+    /// Writes to this session from another session's command (a monitor line, later pub/sub messages and
+    /// unblocked replies): the bytes are queued under a small lock and the owning loop is woken to send them.
+    /// </summary>
+    public void WriteRemote(Action<RespWriter> write)
+    {
+        lock (_remoteLock)
+        {
+            write(_remote);
+        }
+        Transport?.Wake();
+    }
+
+    /// <summary>Bytes queued by <see cref="WriteRemote"/> and not yet moved to <see cref="Output"/>.</summary>
+    public long RemoteOutputLength
+    {
+        get
+        {
+            lock (_remoteLock)
+            {
+                return _remote.Length;
+            }
+        }
+    }
+
+    /// <summary>Moves remotely written replies behind this session's own (on the owning loop).</summary>
+    public void DrainRemoteOutput()
+    {
+        lock (_remoteLock)
+        {
+            if (!_remote.IsEmpty)
+            {
+                Output.TakeFrom(_remote);
+            }
+        }
+    }
+
+    /// <summary>Lets a postponed session run again (CLIENT UNPAUSE or the pause timing out).</summary>
+    public void Resume()
+    {
+        Flags &= ~ClientFlags.Paused;
+        Transport?.Wake();
+    }
+
+    /// <summary>Releases buffers when the connection closes.</summary>
+    public void Release()
+    {
+        if (_input is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(_input);
+            _input = null;
+        }
+        Output.Clear();
+        lock (_remoteLock)
+        {
+            _remote.Clear();
+        }
+    }
+}

@@ -1,0 +1,343 @@
+using System.Buffers;
+using System.Diagnostics;
+using Tessera.Resp;
+using Tessera.Server.Commands;
+using Tessera.Server.Storage;
+
+namespace Tessera.Server.Sessions;
+
+/// <summary>
+/// One client connection's state and its command pipeline. The transport appends received bytes
+/// (<see cref="GetReadBuffer"/>, <see cref="CommitRead"/>) and calls <see cref="ProcessInput"/>, which parses every
+/// complete command and runs it under the server's execution lock, writing replies to <see cref="Output"/> for
+/// the transport to send. Sessions never touch sockets, so tests and benchmarks drive them in memory.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    /// <summary>Stop running pipelined commands once this much output waits, until the client reads it.</summary>
+    public const int OutputBackpressureBytes = 4 * 1024 * 1024;
+
+    private const int ReadSize = 16 * 1024;
+
+    private readonly TesseraServer _server;
+    private readonly RequestParser _parser = new();
+    private readonly Request _request = new();
+    private readonly CommandContext _context;
+    private readonly RespWriter _remote = new();
+    private readonly Lock _remoteLock = new();
+    private byte[]? _input;
+    private int _inputStart;
+    private int _inputEnd;
+
+    public ClientSession(TesseraServer server, long id, IClientTransport? transport, string remoteAddress, string localAddress)
+    {
+        _server = server;
+        Id = id;
+        Transport = transport;
+        RemoteAddress = remoteAddress;
+        LocalAddress = localAddress;
+        Db = server.Keyspace.Databases[0];
+        _context = new CommandContext(this, server);
+        CreatedMs = Environment.TickCount64;
+        LastInteractionMs = CreatedMs;
+        Authenticated = !server.RequiresAuthentication;
+        _parser.MaxBulkLength = server.Config.ProtoMaxBulkLen.Value;
+        _parser.Unauthenticated = !Authenticated;
+    }
+
+    public long Id { get; }
+
+    /// <summary>Replies waiting to be sent, written by this session's own commands.</summary>
+    public RespWriter Output { get; } = new();
+
+    public IClientTransport? Transport { get; }
+
+    public string RemoteAddress { get; }
+
+    public string LocalAddress { get; }
+
+    /// <summary>CLIENT SETNAME's name, or null.</summary>
+    public byte[]? Name { get; set; }
+
+    public Database Db { get; private set; }
+
+    public bool Authenticated { get; private set; }
+
+    public string User { get; private set; } = "default";
+
+    public ClientFlags Flags { get; set; }
+
+    /// <summary>Environment.TickCount64 at connect and at the last command.</summary>
+    public long CreatedMs { get; }
+
+    public long LastInteractionMs { get; private set; }
+
+    /// <summary>The last command run, for CLIENT LIST's cmd field.</summary>
+    public ServerCommand? LastCommand { get; private set; }
+
+    /// <summary>Library name and version from CLIENT SETINFO-like HELLO fields; unused by Redis 7.0.</summary>
+    public int Protocol
+    {
+        get => Output.Protocol;
+        set
+        {
+            Output.Protocol = value;
+            lock (_remoteLock)
+            {
+                _remote.Protocol = value;
+            }
+        }
+    }
+
+    /// <summary>Bytes received and not yet run.</summary>
+    public int PendingInput => _inputEnd - _inputStart;
+
+    /// <summary>Size of the input buffer (qbuf + qbuf-free in CLIENT LIST).</summary>
+    public int InputCapacity => _input?.Length ?? 0;
+
+    /// <summary>True when the client asked to be closed once its replies are sent.</summary>
+    public bool ClosingAfterReply => (Flags & ClientFlags.CloseAfterReply) != 0;
+
+    /// <summary>True while commands wait (CLIENT PAUSE); the transport stops reading meanwhile.</summary>
+    public bool Postponed => (Flags & ClientFlags.Paused) != 0;
+
+    /// <summary>Space to receive at least <paramref name="sizeHint"/> bytes into.</summary>
+    public Span<byte> GetReadBuffer(int sizeHint = ReadSize)
+    {
+        // A large bulk argument in progress: make room for all of it at once.
+        var needed = Math.Max(sizeHint, (int)Math.Min(int.MaxValue - 64, _parser.BytesNeeded - PendingInput));
+        if (_input is null)
+        {
+            _input = ArrayPool<byte>.Shared.Rent(Math.Max(ReadSize, needed));
+        }
+        else if (_input.Length - _inputEnd < needed)
+        {
+            var pending = PendingInput;
+            if (_input.Length - pending >= needed && _inputStart > 0)
+            {
+                Buffer.BlockCopy(_input, _inputStart, _input, 0, pending);
+            }
+            else
+            {
+                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_input.Length * 2, (long)pending + needed)));
+                Buffer.BlockCopy(_input, _inputStart, larger, 0, pending);
+                ArrayPool<byte>.Shared.Return(_input);
+                _input = larger;
+            }
+            _inputStart = 0;
+            _inputEnd = pending;
+        }
+        return _input.AsSpan(_inputEnd);
+    }
+
+    /// <summary>Records that <paramref name="count"/> bytes were received into the span from <see cref="GetReadBuffer"/>.</summary>
+    public void CommitRead(int count) => _inputEnd += count;
+
+    /// <summary>Appends bytes as if received (in-memory transport, tests, benchmarks).</summary>
+    public void Receive(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var span = GetReadBuffer(Math.Min(bytes.Length, ReadSize));
+            var n = Math.Min(span.Length, bytes.Length);
+            bytes[..n].CopyTo(span);
+            CommitRead(n);
+            bytes = bytes[n..];
+        }
+    }
+
+    /// <summary>
+    /// Runs every complete command received, in order, under the execution lock (taken once for the batch).
+    /// Stops early when the client must close, is postponed by CLIENT PAUSE, or has too much unread output.
+    /// </summary>
+    public void ProcessInput()
+    {
+        var locked = false;
+        try
+        {
+            while (_inputStart < _inputEnd && (Flags & (ClientFlags.CloseAfterReply | ClientFlags.Paused)) == 0
+                && Output.Length < OutputBackpressureBytes)
+            {
+                var status = _parser.Parse(_input!, _inputStart, _inputEnd, _request, out var consumed);
+                if (status == ParseStatus.Incomplete)
+                {
+                    break;
+                }
+                if (status == ParseStatus.Error)
+                {
+                    Output.WriteError("ERR " + _parser.Error);
+                    _server.Stats.CountError("ERR");
+                    Flags |= ClientFlags.CloseAfterReply;
+                    _inputStart = _inputEnd;
+                    break;
+                }
+                if (status == ParseStatus.Skipped)
+                {
+                    _inputStart += consumed;
+                    continue;
+                }
+                if (!locked)
+                {
+                    _server.ExecutionLock.Enter();
+                    locked = true;
+                }
+                if (!ProcessCommand())
+                {
+                    // Postponed: the command stays in the buffer and is parsed again on resume.
+                    break;
+                }
+                _inputStart += consumed;
+            }
+        }
+        finally
+        {
+            if (locked)
+            {
+                _server.ExecutionLock.Exit();
+            }
+        }
+        if (_inputStart == _inputEnd && _input is not null && !_parser.InProgress)
+        {
+            ArrayPool<byte>.Shared.Return(_input);
+            _input = null;
+            _inputStart = 0;
+            _inputEnd = 0;
+        }
+    }
+
+    /// <summary>
+    /// Redis's processCommand for the request just parsed: lookup, arity, authentication, memory, pause, then
+    /// run it and account for it. Returns false when the command must wait (CLIENT PAUSE).
+    /// </summary>
+    private bool ProcessCommand()
+    {
+        var args = _request;
+        var server = _server;
+        LastInteractionMs = Environment.TickCount64;
+
+        var command = server.Commands.Find(args[0]);
+        if (command is not null && command.Info.HasSubcommands && args.Count > 1)
+        {
+            var sub = command.FindSubcommand(args[1]);
+            if (sub is null)
+            {
+                Reject(null, $"ERR unknown subcommand '{Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
+                return true;
+            }
+            command = sub;
+        }
+        if (command is null)
+        {
+            Reject(null, UnknownCommandError(args));
+            return true;
+        }
+        if (!command.Info.AcceptsArgumentCount(args.Count))
+        {
+            Reject(command, $"ERR wrong number of arguments for '{command.Info.FullName}' command");
+            return true;
+        }
+        if (command.Handler is null)
+        {
+            Reject(command, $"ERR unknown subcommand '{Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
+            return true;
+        }
+        if (command.Info.Name == "debug" && !server.AllowsProtected(server.Config.EnableDebugCommand, this))
+        {
+            Reject(command, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+            return true;
+        }
+        if (!Authenticated && (command.Info.Flags & Core.Commands.CommandFlags.NoAuth) == 0)
+        {
+            Reject(command, "NOAUTH Authentication required.");
+            return true;
+        }
+        server.Keyspace.UpdateClock();
+        if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
+            && (command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0)
+        {
+            Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
+            return true;
+        }
+        if (server.ClientPause.ShouldPostpone(command.Info))
+        {
+            Flags |= ClientFlags.Paused;
+            server.ClientPause.Postpone(this);
+            return false;
+        }
+        Execute(command, args);
+        return true;
+    }
+
+    private void Execute(ServerCommand command, Request args)
+    {
+        var server = _server;
+        var replyStart = Output.Length;
+        var context = _context;
+        context.Args = args;
+        context.Command = command;
+        context.Failed = false;
+        var start = Stopwatch.GetTimestamp();
+        command.Handler!(context);
+        var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        var micros = nanoseconds / 1000;
+        LastCommand = command;
+        command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
+        server.Stats.CommandsProcessed++;
+        server.Slowlog.Record(this, args, micros);
+        if (server.Monitors.Count > 0)
+        {
+            server.FeedMonitors(this, command, args);
+        }
+        ApplyReplyMode(replyStart);
+    }
+
+    /// <summary>
+    /// CLIENT REPLY OFF/SKIP: drops what the command wrote when replies are off (checked after the command, so
+    /// CLIENT REPLY ON's own +OK survives) or skipped for this one command, then arms SKIP for the next command.
+    /// </summary>
+    private void ApplyReplyMode(long replyStart)
+    {
+        if ((Flags & (ClientFlags.ReplyOff | ClientFlags.ReplySkip)) != 0)
+        {
+            Output.TruncateTo(replyStart);
+        }
+        Flags &= ~ClientFlags.ReplySkip;
+        if ((Flags & ClientFlags.ReplySkipNext) != 0)
+        {
+            Flags = (Flags & ~ClientFlags.ReplySkipNext) | ClientFlags.ReplySkip;
+        }
+    }
+
+    private void Reject(ServerCommand? command, string error)
+    {
+        if (command is not null)
+        {
+            command.RejectedCalls++;
+        }
+        _server.Stats.CountError(error[..error.IndexOf(' ')]);
+        var replyStart = Output.Length;
+        Output.WriteError(error);
+        ApplyReplyMode(replyStart);
+    }
+
+    private static string UnknownCommandError(Request args)
+    {
+        var text = new System.Text.StringBuilder();
+        for (var i = 1; i < args.Count && text.Length < 128; i++)
+        {
+            text.Append('\'').Append(Truncated(args[i], 128 - text.Length)).Append("' ");
+        }
+        return $"ERR unknown command '{Truncated(args[0], 128)}', with args beginning with: {text}";
+    }
+
+    /// <summary>At most <paramref name="max"/> bytes of an argument as text, as Redis's "%.128s" prints it.</summary>
+    internal static string Truncated(ReadOnlySpan<byte> arg, int max)
+    {
+        var nul = arg.IndexOf((byte)0);
+        if (nul >= 0)
+        {
+            arg = arg[..nul];
+        }
+        return System.Text.Encoding.Latin1.GetString(arg[..Math.Min(arg.Length, Math.Max(0, max))]);
+    }
+}

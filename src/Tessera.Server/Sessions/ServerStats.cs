@@ -1,0 +1,50 @@
+namespace Tessera.Server.Sessions;
+
+/// <summary>Counters behind INFO stats and errorstats (changed under the execution lock).</summary>
+internal sealed class ServerStats
+{
+    private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly long[] _opsSamples = new long[16];
+    private int _sampleIndex;
+    private long _lastSampleCommands;
+    private long _lastSampleTicks = Environment.TickCount64;
+
+    public long CommandsProcessed { get; set; }
+
+    public long TotalErrorReplies { get; private set; }
+
+    /// <summary>Error replies by their code (ERR, WRONGTYPE ...).</summary>
+    public IReadOnlyDictionary<string, long> Errors => _errors;
+
+    /// <summary>Commands per second, averaged over the last samples (instantaneous_ops_per_sec).</summary>
+    public long InstantaneousOpsPerSecond => (long)_opsSamples.Average();
+
+    public void CountError(string code)
+    {
+        TotalErrorReplies++;
+        _errors[code] = _errors.GetValueOrDefault(code) + 1;
+    }
+
+    /// <summary>Takes an ops/sec sample (every cron tick, as Redis's trackInstantaneousMetric).</summary>
+    public void Sample()
+    {
+        var now = Environment.TickCount64;
+        var elapsed = now - _lastSampleTicks;
+        if (elapsed <= 0)
+        {
+            return;
+        }
+        _opsSamples[_sampleIndex] = (CommandsProcessed - _lastSampleCommands) * 1000 / elapsed;
+        _sampleIndex = (_sampleIndex + 1) % _opsSamples.Length;
+        _lastSampleCommands = CommandsProcessed;
+        _lastSampleTicks = now;
+    }
+
+    public void Reset()
+    {
+        _errors.Clear();
+        TotalErrorReplies = 0;
+        CommandsProcessed = 0;
+        _lastSampleCommands = 0;
+    }
+}

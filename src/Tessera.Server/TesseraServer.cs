@@ -1,0 +1,364 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tessera.Server.Commands;
+using Tessera.Server.Config;
+using Tessera.Server.Logging;
+using Tessera.Server.Networking;
+using Tessera.Server.Sessions;
+using Tessera.Server.Storage;
+
+namespace Tessera.Server;
+
+/// <summary>
+/// A Tessera node: configuration, keyspace, command table, clients, the event loops that serve them and the
+/// cron that runs background work (active expiry, pause timeouts, statistics). Commands run under
+/// <see cref="ExecutionLock"/>, which gives Redis's atomicity: one command at a time touches the data.
+/// </summary>
+public sealed partial class TesseraServer : IDisposable
+{
+    private readonly List<Listener> _listeners = [];
+    private readonly List<EventLoop> _loops = [];
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _cronStop = new();
+    private Thread? _cron;
+    private int _shutdownStarted;
+
+    /// <summary>Creates a node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
+    public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        Config = options.Config;
+        ConfigFile = options.ConfigFile;
+        LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Log = LoggerFactory.CreateLogger("tessera");
+        Keyspace = new Keyspace(Config);
+        Commands = CommandFamilies.CreateRegistry();
+        foreach (var (name, newName) in options.RenamedCommands)
+        {
+            Commands.Rename(name, newName);
+        }
+        Clients = new ClientRegistry(this);
+        Slowlog = new Slowlog(Config);
+        Evictor = new Evictor(Config, Keyspace, UsedMemory);
+        RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+        Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
+        Config.MaxMemoryPolicy.Changed = () => Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
+        Config.SlowlogMaxLen.Changed = Slowlog.Trim;
+        foreach (var warning in options.Warnings)
+        {
+            Log.OptionNotImplemented(warning);
+        }
+    }
+
+    internal ServerConfig Config { get; }
+
+    internal Keyspace Keyspace { get; }
+
+    internal CommandRegistry Commands { get; }
+
+    internal ClientRegistry Clients { get; }
+
+    internal ClientPause ClientPause { get; } = new();
+
+    internal Slowlog Slowlog { get; }
+
+    internal ServerStats Stats { get; } = new();
+
+    internal Evictor Evictor { get; }
+
+    /// <summary>Clients in MONITOR mode.</summary>
+    internal List<ClientSession> Monitors { get; } = [];
+
+    /// <summary>Held while a command (or a batch of pipelined commands of one client) runs.</summary>
+    internal Lock ExecutionLock { get; } = new();
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal ILogger Log { get; }
+
+    /// <summary>Changes since the last save (INFO rdb_changes_since_last_save).</summary>
+    internal long Dirty { get; set; }
+
+    /// <summary>Random 40-hex-digit id of this run (INFO run_id).</summary>
+    internal string RunId { get; }
+
+    internal long StartedAtMs { get; } = Environment.TickCount64;
+
+    internal long StartedAtUnix { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>Managed heap in use when the server started: runtime, code, tables (part of used_memory).</summary>
+    internal long BaselineMemory { get; private set; }
+
+    /// <summary>Absolute path of the config file, or null (CONFIG REWRITE, INFO config_file).</summary>
+    internal string? ConfigFile { get; }
+
+    /// <summary>Highest used_memory seen by the cron.</summary>
+    internal long PeakMemory { get; private set; }
+
+    internal bool RequiresAuthentication => Config.RequirePass.Value.Length > 0;
+
+    /// <summary>The TCP port actually bound (differs from the configured one when it was 0).</summary>
+    public int Port => _listeners.FirstOrDefault(l => l.UnixPath is null)?.Port ?? (int)Config.Port.Value;
+
+    /// <summary>The configured log level (debug, verbose, notice, warning), which CONFIG SET may change.</summary>
+    public string LogLevel => Config.LogLevel.Value;
+
+    /// <summary>SIGTERM/SIGINT: logs like Redis and shuts down.</summary>
+    public void RequestShutdownBySignal(string signal)
+    {
+        Log.SignalReceived(signal);
+        Shutdown();
+    }
+
+    /// <summary>Completes when the server has shut down.</summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Binds the listeners and starts the event loops and the cron; throws when no listener could bind.</summary>
+    public void Start()
+    {
+        Log.Starting(ServerOptions.Version, Environment.ProcessId);
+        BindListeners();
+        var loopCount = Math.Max(1, Environment.ProcessorCount);
+        for (var i = 0; i < loopCount; i++)
+        {
+            var loop = new EventLoop(this, i);
+            foreach (var listener in _listeners)
+            {
+                loop.AddListener(listener);
+            }
+            _loops.Add(loop);
+        }
+        Config.Port.Changed = Rebind;
+        Config.Find("bind")!.Changed = Rebind;
+        GC.Collect();
+        BaselineMemory = GC.GetTotalMemory(forceFullCollection: false);
+        foreach (var loop in _loops)
+        {
+            loop.Start();
+        }
+        _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
+        _cron.Start();
+        if (Config.SavePoints.Count > 0 || Config.AppendOnly.Value)
+        {
+            Log.PersistenceNotImplemented();
+        }
+        Log.Ready(string.Join(", ", _listeners.Select(l => l.Description)));
+    }
+
+    /// <summary>Stops serving: closes listeners and connections, ends the loops and the cron. Safe to call twice.</summary>
+    public void Shutdown()
+    {
+        if (Interlocked.Exchange(ref _shutdownStarted, 1) != 0)
+        {
+            return;
+        }
+        _ = Task.Run(() =>
+        {
+            _cronStop.Cancel();
+            foreach (var loop in _loops)
+            {
+                foreach (var listener in _listeners)
+                {
+                    loop.RemoveListener(listener);
+                }
+            }
+            foreach (var listener in _listeners)
+            {
+                listener.Dispose();
+            }
+            foreach (var loop in _loops)
+            {
+                loop.Stop();
+            }
+            _cron?.Join();
+            if (Config.PidFile.Value.Length > 0)
+            {
+                File.Delete(Config.PidFile.Value);
+            }
+            Log.Exiting();
+            _stopped.TrySetResult();
+        });
+    }
+
+    public void Dispose()
+    {
+        Shutdown();
+        Stopped.Wait();
+        foreach (var loop in _loops)
+        {
+            loop.Dispose();
+        }
+        _cronStop.Dispose();
+    }
+
+    /// <summary>used_memory: the managed baseline, the data set, and bytes buffered for clients.</summary>
+    internal long UsedMemory() => BaselineMemory + Keyspace.UsedMemory + ClientBufferBytes();
+
+    /// <summary>Bytes of input and output buffered for all clients.</summary>
+    internal long ClientBufferBytes()
+    {
+        long total = 0;
+        foreach (var session in Clients.All)
+        {
+            total += session.InputCapacity + session.Output.Length;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Redis's allowProtectedAction for DEBUG, MODULE and protected configs: "yes" allows, "local" allows clients
+    /// on a unix socket or a loopback address.
+    /// </summary>
+    internal bool AllowsProtected(EnumOption setting, ClientSession session)
+        => setting.Value == "yes" || (setting.Value == "local"
+            && ((session.Flags & ClientFlags.UnixSocket) != 0 || session.RemoteAddress.StartsWith("127.", StringComparison.Ordinal)
+                || session.RemoteAddress.StartsWith("[::1]", StringComparison.Ordinal)));
+
+    /// <summary>Sum of a per-loop counter.</summary>
+    internal long NetInputBytes => _loops.Sum(l => l.NetInputBytes);
+
+    internal long NetOutputBytes => _loops.Sum(l => l.NetOutputBytes);
+
+    /// <summary>The path when <paramref name="fd"/> is a unix socket listener, else null.</summary>
+    internal string? UnixSocketPathOf(int fd)
+    {
+        foreach (var listener in _listeners)
+        {
+            if (listener.Fd == fd)
+            {
+                return listener.UnixPath;
+            }
+        }
+        return null;
+    }
+
+    private void BindListeners()
+    {
+        if (Config.Port.Value != 0 || Config.UnixSocket.Value.Length == 0)
+        {
+            _listeners.AddRange(BindTcpListeners());
+        }
+        if (Config.UnixSocket.Value.Length > 0)
+        {
+            _listeners.Add(Listener.Unix(Config.UnixSocket.Value, (int)Config.UnixSocketPerm.Value, (int)Config.TcpBacklog.Value));
+        }
+        if (_listeners.Count == 0)
+        {
+            throw new IOException("Configured to not listen anywhere, exiting.");
+        }
+    }
+
+    /// <summary>One listener per bind address; an address marked '-' may fail. Throws if another one fails.</summary>
+    private List<Listener> BindTcpListeners()
+    {
+        var created = new List<Listener>();
+        var port = (int)Config.Port.Value;
+        foreach (var entry in Config.Bind)
+        {
+            var optional = entry.StartsWith('-');
+            var address = optional ? entry[1..] : entry;
+            try
+            {
+                created.Add(Listener.Tcp(address, port, (int)Config.TcpBacklog.Value));
+                // Port 0 asks for any free port; the other addresses share the one chosen.
+                port = port == 0 ? created[^1].Port : port;
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException)
+            {
+                Log.BindFailed($"{address}:{port}", e.Message);
+                if (!optional)
+                {
+                    created.ForEach(l => l.Dispose());
+                    throw new IOException($"Could not create server TCP listening socket {address}:{port}: {e.Message}", e);
+                }
+            }
+        }
+        return created;
+    }
+
+    /// <summary>CONFIG SET port/bind: binds the new TCP listeners first (a failure keeps the old ones), then swaps.</summary>
+    private void Rebind()
+    {
+        var created = BindTcpListeners();
+        foreach (var old in _listeners.Where(l => l.UnixPath is null).ToList())
+        {
+            foreach (var loop in _loops)
+            {
+                loop.RemoveListener(old);
+            }
+            old.Dispose();
+            _listeners.Remove(old);
+        }
+        foreach (var listener in created)
+        {
+            _listeners.Add(listener);
+            foreach (var loop in _loops)
+            {
+                loop.AddListener(listener);
+            }
+        }
+    }
+
+    /// <summary>
+    /// serverCron: hz times a second, under the execution lock, expires keys actively (at most a quarter of the
+    /// period), ends timed-out pauses, closes idle clients, continues evictions and samples statistics.
+    /// </summary>
+    private void RunCron()
+    {
+        var token = _cronStop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var period = TimeSpan.FromMilliseconds(1000.0 / Config.Hz.Value);
+            token.WaitHandle.WaitOne(period);
+            if (token.IsCancellationRequested)
+            {
+                return;
+            }
+            lock (ExecutionLock)
+            {
+                Keyspace.UpdateClock();
+                Keyspace.ActiveExpireCycle(period / 4);
+                ClientPause.CheckTimeout();
+                Stats.Sample();
+                PeakMemory = Math.Max(PeakMemory, UsedMemory());
+                CloseIdleClients();
+                if (Config.MaxMemory.Value > 0)
+                {
+                    Evictor.FreeMemoryIfNeeded();
+                }
+            }
+        }
+    }
+
+    private void CloseIdleClients()
+    {
+        var timeout = Config.Timeout.Value * 1000;
+        if (timeout <= 0)
+        {
+            return;
+        }
+        var now = Environment.TickCount64;
+        foreach (var session in Clients.All)
+        {
+            if ((session.Flags & ClientFlags.Monitor) == 0 && now - session.LastInteractionMs > timeout)
+            {
+                Log.ClosingIdleClient(session.RemoteAddress);
+                session.Transport?.Close();
+            }
+        }
+    }
+
+    /// <summary>Sends a MONITOR line for a command to every monitoring client (not the one that ran it).</summary>
+    internal void FeedMonitors(ClientSession session, ServerCommand command, Resp.Request args)
+    {
+        if ((command.Info.Flags & (Core.Commands.CommandFlags.SkipMonitor | Core.Commands.CommandFlags.Admin)) != 0)
+        {
+            return;
+        }
+        var line = MonitorLine.Format(session, command, args);
+        foreach (var monitor in Monitors)
+        {
+            monitor.WriteRemote(w => w.WriteSimpleString(line));
+        }
+    }
+}
