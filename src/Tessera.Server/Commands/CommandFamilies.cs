@@ -1,0 +1,23 @@
+namespace Tessera.Server.Commands;
+
+/// <summary>Builds the dispatch table from every command family.</summary>
+internal static class CommandFamilies
+{
+    public static CommandRegistry CreateRegistry()
+    {
+        var registry = new CommandRegistry();
+        ConnectionCommands.Register(registry);
+        StringCommands.Register(registry);
+        BitCommands.Register(registry);
+        KeyCommands.Register(registry);
+        ExpireCommands.Register(registry);
+        ClientCommands.Register(registry);
+        ConfigCommands.Register(registry);
+        CommandCommands.Register(registry);
+        InfoCommand.Register(registry);
+        ServerCommands.Register(registry);
+        DebugCommands.Register(registry);
+        MemoryCommands.Register(registry);
+        return registry;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text;
+using Tessera.Resp;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO.</summary>
+internal static class ConnectionCommands
+{
+    public static void Register(CommandRegistry r)
+    {
+        r.Add("ping", Ping);
+        r.Add("echo", c => c.Reply.WriteBulk(c.Arg(1)));
+        r.Add("quit", Quit);
+        r.Add("reset", Reset);
+        r.Add("auth", Auth);
+        r.Add("hello", Hello);
+    }
+
+    private static void Ping(CommandContext c)
+    {
+        if (c.ArgCount > 2)
+        {
+            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            return;
+        }
+        if (c.ArgCount == 1)
+        {
+            c.Reply.WriteLiteral(Replies.Pong);
+        }
+        else
+        {
+            c.Reply.WriteBulk(c.Arg(1));
+        }
+    }
+
+    private static void Quit(CommandContext c)
+    {
+        c.Reply.WriteLiteral(Replies.Ok);
+        c.Session.Flags |= ClientFlags.CloseAfterReply;
+    }
+
+    private static void Reset(CommandContext c)
+    {
+        c.Session.Reset();
+        c.Reply.WriteLiteral("+RESET\r\n"u8);
+    }
+
+    private static void Auth(CommandContext c)
+    {
+        if (c.ArgCount > 3)
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (c.ArgCount == 2 && !c.Server.RequiresAuthentication)
+        {
+            c.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return;
+        }
+        var user = c.ArgCount == 3 ? c.Arg(1) : "default"u8;
+        var password = c.Arg(c.ArgCount - 1);
+        if (TryAuthenticate(c, user, password))
+        {
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+        else
+        {
+            c.Error("WRONGPASS invalid username-password pair or user is disabled.");
+        }
+    }
+
+    /// <summary>
+    /// Checks credentials against the users Tessera knows: "default", with <c>requirepass</c> as its password
+    /// (or accepting any password when none is set, like Redis's nopass default user).
+    /// </summary>
+    private static bool TryAuthenticate(CommandContext c, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    {
+        if (!user.SequenceEqual("default"u8))
+        {
+            return false;
+        }
+        var required = c.Server.Config.RequirePass.Value;
+        if (required.Length > 0 && !password.SequenceEqual(Encoding.UTF8.GetBytes(required)))
+        {
+            return false;
+        }
+        c.Session.Authenticate("default");
+        return true;
+    }
+
+    private static void Hello(CommandContext c)
+    {
+        long version = 0;
+        var next = 1;
+        if (c.ArgCount >= 2)
+        {
+            if (!RedisInteger.TryParse(c.Arg(next++), out version))
+            {
+                c.Error("ERR Protocol version is not an integer or out of range");
+                return;
+            }
+            if (version is < 2 or > 3)
+            {
+                c.Error("NOPROTO unsupported protocol version");
+                return;
+            }
+        }
+        var authAt = -1;
+        var nameAt = -1;
+        for (var j = next; j < c.ArgCount; j++)
+        {
+            var more = c.ArgCount - 1 - j;
+            if (c.ArgIs(j, "auth"u8) && more >= 2)
+            {
+                authAt = j + 1;
+                j += 2;
+            }
+            else if (c.ArgIs(j, "setname"u8) && more >= 1)
+            {
+                nameAt = j + 1;
+                if (!ClientCommands.IsValidName(c.Arg(nameAt)))
+                {
+                    c.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+                    return;
+                }
+                j++;
+            }
+            else
+            {
+                c.Error($"ERR Syntax error in HELLO option '{ClientSession.Truncated(c.Arg(j), int.MaxValue)}'");
+                return;
+            }
+        }
+        if (authAt > 0 && !TryAuthenticate(c, c.Arg(authAt), c.Arg(authAt + 1)))
+        {
+            c.Error("WRONGPASS invalid username-password pair or user is disabled.");
+            return;
+        }
+        if (!c.Session.Authenticated)
+        {
+            c.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            return;
+        }
+        if (nameAt > 0)
+        {
+            c.Session.Name = c.Arg(nameAt).IsEmpty ? null : c.Arg(nameAt).ToArray();
+        }
+        if (version != 0)
+        {
+            c.Session.Protocol = (int)version;
+        }
+        var w = c.Reply;
+        w.WriteMapHeader(7);
+        w.WriteBulk("server"u8);
+        w.WriteBulk("redis"u8);
+        w.WriteBulk("version"u8);
+        w.WriteBulk(ServerOptions.RedisVersion);
+        w.WriteBulk("proto"u8);
+        w.WriteInteger(c.Session.Protocol);
+        w.WriteBulk("id"u8);
+        w.WriteInteger(c.Session.Id);
+        w.WriteBulk("mode"u8);
+        w.WriteBulk("standalone"u8);
+        w.WriteBulk("role"u8);
+        w.WriteBulk("master"u8);
+        w.WriteBulk("modules"u8);
+        w.WriteArrayHeader(0);
+    }
+}

@@ -1,0 +1,316 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>
+/// INFO in Redis's format and field names ("# Section" headers, "field:value" lines, CRLF), with the same
+/// section selection: default, all, everything, or named sections. Tessera-specific fields are prefixed
+/// "tessera_".
+/// </summary>
+internal static class InfoCommand
+{
+    private static readonly string[] DefaultSections =
+        ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+
+    private static readonly string[] AllSections =
+        ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+
+    public static void Register(CommandRegistry r) => r.Add("info", Info);
+
+    private static void Info(CommandContext c)
+    {
+        var wanted = new List<string>();
+        if (c.ArgCount == 1)
+        {
+            wanted.AddRange(DefaultSections);
+        }
+        for (var i = 1; i < c.ArgCount; i++)
+        {
+            var name = Encoding.UTF8.GetString(c.Arg(i)).ToLowerInvariant();
+            wanted.AddRange(name switch
+            {
+                "default" => DefaultSections,
+                "all" or "everything" => AllSections,
+                _ => [name],
+            });
+        }
+        var text = new StringBuilder();
+        foreach (var section in AllSections.Where(wanted.Contains))
+        {
+            if (text.Length > 0)
+            {
+                text.Append("\r\n");
+            }
+            text.Append("# ").Append(char.ToUpperInvariant(section[0])).Append(section[1..]).Append("\r\n");
+            Section(c.Server, c.Session, section, text);
+        }
+        c.Reply.WriteVerbatim(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private static void Section(TesseraServer server, ClientSession session, string name, StringBuilder text)
+    {
+        void Field(string field, object value) => text.Append(field).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+        switch (name)
+        {
+            case "server":
+                var uptime = (Environment.TickCount64 - server.StartedAtMs) / 1000;
+                Field("redis_version", ServerOptions.RedisVersion);
+                Field("redis_git_sha1", "00000000");
+                Field("redis_git_dirty", 0);
+                Field("redis_build_id", "0");
+                Field("redis_mode", "standalone");
+                Field("tessera_version", ServerOptions.Version);
+                Field("os", $"{RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+                Field("arch_bits", IntPtr.Size * 8);
+                Field("monotonic_clock", "POSIX clock_gettime");
+                Field("multiplexing_api", "epoll");
+                Field("atomicvar_api", "c11-builtin");
+                Field("gcc_version", "0.0.0");
+                Field("process_id", Environment.ProcessId);
+                Field("process_supervised", "no");
+                Field("run_id", server.RunId);
+                Field("tcp_port", server.Port);
+                Field("server_time_usec", (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10);
+                Field("uptime_in_seconds", uptime);
+                Field("uptime_in_days", uptime / 86400);
+                Field("hz", server.Config.Hz.Value);
+                Field("configured_hz", server.Config.Hz.Value);
+                Field("lru_clock", Storage.KeyMeta.LruClock(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                Field("executable", Environment.ProcessPath ?? "");
+                Field("config_file", server.ConfigFile ?? "");
+                Field("io_threads_active", 0);
+                break;
+            case "clients":
+                Field("connected_clients", server.Clients.Count);
+                Field("cluster_connections", 0);
+                Field("maxclients", server.Config.MaxClients.Value);
+                Field("client_recent_max_input_buffer", server.Clients.All.Select(s => s.InputCapacity).DefaultIfEmpty(0).Max());
+                Field("client_recent_max_output_buffer", server.Clients.All.Select(s => s.Output.Length).DefaultIfEmpty(0).Max());
+                Field("blocked_clients", 0);
+                Field("tracking_clients", 0);
+                Field("clients_in_timeout_table", 0);
+                break;
+            case "memory":
+                MemorySection(server, Field);
+                break;
+            case "persistence":
+                Field("loading", 0);
+                Field("async_loading", 0);
+                Field("current_cow_peak", 0);
+                Field("current_cow_size", 0);
+                Field("current_cow_size_age", 0);
+                Field("current_fork_perc", "0.00");
+                Field("current_save_keys_processed", 0);
+                Field("current_save_keys_total", 0);
+                Field("rdb_changes_since_last_save", server.Dirty);
+                Field("rdb_bgsave_in_progress", 0);
+                Field("rdb_last_save_time", server.StartedAtUnix);
+                Field("rdb_last_bgsave_status", "ok");
+                Field("rdb_last_bgsave_time_sec", -1);
+                Field("rdb_current_bgsave_time_sec", -1);
+                Field("rdb_saves", 0);
+                Field("rdb_last_cow_size", 0);
+                Field("rdb_last_load_keys_expired", 0);
+                Field("rdb_last_load_keys_loaded", 0);
+                Field("aof_enabled", 0);
+                Field("aof_rewrite_in_progress", 0);
+                Field("aof_rewrite_scheduled", 0);
+                Field("aof_last_rewrite_time_sec", -1);
+                Field("aof_current_rewrite_time_sec", -1);
+                Field("aof_last_bgrewrite_status", "ok");
+                Field("aof_rewrites", 0);
+                Field("aof_rewrites_consecutive_failures", 0);
+                Field("aof_last_write_status", "ok");
+                Field("aof_last_cow_size", 0);
+                Field("module_fork_in_progress", 0);
+                Field("module_fork_last_cow_size", 0);
+                break;
+            case "stats":
+                var keyspace = server.Keyspace;
+                Field("total_connections_received", server.Clients.ConnectionsReceived);
+                Field("total_commands_processed", server.Stats.CommandsProcessed);
+                Field("instantaneous_ops_per_sec", server.Stats.InstantaneousOpsPerSecond);
+                Field("total_net_input_bytes", server.NetInputBytes);
+                Field("total_net_output_bytes", server.NetOutputBytes);
+                Field("total_net_repl_input_bytes", 0);
+                Field("total_net_repl_output_bytes", 0);
+                Field("instantaneous_input_kbps", "0.00");
+                Field("instantaneous_output_kbps", "0.00");
+                Field("instantaneous_input_repl_kbps", "0.00");
+                Field("instantaneous_output_repl_kbps", "0.00");
+                Field("rejected_connections", server.Clients.RejectedConnections);
+                Field("sync_full", 0);
+                Field("sync_partial_ok", 0);
+                Field("sync_partial_err", 0);
+                Field("expired_keys", keyspace.ExpiredKeys);
+                Field("expired_stale_perc", "0.00");
+                Field("expired_time_cap_reached_count", 0);
+                Field("expire_cycle_cpu_milliseconds", 0);
+                Field("evicted_keys", keyspace.EvictedKeys);
+                Field("evicted_clients", 0);
+                Field("total_eviction_exceeded_time", 0);
+                Field("current_eviction_exceeded_time", 0);
+                Field("keyspace_hits", keyspace.KeyspaceHits);
+                Field("keyspace_misses", keyspace.KeyspaceMisses);
+                Field("pubsub_channels", 0);
+                Field("pubsub_patterns", 0);
+                Field("pubsubshard_channels", 0);
+                Field("latest_fork_usec", 0);
+                Field("total_forks", 0);
+                Field("migrate_cached_sockets", 0);
+                Field("slave_expires_tracked_keys", 0);
+                Field("active_defrag_hits", 0);
+                Field("active_defrag_misses", 0);
+                Field("active_defrag_key_hits", 0);
+                Field("active_defrag_key_misses", 0);
+                Field("total_active_defrag_time", 0);
+                Field("current_active_defrag_time", 0);
+                Field("tracking_total_keys", 0);
+                Field("tracking_total_items", 0);
+                Field("tracking_total_prefixes", 0);
+                Field("unexpected_error_replies", 0);
+                Field("total_error_replies", server.Stats.TotalErrorReplies);
+                Field("dump_payload_sanitizations", 0);
+                Field("total_reads_processed", 0);
+                Field("total_writes_processed", 0);
+                Field("io_threaded_reads_processed", 0);
+                Field("io_threaded_writes_processed", 0);
+                Field("reply_buffer_shrinks", 0);
+                Field("reply_buffer_expands", 0);
+                break;
+            case "replication":
+                Field("role", "master");
+                Field("connected_slaves", 0);
+                Field("master_failover_state", "no-failover");
+                Field("master_replid", server.RunId);
+                Field("master_replid2", new string('0', 40));
+                Field("master_repl_offset", 0);
+                Field("second_repl_offset", -1);
+                Field("repl_backlog_active", 0);
+                Field("repl_backlog_size", server.Config.ReplBacklogSize.Value);
+                Field("repl_backlog_first_byte_offset", 0);
+                Field("repl_backlog_histlen", 0);
+                break;
+            case "cpu":
+                using (var process = Process.GetCurrentProcess())
+                {
+                    Field("used_cpu_sys", process.PrivilegedProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+                    Field("used_cpu_user", process.UserProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+                    Field("used_cpu_sys_children", "0.000000");
+                    Field("used_cpu_user_children", "0.000000");
+                    Field("used_cpu_sys_main_thread", process.PrivilegedProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+                    Field("used_cpu_user_main_thread", process.UserProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+                }
+                break;
+            case "commandstats":
+                foreach (var command in AllCommands(server).Where(x => x.Calls > 0 || x.RejectedCalls > 0))
+                {
+                    var perCall = command.Calls == 0 ? 0 : (double)command.Microseconds / command.Calls;
+                    Field("cmdstat_" + command.Info.FullName,
+                        $"calls={command.Calls},usec={command.Microseconds},usec_per_call={perCall.ToString("F2", CultureInfo.InvariantCulture)},rejected_calls={command.RejectedCalls},failed_calls={command.FailedCalls}");
+                }
+                break;
+            case "errorstats":
+                foreach (var (code, count) in server.Stats.Errors)
+                {
+                    Field("errorstat_" + code, "count=" + count);
+                }
+                break;
+            case "latencystats":
+                var percentiles = server.Config.LatencyTrackingInfoPercentiles;
+                foreach (var command in AllCommands(server).Where(x => x.Latency is { Count: > 0 }))
+                {
+                    var values = percentiles.Select(p =>
+                        $"p{p.ToString("0.######", CultureInfo.InvariantCulture)}={(command.Latency!.Percentile(p) / 1000.0).ToString("F3", CultureInfo.InvariantCulture)}");
+                    Field("latency_percentiles_usec_" + command.Info.FullName, string.Join(',', values));
+                }
+                break;
+            case "cluster":
+                Field("cluster_enabled", 0);
+                break;
+            case "keyspace":
+                foreach (var db in server.Keyspace.Databases.Where(d => d.Count > 0))
+                {
+                    Field("db" + db.Index, $"keys={db.Count},expires={db.VolatileCount},avg_ttl=0");
+                }
+                break;
+        }
+    }
+
+    private static void MemorySection(TesseraServer server, Action<string, object> field)
+    {
+        var used = server.UsedMemory();
+        var rss = Environment.WorkingSet;
+        var peak = Math.Max(used, server.PeakMemory);
+        var dataset = server.Keyspace.UsedMemory;
+        var maxMemory = server.Config.MaxMemory.Value;
+        var totalSystem = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var gcHeap = GC.GetTotalMemory(forceFullCollection: false);
+        field("used_memory", used);
+        field("used_memory_human", Human(used));
+        field("used_memory_rss", rss);
+        field("used_memory_rss_human", Human(rss));
+        field("used_memory_peak", peak);
+        field("used_memory_peak_human", Human(peak));
+        field("used_memory_peak_perc", (100.0 * used / Math.Max(1, peak)).ToString("F2", CultureInfo.InvariantCulture) + "%");
+        field("used_memory_overhead", used - dataset);
+        field("used_memory_startup", server.BaselineMemory);
+        field("used_memory_dataset", dataset);
+        field("used_memory_dataset_perc", (100.0 * dataset / Math.Max(1, used)).ToString("F2", CultureInfo.InvariantCulture) + "%");
+        field("allocator_allocated", gcHeap);
+        field("allocator_active", gcHeap);
+        field("allocator_resident", rss);
+        field("total_system_memory", totalSystem);
+        field("total_system_memory_human", Human(totalSystem));
+        field("used_memory_lua", 0);
+        field("used_memory_vm_eval", 0);
+        field("used_memory_lua_human", "0B");
+        field("used_memory_scripts_eval", 0);
+        field("number_of_cached_scripts", 0);
+        field("number_of_functions", 0);
+        field("number_of_libraries", 0);
+        field("used_memory_vm_functions", 0);
+        field("used_memory_vm_total", 0);
+        field("used_memory_vm_total_human", "0B");
+        field("used_memory_functions", 0);
+        field("used_memory_scripts", 0);
+        field("used_memory_scripts_human", "0B");
+        field("maxmemory", maxMemory);
+        field("maxmemory_human", Human(maxMemory));
+        field("maxmemory_policy", server.Config.MaxMemoryPolicy.Value);
+        field("mem_fragmentation_ratio", ((double)rss / Math.Max(1, used)).ToString("F2", CultureInfo.InvariantCulture));
+        field("mem_fragmentation_bytes", rss - used);
+        field("mem_not_counted_for_evict", 0);
+        field("mem_replication_backlog", 0);
+        field("mem_total_replication_buffers", 0);
+        field("mem_clients_slaves", 0);
+        field("mem_clients_normal", server.ClientBufferBytes());
+        field("mem_cluster_links", 0);
+        field("mem_aof_buffer", 0);
+        field("mem_allocator", ".NET GC");
+        field("active_defrag_running", 0);
+        field("lazyfree_pending_objects", 0);
+        field("lazyfreed_objects", 0);
+    }
+
+    private static IEnumerable<ServerCommand> AllCommands(TesseraServer server)
+        => server.Commands.All.SelectMany(x => x.Subcommands.Count > 0 ? [x, .. x.Subcommands.Values] : new[] { x });
+
+    /// <summary>Redis's bytesToHuman: B, K, M, G, T, P with two decimals.</summary>
+    internal static string Human(long bytes)
+    {
+        string[] units = ["B", "K", "M", "G", "T", "P"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? bytes + "B" : value.ToString("F2", CultureInfo.InvariantCulture) + units[unit];
+    }
+}

@@ -1,0 +1,198 @@
+using System.Text;
+using Tessera.Server.Logging;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>Server commands (Redis's server.c): TIME, LASTSAVE, MONITOR, SHUTDOWN, SLOWLOG, LATENCY, MODULE.</summary>
+internal static partial class ServerCommands
+{
+    public static void Register(CommandRegistry r)
+    {
+        r.Add("time", Time);
+        r.Add("lastsave", c => c.Reply.WriteInteger(c.Server.StartedAtUnix));
+        r.Add("monitor", Monitor);
+        r.Add("shutdown", Shutdown);
+        r.Add("slowlog|get", SlowlogGet);
+        r.Add("slowlog|len", c => c.Reply.WriteInteger(c.Server.Slowlog.Count));
+        r.Add("slowlog|reset", c =>
+        {
+            c.Server.Slowlog.Reset();
+            c.Reply.WriteLiteral(Replies.Ok);
+        });
+        r.Add("slowlog|help", c => Help.Write(c,
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog."));
+        r.Add("latency|latest", c => c.Reply.WriteArrayHeader(0));
+        r.Add("latency|history", c => c.Reply.WriteArrayHeader(0));
+        r.Add("latency|reset", c => c.Reply.WriteInteger(0));
+        r.Add("latency|doctor", c => c.Reply.WriteVerbatim(
+            "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n"u8));
+        r.Add("latency|graph", c => c.Error($"ERR No samples available for event '{ClientSession.Truncated(c.Arg(2), int.MaxValue)}'"));
+        r.Add("latency|histogram", LatencyHistogram);
+        r.Add("latency|help", c => Help.Write(c,
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
+            "HISTORY <event>",
+            "    Return time-latency samples for the <event> class.",
+            "LATEST",
+            "    Return the latest latency samples for all events.",
+            "RESET [<event> ...]",
+            "    Reset latency data of one or more <event> classes.",
+            "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied."));
+        r.Add("module|list", c => c.Reply.WriteArrayHeader(0));
+        r.Add("module|load", c => c.Error("ERR Error loading the extension. Please check the server logs."));
+        r.Add("module|loadex", c => c.Error("ERR Error loading the extension. Please check the server logs."));
+        r.Add("module|unload", c => c.Error("ERR Error unloading module: no such module with that name"));
+        r.Add("module|help", c => Help.Write(c,
+            "LIST",
+            "    Return a list of loaded modules.",
+            "LOAD <path> [<arg> ...]",
+            "    Load a module library from <path>, passing to it any optional arguments.",
+            "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+            "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+            "UNLOAD <name>",
+            "    Unload a module."));
+    }
+
+    private static void Time(CommandContext c)
+    {
+        var micros = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+        c.Reply.WriteArrayHeader(2);
+        c.Reply.WriteBulk(micros / 1000000);
+        c.Reply.WriteBulk(micros % 1000000);
+    }
+
+    private static void Monitor(CommandContext c)
+    {
+        if ((c.Session.Flags & ClientFlags.Monitor) == 0)
+        {
+            c.Session.Flags |= ClientFlags.Monitor;
+            c.Server.Monitors.Add(c.Session);
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    private static void Shutdown(CommandContext c)
+    {
+        var abort = false;
+        for (var i = 1; i < c.ArgCount; i++)
+        {
+            if (c.ArgIs(i, "abort"u8))
+            {
+                abort = true;
+            }
+            else if (!(c.ArgIs(i, "nosave"u8) || c.ArgIs(i, "save"u8) || c.ArgIs(i, "now"u8) || c.ArgIs(i, "force"u8)))
+            {
+                c.SyntaxError();
+                return;
+            }
+        }
+        if (abort)
+        {
+            if (c.ArgCount != 2)
+            {
+                c.SyntaxError();
+                return;
+            }
+            c.Error("ERR No shutdown in progress.");
+            return;
+        }
+        // Like Redis, a successful SHUTDOWN closes the connections without replying.
+        c.Server.Log.LogShutdownRequested();
+        c.Session.Flags |= ClientFlags.CloseAfterReply;
+        c.Server.Shutdown();
+    }
+
+    private static void SlowlogGet(CommandContext c)
+    {
+        long count = 10;
+        if (c.ArgCount == 3)
+        {
+            if (!Resp.RedisInteger.TryParse(c.Arg(2), out count) || count < -1)
+            {
+                c.Error("ERR count should be greater than or equal to -1");
+                return;
+            }
+            if (count == -1)
+            {
+                count = long.MaxValue;
+            }
+        }
+        var entries = c.Server.Slowlog.Entries.Take((int)Math.Min(count, int.MaxValue)).ToList();
+        var w = c.Reply;
+        w.WriteArrayHeader(entries.Count);
+        foreach (var entry in entries)
+        {
+            w.WriteArrayHeader(6);
+            w.WriteInteger(entry.Id);
+            w.WriteInteger(entry.UnixSeconds);
+            w.WriteInteger(entry.Micros);
+            w.WriteArrayHeader(entry.Args.Length);
+            foreach (var arg in entry.Args)
+            {
+                w.WriteBulk(arg);
+            }
+            w.WriteBulk(entry.Peer);
+            w.WriteBulk(entry.Name);
+        }
+    }
+
+    private static void LatencyHistogram(CommandContext c)
+    {
+        var commands = new List<ServerCommand>();
+        if (c.ArgCount == 2)
+        {
+            foreach (var command in c.Server.Commands.All)
+            {
+                commands.Add(command);
+                commands.AddRange(command.Subcommands.Values);
+            }
+        }
+        else
+        {
+            for (var i = 2; i < c.ArgCount; i++)
+            {
+                var found = c.Server.Commands.FindByFullName(Encoding.UTF8.GetString(c.Arg(i)).ToLowerInvariant());
+                if (found is not null)
+                {
+                    commands.Add(found);
+                    if (found.Handler is null)
+                    {
+                        commands.AddRange(found.Subcommands.Values);
+                    }
+                }
+            }
+        }
+        var tracked = commands.Where(x => x.Latency is { Count: > 0 }).Distinct().ToList();
+        var w = c.Reply;
+        w.WriteMapHeader(tracked.Count);
+        foreach (var command in tracked)
+        {
+            w.WriteBulk(command.Info.FullNameBytes);
+            w.WriteMapHeader(2);
+            w.WriteBulk("calls"u8);
+            w.WriteInteger(command.Calls);
+            w.WriteBulk("histogram_usec"u8);
+            var buckets = command.Latency!.PowerOfTwoBuckets().Where(b => b.Cumulative > 0).ToList();
+            w.WriteMapHeader(buckets.Count);
+            foreach (var (micros, cumulative) in buckets)
+            {
+                w.WriteInteger(micros);
+                w.WriteInteger(cumulative);
+            }
+        }
+    }
+}
