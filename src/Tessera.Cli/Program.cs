@@ -1,0 +1,6 @@
+using System.CommandLine;
+using Tessera.Cli;
+
+var root = new RootCommand("Tessera: a Redis-compatible, sharded in-memory data system.");
+root.Subcommands.Add(ServerVerb.Create());
+return root.Parse(args).Invoke();
