@@ -88,7 +88,8 @@ def attach_docs(entry, docs):
 def main():
     r = Resp3(int(sys.argv[1]))
     r.call("HELLO", "3")
-    names = sorted(n[1] for n in r.call("COMMAND", "LIST")[1])
+    # COMMAND LIST names subcommands too ("config|get"); they are stored under their container.
+    names = sorted(n[1] for n in r.call("COMMAND", "LIST")[1] if "|" not in n[1])
     table = []
     for name in names:
         entry = info(r.call("COMMAND", "INFO", name)[1][0])

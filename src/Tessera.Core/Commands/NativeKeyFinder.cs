@@ -8,8 +8,9 @@ namespace Tessera.Core.Commands;
 /// getkeys_proc functions): EVAL/FCALL, SORT, MIGRATE, the *MPOP and Z*STORE families, SINTERCARD, XREAD, SET and
 /// BITFIELD. Used only when the key specs cannot answer, as Redis does.
 /// </summary>
-internal static class NativeKeyFinder
+public static class NativeKeyFinder
 {
+    /// <summary>True for commands with their own key finder.</summary>
     public static bool Has(CommandInfo command) => command.Parent is null && command.Name switch
     {
         "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro" or "sort" or "sort_ro" or "migrate"
@@ -159,6 +160,48 @@ internal static class NativeKeyFinder
             keys.Add(store);
         }
         return keys.Count;
+    }
+
+    /// <summary>
+    /// Key flags of commands whose specs say "variable_flags" (SET, BITFIELD): they depend on the options given,
+    /// as Redis's setGetKeys and bitfieldGetKeys decide. Null for other commands.
+    /// </summary>
+    public static IReadOnlyList<string>? VariableFlags(CommandInfo command, Request args, int offset)
+    {
+        var argc = args.Count - offset;
+        if (command.Name == "set")
+        {
+            for (var i = 3; i < argc; i++)
+            {
+                if (Ascii.EqualsIgnoreCase(args[offset + i], "get"u8))
+                {
+                    return ["RW", "access", "update"];
+                }
+            }
+            return ["OW", "update"];
+        }
+        if (command.Name == "bitfield")
+        {
+            for (var i = 2; i < argc; i++)
+            {
+                var remaining = argc - i - 1;
+                var arg = args[offset + i];
+                if (Ascii.EqualsIgnoreCase(arg, "get"u8) && remaining >= 2)
+                {
+                    i += 2;
+                }
+                else if ((Ascii.EqualsIgnoreCase(arg, "set"u8) || Ascii.EqualsIgnoreCase(arg, "incrby"u8)) && remaining >= 3)
+                {
+                    return ["RW", "access", "update"];
+                }
+                else if (Ascii.EqualsIgnoreCase(arg, "overflow"u8) && remaining >= 1)
+                {
+                    i++;
+                }
+            }
+            return ["RO", "access"];
+        }
+        return null;
     }
 
     /// <summary>C's atoi, which Redis's generic key finder uses: leading blanks, a sign, digits, anything after ignored.</summary>

@@ -1,0 +1,72 @@
+using System.Text;
+using Tessera.Resp;
+
+namespace Tessera.TestKit;
+
+/// <summary>
+/// A script of commands for the oracle: one command per line, quoted like redis-cli input. A line may start with
+/// a directive: <c>@sort</c> compares array replies as sets, <c>@skip</c> runs the command without comparing,
+/// <c>@raw "bytes"</c> sends raw protocol bytes and compares the reply, <c>@reconnect</c> opens new connections.
+/// Lines starting with '#' are comments.
+/// </summary>
+public sealed class OracleScript
+{
+    public sealed record Step(int Line, string Directive, byte[][] Args, string Text);
+
+    public OracleScript(string name, IReadOnlyList<Step> steps)
+    {
+        Name = name;
+        Steps = steps;
+    }
+
+    public string Name { get; }
+
+    public IReadOnlyList<Step> Steps { get; }
+
+    public static OracleScript Load(string path) => Parse(Path.GetFileName(path), File.ReadAllLines(path));
+
+    public static OracleScript Parse(string name, IEnumerable<string> lines)
+    {
+        var steps = new List<Step>();
+        var number = 0;
+        foreach (var raw in lines)
+        {
+            number++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+            var directive = "";
+            if (line[0] == '@')
+            {
+                var space = line.IndexOf(' ');
+                directive = space < 0 ? line : line[..space];
+                line = space < 0 ? "" : line[(space + 1)..];
+            }
+            steps.Add(new Step(number, directive, Split(line, name, number), raw.Trim()));
+        }
+        return new OracleScript(name, steps);
+    }
+
+    /// <summary>Splits a line with Redis's inline quoting rules (\xHH escapes give arbitrary bytes).</summary>
+    public static byte[][] Split(string line, string script = "", int number = 0)
+    {
+        var bytes = Encoding.Latin1.GetBytes(line);
+        var scratch = new byte[bytes.Length];
+        var request = new Request();
+        if (!InlineSplitter.Split(bytes, scratch, request))
+        {
+            throw new FormatException($"{script}:{number}: unbalanced quotes");
+        }
+        request.Bind(scratch, 0);
+        var args = new byte[request.Count][];
+        for (var i = 0; i < args.Length; i++)
+        {
+            args[i] = request.ToArray(i);
+        }
+        return args;
+    }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,191 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Tessera.TestKit;
+
+/// <summary>
+/// A small blocking RESP client for tests: sends commands as arrays of bulk strings (or raw bytes) and reads
+/// whole replies back, either as raw bytes (for byte-for-byte comparison) or as a parsed <see cref="RespValue"/>.
+/// </summary>
+public sealed class RespClient : IDisposable
+{
+    private readonly Socket _socket;
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    public RespClient(int port, string host = "127.0.0.1", int timeoutMs = 10000)
+    {
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        _socket.Connect(host, port);
+        _socket.ReceiveTimeout = timeoutMs;
+        _socket.SendTimeout = timeoutMs;
+    }
+
+    public Socket Socket => _socket;
+
+    /// <summary>Encodes a command as a RESP array of bulk strings.</summary>
+    public static byte[] Encode(params string[] args) => Encode(args.Select(Encoding.UTF8.GetBytes).ToArray());
+
+    /// <summary>Encodes a command given as byte arguments.</summary>
+    public static byte[] Encode(byte[][] args)
+    {
+        var output = new MemoryStream();
+        output.Write(Encoding.ASCII.GetBytes($"*{args.Length}\r\n"));
+        foreach (var arg in args)
+        {
+            output.Write(Encoding.ASCII.GetBytes($"${arg.Length}\r\n"));
+            output.Write(arg);
+            output.Write("\r\n"u8);
+        }
+        return output.ToArray();
+    }
+
+    public void SendRaw(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            bytes = bytes[_socket.Send(bytes)..];
+        }
+    }
+
+    public void Send(params string[] args) => SendRaw(Encode(args));
+
+    public void Send(byte[][] args) => SendRaw(Encode(args));
+
+    /// <summary>Sends a command and returns its reply as raw bytes.</summary>
+    public byte[] CallRaw(params string[] args)
+    {
+        Send(args);
+        return ReadRaw();
+    }
+
+    /// <summary>Sends a command and returns its parsed reply.</summary>
+    public RespValue Call(params string[] args)
+    {
+        Send(args);
+        return Read();
+    }
+
+    /// <summary>Reads one complete reply as raw bytes.</summary>
+    public byte[] ReadRaw()
+    {
+        if (_start > 0)
+        {
+            // Compact between replies only, so positions inside a reply never move.
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        var position = 0;
+        SkipOne(ref position);
+        _start = position;
+        return _buffer.AsSpan(0, position).ToArray();
+    }
+
+    /// <summary>Reads one reply and parses it.</summary>
+    public RespValue Read() => RespValue.Parse(ReadRaw());
+
+    /// <summary>True when the server closed the connection (reads until EOF or timeout).</summary>
+    public bool IsClosedByServer(int timeoutMs = 5000)
+    {
+        _socket.ReceiveTimeout = timeoutMs;
+        try
+        {
+            var scratch = new byte[4096];
+            while (true)
+            {
+                var n = _socket.Receive(scratch);
+                if (n == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private void SkipOne(ref int position)
+    {
+        var line = ReadLine(ref position);
+        var type = (char)line[0];
+        var header = Encoding.ASCII.GetString(line, 1, line.Length - 1);
+        switch (type)
+        {
+            case '$':
+            case '=':
+            case '!':
+                var length = int.Parse(header, System.Globalization.CultureInfo.InvariantCulture);
+                if (length >= 0)
+                {
+                    Ensure(position + length + 2);
+                    position += length + 2;
+                }
+                break;
+            case '*':
+            case '~':
+            case '>':
+                var count = int.Parse(header, System.Globalization.CultureInfo.InvariantCulture);
+                for (var i = 0; i < count; i++)
+                {
+                    SkipOne(ref position);
+                }
+                break;
+            case '%':
+            case '|':
+                var pairs = int.Parse(header, System.Globalization.CultureInfo.InvariantCulture);
+                for (var i = 0; i < pairs * 2; i++)
+                {
+                    SkipOne(ref position);
+                }
+                break;
+        }
+    }
+
+    private byte[] ReadLine(ref int position)
+    {
+        while (true)
+        {
+            var index = _buffer.AsSpan(position, _end - position).IndexOf("\r\n"u8);
+            if (index >= 0)
+            {
+                var line = _buffer.AsSpan(position, index).ToArray();
+                position += index + 2;
+                return line;
+            }
+            Fill();
+        }
+    }
+
+    private void Ensure(int end)
+    {
+        while (_end < end)
+        {
+            Fill();
+        }
+    }
+
+    /// <summary>Receives more bytes, growing the buffer when it is full.</summary>
+    private void Fill()
+    {
+        if (_end == _buffer.Length)
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+        var n = _socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+        if (n == 0)
+        {
+            throw new IOException("connection closed by the server");
+        }
+        _end += n;
+    }
+}
