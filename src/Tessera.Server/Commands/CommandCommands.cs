@@ -46,7 +46,7 @@ internal static class CommandCommands
         {
             if (info is null)
             {
-                c.Reply.WriteNullArray();
+                c.Reply.WriteNullBulk();
             }
             else
             {
@@ -144,17 +144,17 @@ internal static class CommandCommands
 
     private static void GetKeys(CommandContext c, bool withFlags)
     {
-        var command = c.Server.Commands.Find(c.Arg(2));
-        if (command is not null && command.Info.HasSubcommands && c.ArgCount > 3)
+        // Keys come from metadata alone, so any Redis command can be asked about, served here or not.
+        var info = CommandTable.Redis.Find(c.Arg(2));
+        if (info is not null && info.HasSubcommands && c.ArgCount > 3)
         {
-            command = command.FindSubcommand(c.Arg(3));
+            info = info.FindSubcommand(c.Arg(3));
         }
-        if (command is null)
+        if (info is null)
         {
             c.Error("ERR Invalid command specified");
             return;
         }
-        var info = command.Info;
         if (!info.HasKeys)
         {
             c.Error("ERR The command has no key arguments");
@@ -200,6 +200,10 @@ internal static class CommandCommands
     /// <summary>The flags of the key spec that yields the key at <paramref name="position"/>.</summary>
     private static IReadOnlyList<string> SpecFlagsFor(CommandInfo info, CommandContext c, int position)
     {
+        if (NativeKeyFinder.VariableFlags(info, c.Args, 2) is { } variable)
+        {
+            return variable;
+        }
         foreach (var spec in info.KeySpecs)
         {
             var found = new List<int>();

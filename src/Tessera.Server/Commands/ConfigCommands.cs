@@ -62,9 +62,9 @@ internal static class ConfigCommands
 
     private static void Set(CommandContext c)
     {
-        if (c.ArgCount < 4 || c.ArgCount % 2 != 0)
+        if (c.ArgCount % 2 != 0)
         {
-            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            c.SyntaxError();
             return;
         }
         var config = c.Server.Config;
