@@ -37,18 +37,14 @@ public readonly struct ExtendedFloat
 
     /// <summary>
     /// Parses like Redis's <c>string2ld</c>: strtold syntax (decimal, "inf"/"infinity"), no leading blank, nothing
-    /// after the number; overflow, underflow to zero and NaN are refused. Hexadecimal floats are not accepted.
+    /// after the number (a NUL byte included); overflow, underflow to zero and NaN are refused. Hexadecimal floats
+    /// are not accepted.
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, out ExtendedFloat value)
     {
         value = default;
-        var nul = text.IndexOf((byte)0);
-        if (nul >= 0)
-        {
-            // Redis copies the argument into a C string, so parsing stops at a NUL byte.
-            text = text[..nul];
-        }
-        if (text.IsEmpty || text.Length >= 5 * 1024)
+        // The whole argument must be the number: an embedded NUL makes it invalid, as in Redis 7.0.
+        if (text.IsEmpty || text.Length >= 5 * 1024 || text.IndexOf((byte)0) >= 0)
         {
             return false;
         }
