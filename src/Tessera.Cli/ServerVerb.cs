@@ -56,6 +56,14 @@ internal static class ServerVerb
             builder.AddProvider(new RedisLogFormat(output, () => LevelOf(server?.LogLevel ?? serverOptions.LogLevel)));
         });
         server = new TesseraServer(serverOptions, loggerFactory);
+        if (serverOptions.PidFile.Length > 0)
+        {
+            // Written before listening, as redis-server does, so whoever sees the port open finds the pid.
+            File.WriteAllText(serverOptions.PidFile, Environment.ProcessId + "\n");
+        }
+        // Signals are handled before the port opens, so a SIGTERM right after start-up still shuts down cleanly.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => OnSignal(context, server, "SIGTERM"));
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => OnSignal(context, server, "SIGINT"));
         try
         {
             server.Start();
@@ -65,12 +73,6 @@ internal static class ServerVerb
             loggerFactory.CreateLogger("tessera").LogError("{Message}", e.Message);
             return 1;
         }
-        if (serverOptions.PidFile.Length > 0)
-        {
-            File.WriteAllText(serverOptions.PidFile, Environment.ProcessId + "\n");
-        }
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => OnSignal(context, server, "SIGTERM"));
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => OnSignal(context, server, "SIGINT"));
         server.Stopped.Wait();
         server.Dispose();
         return 0;

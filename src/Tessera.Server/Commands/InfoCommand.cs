@@ -45,7 +45,7 @@ internal static class InfoCommand
             {
                 text.Append("\r\n");
             }
-            text.Append("# ").Append(char.ToUpperInvariant(section[0])).Append(section[1..]).Append("\r\n");
+            text.Append("# ").Append(section == "cpu" ? "CPU" : char.ToUpperInvariant(section[0]) + section[1..]).Append("\r\n");
             Section(c.Server, c.Session, section, text);
         }
         c.Reply.WriteVerbatim(Encoding.UTF8.GetBytes(text.ToString()));

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tessera.TestKit;
+using Xunit;
+
+namespace Tessera.Server.Tests;
+
+/// <summary>The tessera executable as scripts use it: redis-server's command line, errors, signals, daemonize.</summary>
+public class CliTests
+{
+    private static readonly string Tessera = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
+
+    private static ProcessStartInfo Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Tessera);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        return start;
+    }
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        using var process = Process.Start(Start(args))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task An_unknown_option_is_a_fatal_config_error_naming_it()
+    {
+        var (code, _, err) = await Run("server", "--port", "0", "--foo", "bar");
+        Assert.Equal(1, code);
+        Assert.Contains("*** FATAL CONFIG FILE ERROR", err, StringComparison.Ordinal);
+        Assert.Contains(">>> 'foo \"bar\"'", err, StringComparison.Ordinal);
+        Assert.Contains("Bad directive or wrong number of arguments", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_value_in_a_config_file_reports_its_line_and_the_reason()
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, "port 0\n# comment\nmaxmemory-policy bogus\n");
+        var (code, _, err) = await Run("server", file);
+        Assert.Equal(1, code);
+        Assert.Contains("Reading the configuration file, at line 3", err, StringComparison.Ordinal);
+        Assert.Contains("argument(s) must be one of the following: volatile-lru", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Version_is_printed()
+    {
+        var (code, output, _) = await Run("--version");
+        Assert.Equal(0, code);
+        Assert.Contains("0.1.0", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sigterm_shuts_the_node_down_cleanly_and_unimplemented_options_only_warn()
+    {
+        var port = FreePort.Next();
+        using var process = Process.Start(Start("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--cluster-enabled", "yes"))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        RedisServerProcess.WaitUntilReady(port);
+        using (Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+        }
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(0, process.ExitCode);
+        var log = await output;
+        Assert.Contains("Option 'cluster-enabled' is recognised but not implemented", log, StringComparison.Ordinal);
+        Assert.Contains("Received SIGTERM scheduling shutdown", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Daemonize_returns_at_once_and_leaves_a_serving_node_with_a_pidfile()
+    {
+        var port = FreePort.Next();
+        var dir = Directory.CreateTempSubdirectory("tessera-daemon").FullName;
+        var pidfile = Path.Combine(dir, "tessera.pid");
+        var logfile = Path.Combine(dir, "tessera.log");
+        var (code, _, _) = await Run("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--daemonize", "yes",
+            "--pidfile", pidfile, "--logfile", logfile, "--save", "");
+        Assert.Equal(0, code);
+        RedisServerProcess.WaitUntilReady(port);
+        var pid = int.Parse(File.ReadAllText(pidfile).Trim(), CultureInfo.InvariantCulture);
+        using var daemon = Process.GetProcessById(pid);
+        using (var client = new RespClient(port))
+        {
+            client.Send("SHUTDOWN");
+        }
+        await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains("Ready to accept connections", File.ReadAllText(logfile), StringComparison.Ordinal);
+        Assert.False(File.Exists(pidfile));
+    }
+}

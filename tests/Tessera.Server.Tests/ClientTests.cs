@@ -1,0 +1,134 @@
+using Tessera.TestKit;
+using Xunit;
+
+namespace Tessera.Server.Tests;
+
+/// <summary>Connection-level behaviour: AUTH, CLIENT LIST/KILL/PAUSE/REPLY, maxclients, MONITOR.</summary>
+public class ClientTests
+{
+    [Fact]
+    public void A_password_is_required_before_other_commands()
+    {
+        using var node = new TesseraNode("--requirepass", "s3cret");
+        using var client = node.Connect();
+        Assert.Equal("NOAUTH Authentication required.", client.Call("GET", "k").Text);
+        Assert.Equal("WRONGPASS invalid username-password pair or user is disabled.", client.Call("AUTH", "nope").Text);
+        Assert.Equal("OK", client.Call("AUTH", "s3cret").Text);
+        Assert.Equal("OK", client.Call("SET", "k", "v").Text);
+        using var hello = node.Connect();
+        Assert.StartsWith("NOAUTH HELLO must be called", hello.Call("HELLO", "3").Text);
+        var reply = hello.Call("HELLO", "3", "AUTH", "default", "s3cret");
+        Assert.Equal('%', reply.Type);
+        Assert.Equal("v", hello.Call("GET", "k").Text);
+        Assert.Equal("RESET", hello.Call("RESET").Text);
+        Assert.Equal("NOAUTH Authentication required.", hello.Call("GET", "k").Text);
+    }
+
+    [Fact]
+    public void Client_list_describes_each_connection_in_Redis_format()
+    {
+        using var node = new TesseraNode();
+        using var a = node.Connect();
+        using var b = node.Connect();
+        a.Call("CLIENT", "SETNAME", "alpha");
+        a.Call("SELECT", "3");
+        var list = b.Call("CLIENT", "LIST").Text!;
+        var lines = list.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        var alpha = lines.Single(l => l.Contains(" name=alpha ", StringComparison.Ordinal));
+        Assert.Matches(@"^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=\d+ name=alpha age=\d+ idle=\d+ flags=N db=3 sub=0 psub=0 ssub=0 multi=-1 qbuf=\d+ qbuf-free=\d+ argv-mem=\d+ multi-mem=0 rbs=\d+ rbp=\d+ obl=\d+ oll=\d+ omem=\d+ tot-mem=\d+ events=r cmd=select user=default redir=-1 resp=2$", alpha);
+        Assert.Contains("cmd=client|list", b.Call("CLIENT", "INFO").Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Client_kill_closes_the_chosen_connection()
+    {
+        using var node = new TesseraNode();
+        using var victim = node.Connect();
+        using var killer = node.Connect();
+        var id = victim.Call("CLIENT", "ID").Integer;
+        Assert.Equal(1, killer.Call("CLIENT", "KILL", "ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Integer);
+        Assert.True(victim.IsClosedByServer());
+        Assert.Equal(0, killer.Call("CLIENT", "KILL", "ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Integer);
+        Assert.Equal("PONG", killer.Call("PING").Text);
+    }
+
+    [Fact]
+    public void Client_pause_write_holds_writes_but_not_reads_until_unpaused()
+    {
+        using var node = new TesseraNode();
+        using var admin = node.Connect();
+        using var writer = node.Connect();
+        admin.Call("SET", "k", "before");
+        Assert.Equal("OK", admin.Call("CLIENT", "PAUSE", "10000", "WRITE").Text);
+        writer.Send("SET", "k", "after");
+        Assert.Equal("before", admin.Call("GET", "k").Text);
+        Thread.Sleep(200);
+        Assert.Equal("before", admin.Call("GET", "k").Text);
+        Assert.Equal("OK", admin.Call("CLIENT", "UNPAUSE").Text);
+        Assert.Equal("OK", writer.Read().Text);
+        Assert.Equal("after", admin.Call("GET", "k").Text);
+    }
+
+    [Fact]
+    public void Client_pause_ends_by_itself_after_its_timeout()
+    {
+        using var node = new TesseraNode();
+        using var admin = node.Connect();
+        using var writer = node.Connect();
+        admin.Call("CLIENT", "PAUSE", "300", "ALL");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("PONG", writer.Call("PING").Text);
+        Assert.InRange(clock.ElapsedMilliseconds, 200, 5000);
+    }
+
+    [Fact]
+    public void Client_reply_off_and_skip_suppress_replies()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        client.Send("CLIENT", "REPLY", "OFF");
+        client.Send("SET", "a", "1");
+        client.Send("GET", "a");
+        client.Send("CLIENT", "REPLY", "ON");
+        Assert.Equal("OK", client.Read().Text);
+        client.Send("CLIENT", "REPLY", "SKIP");
+        client.Send("SET", "b", "2");
+        client.Send("GET", "b");
+        Assert.Equal("2", client.Read().Text);
+    }
+
+    [Fact]
+    public void Connections_beyond_maxclients_are_refused_with_Redis_error()
+    {
+        using var node = new TesseraNode("--maxclients", "2");
+        using var a = node.Connect();
+        using var b = node.Connect();
+        Assert.Equal("PONG", b.Call("PING").Text);
+        using var c = node.Connect();
+        Assert.Equal("ERR max number of clients reached", c.Read().Text);
+        Assert.True(c.IsClosedByServer());
+    }
+
+    [Fact]
+    public void Monitor_streams_other_clients_commands_with_redacted_passwords()
+    {
+        using var node = new TesseraNode();
+        using var monitor = node.Connect();
+        using var client = node.Connect();
+        Assert.Equal("OK", monitor.Call("MONITOR").Text);
+        client.Call("SET", "key", "a \"quoted\"\nvalue");
+        client.Call("AUTH", "default", "secret");
+        Assert.Matches("""^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "key" "a \\"quoted\\"\\nvalue"$""", monitor.Read().Text);
+        Assert.Matches("""^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "AUTH" "\(redacted\)" "\(redacted\)"$""", monitor.Read().Text);
+    }
+
+    [Fact]
+    public void Idle_clients_are_closed_after_the_timeout()
+    {
+        using var node = new TesseraNode("--timeout", "1");
+        using var client = node.Connect();
+        Assert.Equal("PONG", client.Call("PING").Text);
+        Assert.True(client.IsClosedByServer(timeoutMs: 5000));
+    }
+}
