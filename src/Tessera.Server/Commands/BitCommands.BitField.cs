@@ -96,7 +96,7 @@ internal static partial class BitCommands
         ReadOnlySpan<byte> current = default;
         if (!writes)
         {
-            if (c.Db.TryGet(c.Arg(1), out var entry) && !StringValue.TryGetBytes(entry.Value, out current))
+            if (c.Db.TryGet(c.Arg(1), out var entry) && !StringValue.TryGetBytes(entry.Item, out current))
             {
                 c.WrongType();
                 return;

@@ -60,11 +60,11 @@ internal static partial class BitCommands
         if (!db.TryGet(key, out var entry, LookupFlags.Write))
         {
             var created = MutableString.Zeroed(length);
-            db.Add(key, created, StringEncoding.Raw);
+            db.Add(key, created);
             grew = true;
             return created;
         }
-        if (!StringValue.IsString(entry.Value))
+        if (!StringValue.IsString(entry.Item))
         {
             c.WrongType();
             return null;
@@ -168,7 +168,7 @@ internal static partial class BitCommands
             c.Reply.WriteLiteral(Replies.Zero);
             return;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out var value))
+        if (!StringValue.TryGetBytes(entry.Item, out var value))
         {
             c.WrongType();
             return;
@@ -249,7 +249,7 @@ internal static partial class BitCommands
             c.Reply.WriteInteger(bit == 1 ? -1 : 0);
             return;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out var value))
+        if (!StringValue.TryGetBytes(entry.Item, out var value))
         {
             c.WrongType();
             return;
@@ -384,7 +384,7 @@ internal static partial class BitCommands
                 sources[j] = [];
                 continue;
             }
-            if (!StringValue.TryGetBytes(entry.Value, out var value))
+            if (!StringValue.TryGetBytes(entry.Item, out var value))
             {
                 c.WrongType();
                 return;
@@ -423,7 +423,7 @@ internal static partial class BitCommands
             }
             result[i] = (byte)output;
         }
-        db.Set(destination, result, StringEncoding.Raw);
+        db.SetString(destination, result, StringEncoding.Raw);
         c.Dirty();
         c.Reply.WriteInteger(maxLength);
     }

@@ -78,10 +78,10 @@ internal static class DebugCommands
             return;
         }
         var meta = entry.Entry.Meta;
-        var encoding = KeyCommands.EncodingName(entry.Value, meta);
-        var length = StringValue.TryGetBytes(entry.Value, out var bytes) ? bytes.Length + 1 : 1;
+        var encoding = KeyCommands.EncodingName(entry.Item, meta);
+        var length = StringValue.TryGetBytes(entry.Item, out var bytes) ? bytes.Length + 1 : 1;
         var idle = KeyMeta.IdleMilliseconds(meta, KeyMeta.LruClock(c.Keyspace.Now)) / 1000;
-        var address = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(entry.Value);
+        var address = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(entry.Item);
         c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(
             $"Value at:0x{address:x} refcount:1 encoding:{encoding} serializedlength:{length} lru:{KeyMeta.Access(meta)} lru_seconds_idle:{idle}"));
     }
@@ -120,7 +120,7 @@ internal static class DebugCommands
                 value = new byte[size];
                 text.AsSpan(0, (int)Math.Min(size, text.Length)).CopyTo(value);
             }
-            db.Add(key, value, StringValue.EncodingForLength(value.Length));
+            db.AddString(key, value, StringValue.EncodingForLength(value.Length));
         }
         c.Dirty(count);
         c.Reply.WriteLiteral(Replies.Ok);

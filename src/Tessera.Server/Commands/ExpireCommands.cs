@@ -81,7 +81,7 @@ internal static class ExpireCommands
             c.Reply.WriteLiteral(Replies.Zero);
             return;
         }
-        var current = entry.Entry.Expire == 0 ? -1 : entry.Entry.Expire;
+        var current = entry.Expire == 0 ? -1 : entry.Expire;
         if (((flags & ExpireFlags.Nx) != 0 && current != -1)
             || ((flags & ExpireFlags.Xx) != 0 && current == -1)
             || ((flags & ExpireFlags.Gt) != 0 && (when <= current || current == -1))
@@ -109,7 +109,7 @@ internal static class ExpireCommands
             c.Reply.WriteLiteral(Replies.MinusTwo);
             return;
         }
-        var expire = entry.Entry.Expire;
+        var expire = entry.Expire;
         if (expire == 0)
         {
             c.Reply.WriteLiteral(Replies.MinusOne);
@@ -121,7 +121,7 @@ internal static class ExpireCommands
 
     private static void Persist(CommandContext c)
     {
-        if (c.Db.TryGet(c.Arg(1), out var entry, LookupFlags.Write) && entry.Entry.Expire != 0)
+        if (c.Db.TryGet(c.Arg(1), out var entry, LookupFlags.Write) && entry.Expire != 0)
         {
             c.Db.ClearExpire(entry);
             c.Dirty();

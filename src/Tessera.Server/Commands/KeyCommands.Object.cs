@@ -38,7 +38,7 @@ internal static partial class KeyCommands
     {
         if (TryGetObject(c, out var entry))
         {
-            c.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(entry.Value, entry.Entry.Meta)));
+            c.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(entry.Item, entry.Entry.Meta)));
         }
     }
 
@@ -52,8 +52,8 @@ internal static partial class KeyCommands
         var config = c.Server.Config;
         var sharingAllowed = config.MaxMemory.Value == 0
             || !(config.MaxMemoryPolicy.Value.EndsWith("-lru", StringComparison.Ordinal) || config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal));
-        var shared = entry.Value is byte[] bytes && KeyMeta.Encoding(entry.Entry.Meta) == StringEncoding.Int
-            && RedisInteger.TryParse(bytes, out var number) && number is >= 0 and < 10000 && sharingAllowed;
+        var shared = entry.Item is byte[] packed && KeyMeta.Encoding(entry.Entry.Meta) == StringEncoding.Int
+            && RedisInteger.TryParse(PackedString.Value(packed), out var number) && number is >= 0 and < 10000 && sharingAllowed;
         c.Reply.WriteInteger(shared ? int.MaxValue : 1);
     }
 

@@ -83,7 +83,7 @@ internal static partial class KeyCommands
 
     private static void Type(CommandContext c)
     {
-        var name = c.Db.TryGet(c.Arg(1), out var entry, LookupFlags.NoTouch) ? TypeName(entry.Value) : "none";
+        var name = c.Db.TryGet(c.Arg(1), out var entry, LookupFlags.NoTouch) ? TypeName(entry.Item) : "none";
         c.Reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes(name));
     }
 
@@ -103,7 +103,7 @@ internal static partial class KeyCommands
         foreach (var key in keys)
         {
             if ((all || GlobPattern.IsMatch(pattern, key)) && c.Db.TryFindRaw(key, out var entry)
-                && (entry.Entry.Expire == 0 || entry.Entry.Expire >= now))
+                && (entry.Expire == 0 || entry.Expire >= now))
             {
                 matched.Add(key);
             }
@@ -195,7 +195,7 @@ internal static partial class KeyCommands
                 continue;
             }
             var live = c.Db.TryGet(key, out var entry, LookupFlags.NoTouch | LookupFlags.NoStats);
-            if (typeIndex >= 0 && !System.Text.Ascii.EqualsIgnoreCase(c.Arg(typeIndex), live ? TypeName(entry.Value) : "none"))
+            if (typeIndex >= 0 && !System.Text.Ascii.EqualsIgnoreCase(c.Arg(typeIndex), live ? TypeName(entry.Item) : "none"))
             {
                 continue;
             }
@@ -226,7 +226,7 @@ internal static partial class KeyCommands
                 break;
             }
             var key = entry.Key;
-            if (entry.Entry.Expire == 0 || entry.Entry.Expire >= c.Keyspace.Now || !c.Keyspace.ExpireIfNeeded(db, entry) || c.Keyspace.IsReplica)
+            if (entry.Expire == 0 || entry.Expire >= c.Keyspace.Now || !c.Keyspace.ExpireIfNeeded(db, entry) || c.Keyspace.IsReplica)
             {
                 c.Reply.WriteBulk(key);
                 return;
@@ -250,8 +250,8 @@ internal static partial class KeyCommands
             c.Reply.WriteLiteral(nx ? Replies.Zero : Replies.Ok);
             return;
         }
-        var value = entry.Value;
-        var expire = entry.Entry.Expire;
+        var value = entry.Item;
+        var expire = entry.Expire;
         var meta = entry.Entry.Meta;
         if (db.TryGet(destination, out var existing, LookupFlags.Write))
         {
@@ -262,11 +262,10 @@ internal static partial class KeyCommands
             }
             db.Remove(existing);
         }
-        // Remove the source first (the value object moves, it is not copied).
+        // Remove the source first; the value moves under the new key (packed strings are rebuilt).
         db.TryFindRaw(source, out entry);
         db.Remove(entry);
-        var added = db.Add(destination, value, KeyMeta.Encoding(meta));
-        added.Entry.Meta = meta;
+        var added = db.AddItem(ValueCopy.Rekey(value, destination), Database.Locate(destination), meta);
         if (expire != 0)
         {
             db.SetExpire(added, expire);
@@ -329,8 +328,8 @@ internal static partial class KeyCommands
             c.Reply.WriteLiteral(Replies.Zero);
             return;
         }
-        var copy = ValueCopy.Of(entry.Value);
-        var expire = entry.Entry.Expire;
+        var copy = ValueCopy.Of(entry.Item, newKey);
+        var expire = entry.Expire;
         var encoding = KeyMeta.Encoding(entry.Entry.Meta);
         if (target.TryGet(newKey, out var existing, LookupFlags.Write))
         {
@@ -341,7 +340,7 @@ internal static partial class KeyCommands
             }
             target.Remove(existing);
         }
-        var added = target.Add(newKey, copy, encoding);
+        var added = target.AddItem(copy, Database.Locate(newKey), KeyMeta.WithEncoding(c.Keyspace.NewAccess(), encoding));
         if (expire != 0)
         {
             target.SetExpire(added, expire);
@@ -373,13 +372,12 @@ internal static partial class KeyCommands
             c.Reply.WriteLiteral(Replies.Zero);
             return;
         }
-        var value = entry.Value;
-        var expire = entry.Entry.Expire;
+        var value = entry.Item;
+        var expire = entry.Expire;
         var meta = entry.Entry.Meta;
-        var name = entry.Key;
+        var location = Database.Locate(key);
         source.Remove(entry);
-        var added = target.Add(name, value, KeyMeta.Encoding(meta));
-        added.Entry.Meta = meta;
+        var added = target.AddItem(value, location, meta);
         if (expire != 0)
         {
             target.SetExpire(added, expire);

@@ -33,7 +33,7 @@ internal static class MemoryCommands
     }
 
     /// <summary>Bytes a key costs: its entry in the slot table, the key and the value.</summary>
-    internal static long KeyUsage(KeyRef entry) => KeyTable.EntrySize + MemorySize.Of(entry.Key) + MemorySize.Of(entry.Value);
+    internal static long KeyUsage(KeyRef entry) => KeyTable.EntrySize + MemorySize.Of(entry.Item);
 
     private static void Usage(CommandContext c)
     {

@@ -11,8 +11,8 @@ internal static partial class StringCommands
         var db = c.Db;
         ReadOnlySpan<byte> a = default;
         ReadOnlySpan<byte> b = default;
-        var aIsString = !db.TryGet(c.Arg(1), out var ka) || StringValue.TryGetBytes(ka.Value, out a);
-        var bIsString = !db.TryGet(c.Arg(2), out var kb) || StringValue.TryGetBytes(kb.Value, out b);
+        var aIsString = !db.TryGet(c.Arg(1), out var ka) || StringValue.TryGetBytes(ka.Item, out a);
+        var bIsString = !db.TryGet(c.Arg(2), out var kb) || StringValue.TryGetBytes(kb.Item, out b);
         if (!aIsString || !bIsString)
         {
             c.Error("ERR The specified keys must contain string values");

@@ -46,7 +46,7 @@ internal static partial class StringCommands
         {
             return true;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out value))
+        if (!StringValue.TryGetBytes(entry.Item, out value))
         {
             c.WrongType();
             return false;
@@ -61,11 +61,11 @@ internal static partial class StringCommands
             c.Reply.WriteNullBulk();
             return;
         }
-        if (entry.Value is byte[] bytes)
+        if (entry.Item is byte[] packed)
         {
-            c.Reply.WriteBulk(bytes);
+            c.Reply.WriteBulk(PackedString.Value(packed));
         }
-        else if (entry.Value is MutableString mutable)
+        else if (entry.Item is MutableString mutable)
         {
             c.Reply.WriteBulk(mutable.Span);
         }
@@ -169,7 +169,7 @@ internal static partial class StringCommands
             c.Reply.WriteNullBulk();
             return;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out var value))
+        if (!StringValue.TryGetBytes(entry.Item, out var value))
         {
             c.WrongType();
             return;
@@ -189,7 +189,7 @@ internal static partial class StringCommands
             db.SetExpire(entry, expireAt);
             c.Dirty();
         }
-        else if ((options.Flags & SetFlags.Persist) != 0 && entry.Entry.Expire != 0)
+        else if ((options.Flags & SetFlags.Persist) != 0 && entry.Expire != 0)
         {
             db.ClearExpire(entry);
             c.Dirty();
@@ -204,7 +204,7 @@ internal static partial class StringCommands
             c.Reply.WriteNullBulk();
             return;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out var value))
+        if (!StringValue.TryGetBytes(entry.Item, out var value))
         {
             c.WrongType();
             return;
@@ -239,7 +239,7 @@ internal static partial class StringCommands
         c.Reply.WriteArrayHeader(c.ArgCount - 1);
         for (var i = 1; i < c.ArgCount; i++)
         {
-            if (c.Db.TryGet(c.Arg(i), out var entry) && StringValue.TryGetBytes(entry.Value, out var value))
+            if (c.Db.TryGet(c.Arg(i), out var entry) && StringValue.TryGetBytes(entry.Item, out var value))
             {
                 c.Reply.WriteBulk(value);
             }
@@ -318,7 +318,7 @@ internal static partial class StringCommands
         var exists = db.TryGet(key, out var entry, LookupFlags.Write);
         if (exists)
         {
-            if (!StringValue.TryGetBytes(entry.Value, out var current))
+            if (!StringValue.TryGetBytes(entry.Item, out var current))
             {
                 c.WrongType();
                 return;
@@ -338,19 +338,14 @@ internal static partial class StringCommands
         value += increment;
         Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
         var length = RedisInteger.Format(value, text);
-        if (exists && entry.Value is byte[] old && old.Length == length)
+        if (exists)
         {
-            // Same number of digits: rewrite in place.
-            text[..length].CopyTo(old);
-            entry.Entry.Meta = KeyMeta.WithEncoding(entry.Entry.Meta, StringEncoding.Int);
-        }
-        else if (exists)
-        {
-            db.Overwrite(entry, text[..length].ToArray(), StringEncoding.Int, keepTtl: true);
+            // Same number of digits: rewritten in place, no allocation.
+            db.OverwriteString(entry, text[..length], StringEncoding.Int, keepTtl: true);
         }
         else
         {
-            db.Add(key, text[..length].ToArray(), StringEncoding.Int);
+            db.AddString(key, text[..length], StringEncoding.Int);
         }
         c.Dirty();
         c.Reply.WriteInteger(value);
@@ -364,7 +359,7 @@ internal static partial class StringCommands
         var exists = db.TryGet(key, out var entry, LookupFlags.Write);
         if (exists)
         {
-            if (!StringValue.TryGetBytes(entry.Value, out var current))
+            if (!StringValue.TryGetBytes(entry.Item, out var current))
             {
                 c.WrongType();
                 return;
@@ -390,11 +385,11 @@ internal static partial class StringCommands
         var encoding = StringValue.EncodingForLength(text.Length);
         if (exists)
         {
-            db.Overwrite(entry, text, encoding, keepTtl: true);
+            db.OverwriteString(entry, text, encoding, keepTtl: true);
         }
         else
         {
-            db.Add(key, text, encoding);
+            db.AddString(key, text, encoding);
         }
         c.Dirty();
         c.Reply.WriteBulk(text);
@@ -407,12 +402,12 @@ internal static partial class StringCommands
         var suffix = c.Arg(2);
         if (!db.TryGet(key, out var entry, LookupFlags.Write))
         {
-            db.Add(key, suffix.ToArray(), StringValue.EncodingFor(suffix));
+            db.AddString(key, suffix, StringValue.EncodingFor(suffix));
             c.Dirty();
             c.Reply.WriteInteger(suffix.Length);
             return;
         }
-        if (!StringValue.TryGetBytes(entry.Value, out var current))
+        if (!StringValue.TryGetBytes(entry.Item, out var current))
         {
             c.WrongType();
             return;
@@ -432,13 +427,13 @@ internal static partial class StringCommands
     /// <summary>The value of <paramref name="entry"/> as a <see cref="MutableString"/>, converting it in place (dbUnshareStringValue).</summary>
     internal static MutableString ToMutable(Database db, KeyRef entry)
     {
-        if (entry.Value is MutableString mutable)
+        if (entry.Item is MutableString mutable)
         {
             return mutable;
         }
-        StringValue.TryGetBytes(entry.Value, out var bytes);
+        StringValue.TryGetBytes(entry.Item, out var bytes);
         mutable = MutableString.From(bytes);
-        db.Overwrite(entry, mutable, StringEncoding.Raw, keepTtl: true);
+        db.OverwriteValue(entry, mutable, keepTtl: true);
         return mutable;
     }
 
@@ -532,11 +527,11 @@ internal static partial class StringCommands
                 return;
             }
             target = MutableString.Zeroed((int)offset + value.Length);
-            db.Add(key, target, StringEncoding.Raw);
+            db.Add(key, target);
         }
         else
         {
-            if (!StringValue.TryGetBytes(entry.Value, out var current))
+            if (!StringValue.TryGetBytes(entry.Item, out var current))
             {
                 c.WrongType();
                 return;

@@ -25,6 +25,9 @@ internal sealed partial class ClientSession
     private readonly CommandContext _context;
     private readonly RespWriter _remote = new();
     private readonly Lock _remoteLock = new();
+    private readonly byte[] _lastName = new byte[24];
+    private int _lastNameLength;
+    private ServerCommand? _lastCommand;
     private byte[]? _input;
     private int _inputStart;
     private int _inputEnd;
@@ -215,7 +218,7 @@ internal sealed partial class ClientSession
         var server = _server;
         LastInteractionMs = Environment.TickCount64;
 
-        var command = server.Commands.Find(args[0]);
+        var command = FindCommand(args[0]);
         if (command is not null && command.Info.HasSubcommands && args.Count > 1)
         {
             var sub = command.FindSubcommand(args[1]);
@@ -251,7 +254,8 @@ internal sealed partial class ClientSession
             Reject(command, "NOAUTH Authentication required.");
             return true;
         }
-        server.Keyspace.UpdateClock();
+        var start = Stopwatch.GetTimestamp();
+        server.Keyspace.UpdateClock(start);
         if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
             && (command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0)
         {
@@ -264,11 +268,30 @@ internal sealed partial class ClientSession
             server.ClientPause.Postpone(this);
             return false;
         }
-        Execute(command, args);
+        Execute(command, args, start);
         return true;
     }
 
-    private void Execute(ServerCommand command, Request args)
+    /// <summary>
+    /// The command named <paramref name="name"/>; the last one found is remembered, since pipelines repeat commands.
+    /// </summary>
+    private ServerCommand? FindCommand(ReadOnlySpan<byte> name)
+    {
+        if (_lastCommand is not null && name.Length == _lastNameLength && name.SequenceEqual(_lastName.AsSpan(0, _lastNameLength)))
+        {
+            return _lastCommand;
+        }
+        var command = _server.Commands.Find(name);
+        if (command is not null && name.Length <= _lastName.Length)
+        {
+            name.CopyTo(_lastName);
+            _lastNameLength = name.Length;
+            _lastCommand = command;
+        }
+        return command;
+    }
+
+    private void Execute(ServerCommand command, Request args, long start)
     {
         var server = _server;
         var replyStart = Output.Length;
@@ -276,7 +299,6 @@ internal sealed partial class ClientSession
         context.Args = args;
         context.Command = command;
         context.Failed = false;
-        var start = Stopwatch.GetTimestamp();
         command.Handler!(context);
         var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
         var micros = nanoseconds / 1000;

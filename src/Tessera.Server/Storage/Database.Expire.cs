@@ -29,15 +29,15 @@ internal sealed partial class Database
             var table = _tables![slot]!;
             for (var i = 0; i < table.Capacity; i++)
             {
-                ref var entry = ref table[i];
-                if (entry.Key is null || entry.Expire == 0)
+                var expire = table.ExpireAt(i);
+                if (expire == 0)
                 {
                     continue;
                 }
                 sampled++;
-                if (entry.Expire < now)
+                if (expire < now)
                 {
-                    _expiredBatch.Add(entry.Key);
+                    _expiredBatch.Add(KeyTable.KeyOf(table[i].Item!).ToArray());
                 }
             }
             // Deleting may shrink the table, so expired keys are collected first and removed after the walk.

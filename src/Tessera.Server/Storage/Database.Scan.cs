@@ -26,7 +26,7 @@ internal sealed partial class Database
             if (table is not null && table.Count > 0)
             {
                 var mask = (uint)table.Capacity - 1;
-                table.VisitBucket((int)(bucket & mask), ref keys, static (t, i, ref k) => k.Add(t[i].Key!));
+                table.VisitBucket((int)(bucket & mask), ref keys, static (t, i, ref k) => k.Add(KeyTable.KeyOf(t[i].Item!).ToArray()));
                 visited++;
                 bucket = NextBucket(bucket, mask);
             }

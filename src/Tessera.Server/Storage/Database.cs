@@ -7,7 +7,7 @@ namespace Tessera.Server.Storage;
 /// One of the node's numbered databases (SELECT n): a table per hash slot, created on first use, plus the sets of
 /// slots holding keys and keys with a TTL. Lookups expire keys lazily (Redis's expireIfNeeded), and the byte
 /// count of keys, values and tables is kept current for used_memory and eviction.
-/// Callers hold the keyspace lock.
+/// Callers hold the execution lock.
 /// </summary>
 internal sealed partial class Database(Keyspace keyspace, int index)
 {
@@ -64,8 +64,8 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     {
         if (TryFindRaw(key, out found))
         {
-            ref var entry = ref found.Entry;
-            if (entry.Expire != 0 && entry.Expire < Keyspace.Now && Keyspace.ExpireIfNeeded(this, found))
+            var expire = found.Expire;
+            if (expire != 0 && expire < Keyspace.Now && Keyspace.ExpireIfNeeded(this, found))
             {
                 found = default;
             }
@@ -73,7 +73,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             {
                 if ((flags & LookupFlags.NoTouch) == 0)
                 {
-                    Keyspace.Touch(ref entry);
+                    Keyspace.Touch(ref found.Entry);
                 }
                 if ((flags & (LookupFlags.Write | LookupFlags.NoStats)) == 0)
                 {
@@ -89,104 +89,100 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         return false;
     }
 
-    /// <summary>Adds a key that is not present; returns where it went.</summary>
-    public KeyRef Add(ReadOnlySpan<byte> key, object value, StringEncoding encoding = StringEncoding.Raw)
-        => Add(key.ToArray(), Locate(key), value, encoding);
+    /// <summary>Adds a string key that is not present.</summary>
+    public KeyRef AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, StringEncoding encoding)
+        => AddItem(PackedString.Create(key, value), Locate(key), KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
 
-    /// <summary>Adds a key that is not present, keeping <paramref name="key"/> as the stored key.</summary>
-    public KeyRef Add(byte[] key, object value, StringEncoding encoding = StringEncoding.Raw)
-        => Add(key, Locate(key), value, encoding);
-
-    /// <summary>Adds a key already located that is not present.</summary>
-    public KeyRef Add(byte[] key, KeyLocation location, object value, StringEncoding encoding)
+    /// <summary>Adds a key holding <paramref name="value"/> (not present yet); the value takes the key.</summary>
+    public KeyRef Add(ReadOnlySpan<byte> key, StoredValue value)
     {
-        var (slot, hash) = (location.Slot, location.Hash);
+        value.Key = key.ToArray();
+        return AddItem(value, Locate(key), Keyspace.NewAccess());
+    }
+
+    /// <summary>Adds an item (which already holds its key) with the given metadata; RENAME and MOVE use it directly.</summary>
+    public KeyRef AddItem(object item, KeyLocation location, uint meta)
+    {
+        var slot = location.Slot;
         _tables ??= new KeyTable?[HashSlot.Count];
         var table = _tables[slot];
         if (table is null)
         {
             table = new KeyTable();
             _tables[slot] = table;
-            UsedMemory += TableOverhead(table);
+            UsedMemory += TableOverhead;
         }
-        var capacity = table.Capacity;
-        var index = table.Add(key, hash, value, KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
+        var before = table.ArrayBytes;
+        var index = table.Add(item, location.Hash, meta);
         if (table.Count == 1)
         {
             _occupied.Add(slot);
         }
-        UsedMemory += MemorySize.Of(key) + MemorySize.Of(value) + ((long)(table.Capacity - capacity) * KeyTable.EntrySize);
+        UsedMemory += MemorySize.Of(item) + table.ArrayBytes - before;
         Count++;
         return new KeyRef(table, index, slot);
     }
 
-    /// <summary>Replaces the value of an existing key; its TTL is cleared unless <paramref name="keepTtl"/>.</summary>
-    public void Overwrite(KeyRef key, object value, StringEncoding encoding = StringEncoding.Raw, bool keepTtl = false)
+    /// <summary>Replaces a key's string value; its TTL is cleared unless <paramref name="keepTtl"/>.</summary>
+    public void OverwriteString(KeyRef key, ReadOnlySpan<byte> value, StringEncoding encoding, bool keepTtl)
     {
         ref var entry = ref key.Entry;
-        UsedMemory += MemorySize.Of(value) - MemorySize.Of(entry.Value!);
-        entry.Value = value;
-        entry.Meta = KeyMeta.WithEncoding(entry.Meta, encoding);
-        if (!keepTtl && entry.Expire != 0)
+        if (entry.Item is byte[] packed && PackedString.Value(packed).Length == value.Length)
+        {
+            // Same length: rewrite in place, no allocation.
+            value.CopyTo(PackedString.WritableValue(packed));
+        }
+        else
+        {
+            var replacement = PackedString.Create(key.Key, value);
+            UsedMemory += MemorySize.Of(replacement) - MemorySize.Of(entry.Item!);
+            entry.Item = replacement;
+        }
+        entry.Meta = KeyMeta.WithEncoding(KeyMeta.WithAccess(entry.Meta, Keyspace.NewAccess()), encoding);
+        if (!keepTtl)
         {
             ClearExpire(key);
         }
     }
 
-    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/>, adding or overwriting (Redis's setKey).</summary>
-    public KeyRef Set(ReadOnlySpan<byte> key, object value, StringEncoding encoding, bool keepTtl = false)
+    /// <summary>Replaces a key's value with <paramref name="value"/>, which takes the key.</summary>
+    public void OverwriteValue(KeyRef key, StoredValue value, bool keepTtl)
     {
-        var location = Locate(key);
-        if (TryFindLive(key, location, out var found))
+        ref var entry = ref key.Entry;
+        value.Key = entry.Item is StoredValue old ? old.Key : key.Key.ToArray();
+        UsedMemory += MemorySize.Of(value) - MemorySize.Of(entry.Item!);
+        entry.Item = value;
+        entry.Meta = KeyMeta.WithEncoding(entry.Meta, StringEncoding.Raw);
+        if (!keepTtl)
         {
-            Overwrite(found, value, encoding, keepTtl);
-            found.Entry.Meta = KeyMeta.WithAccess(found.Entry.Meta, Keyspace.NewAccess());
-            return found;
+            ClearExpire(key);
         }
-        return Add(key.ToArray(), location, value, encoding);
     }
 
-    /// <summary>
-    /// SET's hot path: stores a copy of <paramref name="value"/> as a string, reusing the old value's array when it
-    /// has the same length so overwriting a key allocates nothing.
-    /// </summary>
+    /// <summary>SET's hot path: stores <paramref name="value"/> as a string, adding or overwriting (Redis's setKey).</summary>
     public void SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, StringEncoding encoding, bool keepTtl = false)
     {
         var location = Locate(key);
         if (TryFindLive(key, location, out var found))
         {
-            ref var entry = ref found.Entry;
-            if (entry.Value is byte[] old && old.Length == value.Length)
-            {
-                value.CopyTo(old);
-                entry.Meta = KeyMeta.WithEncoding(KeyMeta.WithAccess(entry.Meta, Keyspace.NewAccess()), encoding);
-                if (!keepTtl && entry.Expire != 0)
-                {
-                    ClearExpire(found);
-                }
-                return;
-            }
-            Overwrite(found, value.ToArray(), encoding, keepTtl);
-            found.Entry.Meta = KeyMeta.WithAccess(found.Entry.Meta, Keyspace.NewAccess());
+            OverwriteString(found, value, encoding, keepTtl);
             return;
         }
-        Add(key.ToArray(), location, value.ToArray(), encoding);
+        AddItem(PackedString.Create(key, value), location, KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
     }
 
-    /// <summary>Finds a key for writing: an expired key is deleted first, as Redis's lookupKeyWrite does.</summary>
-    private bool TryFindLive(ReadOnlySpan<byte> key, KeyLocation location, out KeyRef found)
+    /// <summary>Stores <paramref name="value"/> at <paramref name="key"/>, adding or overwriting.</summary>
+    public KeyRef Set(ReadOnlySpan<byte> key, StoredValue value, bool keepTtl = false)
     {
-        if (!TryFindRaw(key, location, out found))
+        var location = Locate(key);
+        if (TryFindLive(key, location, out var found))
         {
-            return false;
+            OverwriteValue(found, value, keepTtl);
+            found.Entry.Meta = KeyMeta.WithAccess(found.Entry.Meta, Keyspace.NewAccess());
+            return found;
         }
-        var expire = found.Entry.Expire;
-        if (expire != 0 && expire < Keyspace.Now && Keyspace.ExpireIfNeeded(this, found))
-        {
-            // On a replica the key stays (the master deletes it); writing to it then overwrites it in place.
-            return !Keyspace.IsReplica ? false : TryFindRaw(key, location, out found);
-        }
-        return true;
+        value.Key = key.ToArray();
+        return AddItem(value, location, Keyspace.NewAccess());
     }
 
     /// <summary>Notes that a value changed size in place (an APPEND, a hash field added ...).</summary>
@@ -196,9 +192,8 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     public void Remove(KeyRef key)
     {
         var table = key.Table;
-        ref var entry = ref key.Entry;
-        UsedMemory -= MemorySize.Of(entry.Key!) + MemorySize.Of(entry.Value!);
-        if (entry.Expire != 0)
+        UsedMemory -= MemorySize.Of(key.Item);
+        if (key.Expire != 0)
         {
             VolatileCount--;
             if (table.VolatileCount == 1)
@@ -206,10 +201,10 @@ internal sealed partial class Database(Keyspace keyspace, int index)
                 _volatile.Remove(key.Slot);
             }
         }
-        var capacity = table.Capacity;
+        var before = table.ArrayBytes;
         table.RemoveAt(key.Index);
         table.TryShrink();
-        UsedMemory -= (long)(capacity - table.Capacity) * KeyTable.EntrySize;
+        UsedMemory += table.ArrayBytes - before;
         Count--;
         if (table.Count == 0)
         {
@@ -231,28 +226,30 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Sets the absolute expiry (Unix ms) of an existing key.</summary>
     public void SetExpire(KeyRef key, long unixMs)
     {
-        ref var entry = ref key.Entry;
-        if (entry.Expire == 0)
+        var table = key.Table;
+        if (key.Expire == 0)
         {
             VolatileCount++;
-            key.Table.VolatileCount++;
             _volatile.Add(key.Slot);
         }
-        entry.Expire = unixMs;
+        var before = table.ArrayBytes;
+        table.SetExpire(key.Index, unixMs);
+        UsedMemory += table.ArrayBytes - before;
     }
 
     /// <summary>Makes an existing key persistent.</summary>
     public void ClearExpire(KeyRef key)
     {
-        ref var entry = ref key.Entry;
-        if (entry.Expire == 0)
+        if (key.Expire == 0)
         {
             return;
         }
-        entry.Expire = 0;
+        var table = key.Table;
+        var before = table.ArrayBytes;
+        table.SetExpire(key.Index, 0);
+        UsedMemory += table.ArrayBytes - before;
         VolatileCount--;
-        key.Table.VolatileCount--;
-        if (key.Table.VolatileCount == 0)
+        if (table.VolatileCount == 0)
         {
             _volatile.Remove(key.Slot);
         }
@@ -283,7 +280,18 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     }
 
     /// <summary>A random key, or false when the database is empty.</summary>
-    public bool TryGetRandom(Random random, out KeyRef key) => TryPick(_occupied, random, out key);
+    public bool TryGetRandom(Random random, out KeyRef key)
+    {
+        if (_occupied.Count == 0)
+        {
+            key = default;
+            return false;
+        }
+        var slot = _occupied.Random(random);
+        var table = _tables![slot]!;
+        key = new KeyRef(table, table.RandomIndex(random), slot);
+        return true;
+    }
 
     /// <summary>A random key with a TTL, or false when there is none.</summary>
     public bool TryGetRandomVolatile(Random random, out KeyRef key)
@@ -293,12 +301,12 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             key = default;
             return false;
         }
-        // Sample until a key with a TTL turns up; slots in the set hold at least one.
+        // Slots in the set hold at least one key with a TTL: walk from a random entry to it.
         var slot = _volatile.Random(random);
         var table = _tables![slot]!;
         var i = table.RandomIndex(random);
         var mask = table.Capacity - 1;
-        while (table[i].Key is null || table[i].Expire == 0)
+        while (table[i].Item is null || table.ExpireAt(i) == 0)
         {
             i = (i + 1) & mask;
         }
@@ -306,19 +314,22 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         return true;
     }
 
-    private bool TryPick(SlotSet slots, Random random, out KeyRef key)
+    /// <summary>Finds a key for writing: an expired key is deleted first, as Redis's lookupKeyWrite does.</summary>
+    private bool TryFindLive(ReadOnlySpan<byte> key, KeyLocation location, out KeyRef found)
     {
-        if (slots.Count == 0)
+        if (!TryFindRaw(key, location, out found))
         {
-            key = default;
             return false;
         }
-        var slot = slots.Random(random);
-        var table = _tables![slot]!;
-        key = new KeyRef(table, table.RandomIndex(random), slot);
+        var expire = found.Expire;
+        if (expire != 0 && expire < Keyspace.Now && Keyspace.ExpireIfNeeded(this, found))
+        {
+            // A replica keeps the expired key (its master deletes it) and overwrites it in place.
+            return Keyspace.IsReplica;
+        }
         return true;
     }
 
-    private static long TableOverhead(KeyTable table)
-        => MemorySize.ObjectHeader + 16 + MemorySize.ObjectHeader + 8 + ((long)table.Capacity * KeyTable.EntrySize);
+    /// <summary>Heap bytes of a table object and its arrays' headers (the entries themselves are counted apart).</summary>
+    private const long TableOverhead = 64;
 }

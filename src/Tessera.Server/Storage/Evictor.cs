@@ -68,7 +68,11 @@ internal sealed class Evictor(ServerConfig config, Keyspace keyspace, Func<long>
                 {
                     break;
                 }
-                AddCandidate(Score(policy, ref key.Entry), db.Index, key.Key);
+                var score = Score(policy, key);
+                if (_pool.Count < PoolSize || score > _pool[^1].Score)
+                {
+                    AddCandidate(score, db.Index, key.Key.ToArray());
+                }
             }
         }
         foreach (var (_, dbIndex, name) in _pool)
@@ -98,17 +102,18 @@ internal sealed class Evictor(ServerConfig config, Keyspace keyspace, Func<long>
     }
 
     /// <summary>Higher is a better eviction candidate: idle time, rarity of use, or nearness of expiry.</summary>
-    private double Score(string policy, ref KeyTable.Entry entry)
+    private double Score(string policy, KeyRef key)
     {
+        var meta = key.Entry.Meta;
         if (policy.EndsWith("-lfu", StringComparison.Ordinal))
         {
-            return 255 - KeyMeta.LfuDecayed(entry.Meta, keyspace.Now, config.LfuDecayTime.Value);
+            return 255 - KeyMeta.LfuDecayed(meta, keyspace.Now, config.LfuDecayTime.Value);
         }
         if (policy == "volatile-ttl")
         {
-            return -(double)entry.Expire;
+            return -(double)key.Expire;
         }
-        return KeyMeta.IdleMilliseconds(entry.Meta, KeyMeta.LruClock(keyspace.Now));
+        return KeyMeta.IdleMilliseconds(meta, KeyMeta.LruClock(keyspace.Now));
     }
 
     private void AddCandidate(double score, int db, byte[] key)
@@ -123,7 +128,7 @@ internal sealed class Evictor(ServerConfig config, Keyspace keyspace, Func<long>
 
     private void Evict(Database db, KeyRef key)
     {
-        var name = key.Key;
+        var name = KeyEvicted is null ? [] : key.Key.ToArray();
         db.Remove(key);
         keyspace.EvictedKeys++;
         KeyEvicted?.Invoke(db, name);

@@ -22,7 +22,12 @@ internal readonly struct KeyRef(KeyTable table, int index, int slot)
         get => ref Table[Index];
     }
 
-    public byte[] Key => Table[Index].Key!;
+    /// <summary>The stored item: a packed string (byte[]) or a <see cref="StoredValue"/>.</summary>
+    public object Item => Table[Index].Item!;
 
-    public object Value => Table[Index].Value!;
+    /// <summary>The key bytes.</summary>
+    public ReadOnlySpan<byte> Key => KeyTable.KeyOf(Table[Index].Item!);
+
+    /// <summary>Absolute expiry in Unix ms, or 0.</summary>
+    public long Expire => Table.ExpireAt(Index);
 }

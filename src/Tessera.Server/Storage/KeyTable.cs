@@ -4,20 +4,18 @@ namespace Tessera.Server.Storage;
 
 /// <summary>
 /// The keys of one hash slot of one database: an open-addressing table (linear probing, backward-shift deletion)
-/// of 32-byte entries holding key, value, expiry and metadata side by side. A database is 16384 of these, so
-/// growth rehashes one slot's keys at a time and never stalls on millions, and a slot's keys can be counted, listed
-/// and migrated directly.
+/// of 16-byte entries. An entry holds the stored item (a packed key+string, or a <see cref="StoredValue"/> that
+/// knows its key), the key's hash and its metadata. Expiry times live in a parallel array created only when the
+/// table holds a key with a TTL. A database is 16384 of these, so growth rehashes one slot's keys at a time and a
+/// slot's keys can be counted, listed and migrated directly.
 /// </summary>
 internal sealed class KeyTable
 {
-    /// <summary>One key. <see cref="Key"/> is null in an empty entry.</summary>
+    /// <summary>One key. <see cref="Item"/> is null in an empty entry.</summary>
     internal struct Entry
     {
-        public byte[]? Key;
-        public object? Value;
-
-        /// <summary>Absolute expiry in Unix milliseconds; 0 when the key does not expire.</summary>
-        public long Expire;
+        /// <summary>A packed string (byte[]) or a <see cref="StoredValue"/>.</summary>
+        public object? Item;
         public uint Hash;
 
         /// <summary>Low 24 bits: LRU clock or LFU data; above: the string encoding (see <see cref="KeyMeta"/>).</summary>
@@ -25,26 +23,61 @@ internal sealed class KeyTable
     }
 
     /// <summary>Bytes of one entry, for memory accounting.</summary>
-    public const int EntrySize = 32;
+    public const int EntrySize = 16;
 
     private const int MinCapacity = 4;
 
     private Entry[] _entries = new Entry[MinCapacity];
+    private long[]? _expires;
 
     /// <summary>Number of keys.</summary>
     public int Count { get; private set; }
 
     /// <summary>Number of keys with an expiry.</summary>
-    public int VolatileCount { get; set; }
+    public int VolatileCount { get; private set; }
 
     /// <summary>Number of entries (a power of two).</summary>
     public int Capacity => _entries.Length;
+
+    /// <summary>Heap bytes of the entry and expiry arrays.</summary>
+    public long ArrayBytes => ((long)_entries.Length * EntrySize) + (_expires is null ? 0 : (long)_expires.Length * 8);
 
     /// <summary>The entry at <paramref name="index"/>.</summary>
     public ref Entry this[int index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref _entries[index];
+    }
+
+    /// <summary>The key stored in an item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ReadOnlySpan<byte> KeyOf(object item) => item is byte[] packed ? PackedString.Key(packed) : ((StoredValue)item).Key;
+
+    /// <summary>Absolute expiry (Unix ms) of the entry at <paramref name="index"/>, 0 when it has none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long ExpireAt(int index) => _expires is null ? 0 : _expires[index];
+
+    /// <summary>Sets or clears (0) the expiry of the entry at <paramref name="index"/>.</summary>
+    public void SetExpire(int index, long unixMs)
+    {
+        var old = ExpireAt(index);
+        if (unixMs != 0)
+        {
+            _expires ??= new long[_entries.Length];
+            _expires[index] = unixMs;
+            if (old == 0)
+            {
+                VolatileCount++;
+            }
+        }
+        else if (old != 0)
+        {
+            _expires![index] = 0;
+            if (--VolatileCount == 0)
+            {
+                _expires = null;
+            }
+        }
     }
 
     /// <summary>Index of <paramref name="key"/>, or -1.</summary>
@@ -57,11 +90,11 @@ internal sealed class KeyTable
         while (true)
         {
             ref var e = ref entries[i];
-            if (e.Key is null)
+            if (e.Item is null)
             {
                 return -1;
             }
-            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key))
+            if (e.Hash == hash && KeyOf(e.Item).SequenceEqual(key))
             {
                 return i;
             }
@@ -69,44 +102,51 @@ internal sealed class KeyTable
         }
     }
 
-    /// <summary>Adds a key known to be absent; returns its index. May grow the table (indices change).</summary>
-    public int Add(byte[] key, uint hash, object value, uint meta)
+    /// <summary>Adds an item whose key is absent; returns its index. May grow the table (indices change).</summary>
+    public int Add(object item, uint hash, uint meta)
     {
-        if ((Count + 1) * 4 > _entries.Length * 3)
+        if ((Count + 1) * 5 > _entries.Length * 4)
         {
             Resize(_entries.Length * 2);
         }
-        var index = Place(_entries, key, value, 0, hash, meta);
+        var mask = _entries.Length - 1;
+        var i = (int)(hash & (uint)mask);
+        while (_entries[i].Item is not null)
+        {
+            i = (i + 1) & mask;
+        }
+        _entries[i] = new Entry { Item = item, Hash = hash, Meta = meta };
         Count++;
-        return index;
+        return i;
     }
 
     /// <summary>Removes the entry at <paramref name="index"/>, shifting later entries of its run back.</summary>
     public void RemoveAt(int index)
     {
+        SetExpire(index, 0);
         var entries = _entries;
+        var expires = _expires;
         var mask = entries.Length - 1;
-        if (entries[index].Expire != 0)
-        {
-            VolatileCount--;
-        }
         var hole = index;
         var i = index;
         while (true)
         {
             i = (i + 1) & mask;
             ref var e = ref entries[i];
-            if (e.Key is null)
+            if (e.Item is null)
             {
                 break;
             }
-            // An entry may move into the hole only if its home is not between the hole and its position.
+            // An entry may move into the hole only if the hole lies between its home and its position.
             var home = (int)(e.Hash & (uint)mask);
-            var distanceToEntry = (i - home) & mask;
-            var distanceToHole = (hole - home) & mask;
-            if (distanceToHole <= distanceToEntry)
+            if (((hole - home) & mask) < ((i - home) & mask))
             {
                 entries[hole] = e;
+                if (expires is not null)
+                {
+                    expires[hole] = expires[i];
+                    expires[i] = 0;
+                }
                 hole = i;
             }
         }
@@ -124,12 +164,9 @@ internal sealed class KeyTable
         }
         if (capacity != _entries.Length)
         {
-            Resize(Math.Max(capacity, MinCapacity));
+            Resize(capacity);
         }
     }
-
-    /// <summary>The home bucket of the entry at <paramref name="index"/> under the current size.</summary>
-    public int HomeOf(int index) => (int)(_entries[index].Hash & (uint)(_entries.Length - 1));
 
     /// <summary>
     /// Calls <paramref name="visit"/> with the index of every entry whose home bucket is <paramref name="bucket"/>
@@ -141,7 +178,7 @@ internal sealed class KeyTable
         var i = bucket & mask;
         for (var n = 0; n <= mask; n++, i = (i + 1) & mask)
         {
-            if (_entries[i].Key is null)
+            if (_entries[i].Item is null)
             {
                 return;
             }
@@ -157,7 +194,7 @@ internal sealed class KeyTable
     {
         var mask = _entries.Length - 1;
         var i = random.Next(_entries.Length);
-        while (_entries[i].Key is null)
+        while (_entries[i].Item is null)
         {
             i = (i + 1) & mask;
         }
@@ -167,27 +204,30 @@ internal sealed class KeyTable
     private void Resize(int capacity)
     {
         var old = _entries;
+        var oldExpires = _expires;
         var entries = new Entry[capacity];
-        foreach (ref var e in old.AsSpan())
+        var expires = oldExpires is null ? null : new long[capacity];
+        var mask = capacity - 1;
+        for (var j = 0; j < old.Length; j++)
         {
-            if (e.Key is not null)
+            ref var e = ref old[j];
+            if (e.Item is null)
             {
-                Place(entries, e.Key, e.Value!, e.Expire, e.Hash, e.Meta);
+                continue;
+            }
+            var i = (int)(e.Hash & (uint)mask);
+            while (entries[i].Item is not null)
+            {
+                i = (i + 1) & mask;
+            }
+            entries[i] = e;
+            if (expires is not null)
+            {
+                expires[i] = oldExpires![j];
             }
         }
         _entries = entries;
-    }
-
-    private static int Place(Entry[] entries, byte[] key, object value, long expire, uint hash, uint meta)
-    {
-        var mask = entries.Length - 1;
-        var i = (int)(hash & (uint)mask);
-        while (entries[i].Key is not null)
-        {
-            i = (i + 1) & mask;
-        }
-        entries[i] = new Entry { Key = key, Value = value, Expire = expire, Hash = hash, Meta = meta };
-        return i;
+        _expires = expires;
     }
 }
 

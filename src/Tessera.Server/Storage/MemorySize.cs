@@ -12,6 +12,9 @@ internal static class MemorySize
     /// <summary>A byte array: header, length word, data rounded to 8.</summary>
     public static long Of(byte[] bytes) => ArrayOf(bytes.Length);
 
+    /// <summary>An object header and a length word: what every array costs besides its elements.</summary>
+    public const int ArrayHeader = ObjectHeader + 8;
+
     /// <summary>A byte[] of <paramref name="length"/> bytes.</summary>
     public static long ArrayOf(int length) => ObjectHeader + 8 + ((length + 7L) & ~7L);
 

@@ -5,7 +5,7 @@ namespace Tessera.Server.Storage;
 /// (double below 1 MB, then 1 MB at a time), so repeated appends are not quadratic. OBJECT ENCODING shows "raw".
 /// Plain SET values stay exact-size byte arrays.
 /// </summary>
-internal sealed class MutableString(byte[] buffer, int length) : IMemorySized
+internal sealed class MutableString(byte[] buffer, int length) : StoredValue
 {
     private const int GreedyLimit = 1024 * 1024;
 
@@ -15,7 +15,14 @@ internal sealed class MutableString(byte[] buffer, int length) : IMemorySized
 
     public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
 
-    public long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(Buffer.Length);
+    public override long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(Buffer.Length) + MemorySize.Of(Key);
+
+    public override StoredValue CopyAs(byte[] key)
+    {
+        var copy = From(Span);
+        copy.Key = key;
+        return copy;
+    }
 
     /// <summary>A mutable copy of <paramref name="value"/>, with room for <paramref name="extra"/> more bytes.</summary>
     public static MutableString From(ReadOnlySpan<byte> value, int extra = 0)

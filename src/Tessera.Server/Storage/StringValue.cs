@@ -13,9 +13,9 @@ internal static class StringValue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryGetBytes(object value, out ReadOnlySpan<byte> bytes)
     {
-        if (value is byte[] array)
+        if (value is byte[] packed)
         {
-            bytes = array;
+            bytes = PackedString.Value(packed);
             return true;
         }
         if (value is MutableString mutable)

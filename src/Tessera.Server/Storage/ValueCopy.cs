@@ -1,12 +1,20 @@
 namespace Tessera.Server.Storage;
 
-/// <summary>Deep copies of stored values (COPY), keeping each value's representation and encoding.</summary>
+/// <summary>Copies of stored items under another key (COPY, RENAME), keeping representation and encoding.</summary>
 internal static class ValueCopy
 {
-    public static object Of(object value) => value switch
+    /// <summary>A deep copy of <paramref name="item"/> stored under <paramref name="key"/>.</summary>
+    public static object Of(object item, ReadOnlySpan<byte> key)
+        => item is byte[] packed ? PackedString.Create(key, PackedString.Value(packed)) : ((StoredValue)item).CopyAs(key.ToArray());
+
+    /// <summary><paramref name="item"/> moved to <paramref name="key"/>: values change their key, packed strings are rebuilt.</summary>
+    public static object Rekey(object item, ReadOnlySpan<byte> key)
     {
-        byte[] bytes => bytes.Clone(),
-        MutableString mutable => MutableString.From(mutable.Span),
-        _ => throw new InvalidOperationException("cannot copy a value of type " + value.GetType().Name),
-    };
+        if (item is StoredValue value)
+        {
+            value.Key = key.ToArray();
+            return value;
+        }
+        return PackedString.Create(key, PackedString.Value((byte[])item));
+    }
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: redis-server and Tessera on free loopback ports, each server pinned to CPU 1 and
+# redis-benchmark pinned to CPU 0 (on a 2-core machine the only split where no server takes the load generator's
+# core), run in interleaved rounds. Prints, per workload, each server's median requests/s and p50/p99 latency,
+# server CPU per request, and the Tessera/redis ratios, then the median throughput ratio.
+#
+#   bench/side-by-side.sh                 # defaults: 3 rounds, 200000 requests per run
+#   ROUNDS=5 REQUESTS=500000 bench/side-by-side.sh
+#   WORKLOADS="get set" bench/side-by-side.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-200000}
+SERVER_CPU=${SERVER_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+TESSERA=src/Tessera.Cli/bin/Release/net10.0/tessera
+
+for tool in redis-server redis-benchmark redis-cli taskset; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools util-linux)"; exit 1; }
+done
+dotnet build src/Tessera.Cli -c Release -v quiet -nologo >/dev/null
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null \
+    || shuf -i 20000-60000 -n 1; }
+
+REDIS_PORT=$(free_port)
+TESSERA_PORT=$(free_port)
+while [ "$TESSERA_PORT" = "$REDIS_PORT" ]; do TESSERA_PORT=$(free_port); done
+WORK=$(mktemp -d)
+taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+taskset -c "$SERVER_CPU" "$TESSERA" server --port "$TESSERA_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK" >"$WORK/tessera.log" 2>&1 &
+TESSERA_PID=$!
+cleanup() { kill "$REDIS_PID" "$TESSERA_PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+    for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+# name|redis-benchmark arguments|command checked before measuring
+WORKLOADS_ALL=(
+    "set|-t set -c 50 -r 100000|SET k v"
+    "get|-t get -c 50 -r 100000|GET k"
+    "incr|-t incr -c 50 -r 100000|INCR counter"
+    "lpush|-t lpush -c 50 -r 100000|LPUSH list v"
+    "mset|-t mset -c 50 -r 100000|MSET a 1 b 2"
+    "set-P16|-t set -c 50 -r 100000 -P 16|SET k v"
+    "get-P16|-t get -c 50 -r 100000 -P 16|GET k"
+    "set-P64|-t set -c 50 -r 100000 -P 64|SET k v"
+    "get-P64|-t get -c 50 -r 100000 -P 64|GET k"
+    "set-1KB|-t set -c 50 -r 100000 -d 1024|SET k v"
+    "get-c500|-t get -c 500 -r 100000|GET k"
+)
+SELECTED=${WORKLOADS:-}
+
+# Every command must succeed on both servers, so an error reply can never count as a fast request.
+for entry in "${WORKLOADS_ALL[@]}"; do
+    IFS='|' read -r name _ check <<<"$entry"
+    [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
+    for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+        # shellcheck disable=SC2086
+        reply=$(redis-cli -p "$port" $check 2>&1)
+        if [[ "$reply" == ERR* || "$reply" == WRONGTYPE* || "$reply" == *"unknown command"* ]]; then
+            echo "workload $name fails on port $port: $check -> $reply"; exit 1
+        fi
+    done
+done
+redis-cli -p "$REDIS_PORT" flushall >/dev/null
+redis-cli -p "$TESSERA_PORT" flushall >/dev/null
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# run PORT PID ARGS -> "rps p50 p99 cpu_us_per_request"
+run() {
+    local port=$1 pid=$2; shift 2
+    local before after csv
+    before=$(cpu_ticks "$pid")
+    # shellcheck disable=SC2068
+    csv=$(taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -n "$REQUESTS" --csv $@ 2>/dev/null | tail -1)
+    after=$(cpu_ticks "$pid")
+    echo "$csv" | awk -F'","' -v cpu="$((after - before))" -v tick="$TICK" -v n="$REQUESTS" \
+        '{gsub(/"/,"",$0); split($0,f,","); printf "%s %s %s %.3f\n", f[2], f[5], f[7], cpu * 1000000 / tick / n}'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+printf "%-9s | %12s %7s %7s %8s | %12s %7s %7s %8s | %6s %6s\n" workload "redis rps" "p50" "p99" "cpu/req" \
+    "tessera rps" "p50" "p99" "cpu/req" "rps x" "cpu x"
+RATIOS=()
+for entry in "${WORKLOADS_ALL[@]}"; do
+    IFS='|' read -r name args _ <<<"$entry"
+    [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
+    : >"$WORK/r" ; : >"$WORK/t"
+    for _ in $(seq "$ROUNDS"); do
+        # shellcheck disable=SC2086
+        run "$REDIS_PORT" "$REDIS_PID" $args >>"$WORK/r"
+        # shellcheck disable=SC2086
+        run "$TESSERA_PORT" "$TESSERA_PID" $args >>"$WORK/t"
+    done
+    r_rps=$(awk '{print $1}' "$WORK/r" | median); t_rps=$(awk '{print $1}' "$WORK/t" | median)
+    r_p50=$(awk '{print $2}' "$WORK/r" | median); t_p50=$(awk '{print $2}' "$WORK/t" | median)
+    r_p99=$(awk '{print $3}' "$WORK/r" | median); t_p99=$(awk '{print $3}' "$WORK/t" | median)
+    r_cpu=$(awk '{print $4}' "$WORK/r" | median); t_cpu=$(awk '{print $4}' "$WORK/t" | median)
+    ratio=$(awk -v a="$t_rps" -v b="$r_rps" 'BEGIN {printf "%.2f", a / b}')
+    cpu_ratio=$(awk -v a="$t_cpu" -v b="$r_cpu" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
+    RATIOS+=("$ratio")
+    printf "%-9s | %12.0f %7s %7s %7.2fus | %12.0f %7s %7s %7.2fus | %6s %6s\n" "$name" "$r_rps" "$r_p50" "$r_p99" "$r_cpu" \
+        "$t_rps" "$t_p50" "$t_p99" "$t_cpu" "$ratio" "$cpu_ratio"
+done
+echo "median throughput ratio tessera/redis: $(printf '%s\n' "${RATIOS[@]}" | median)"

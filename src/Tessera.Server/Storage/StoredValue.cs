@@ -1,0 +1,18 @@
+namespace Tessera.Server.Storage;
+
+/// <summary>
+/// Base of every stored value that is not a plain string. Plain strings are packed with their key in one byte
+/// array (<see cref="PackedString"/>); other values carry their key here, so a table entry is one reference,
+/// a hash and metadata: 16 bytes.
+/// </summary>
+internal abstract class StoredValue : IMemorySized
+{
+    /// <summary>The key this value is stored under.</summary>
+    public byte[] Key { get; set; } = [];
+
+    /// <summary>Heap bytes of the value and its key.</summary>
+    public abstract long MemoryBytes { get; }
+
+    /// <summary>A deep copy stored under <paramref name="key"/> (COPY).</summary>
+    public abstract StoredValue CopyAs(byte[] key);
+}
