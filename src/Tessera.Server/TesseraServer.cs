@@ -23,6 +23,8 @@ public sealed partial class TesseraServer : IDisposable
     private readonly CancellationTokenSource _cronStop = new();
     private Thread? _cron;
     private int _shutdownStarted;
+    private long _baselineHeap;
+    private long _lastCollectionMs;
 
     /// <summary>Creates a node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
     public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory = null)
@@ -44,6 +46,8 @@ public sealed partial class TesseraServer : IDisposable
         Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
         Config.MaxMemoryPolicy.Changed = () => Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
         Config.SlowlogMaxLen.Changed = Slowlog.Trim;
+        Config.MaxMemory.Changed = SizeStringPool;
+        SizeStringPool();
         foreach (var warning in options.Warnings)
         {
             Log.OptionNotImplemented(warning);
@@ -86,7 +90,7 @@ public sealed partial class TesseraServer : IDisposable
 
     internal long StartedAtUnix { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    /// <summary>Managed heap in use when the server started: runtime, code, tables (part of used_memory).</summary>
+    /// <summary>Resident memory when the server started: runtime, code, tables (part of used_memory).</summary>
     internal long BaselineMemory { get; private set; }
 
     /// <summary>Absolute path of the config file, or null (CONFIG REWRITE, INFO config_file).</summary>
@@ -131,7 +135,10 @@ public sealed partial class TesseraServer : IDisposable
         Config.Port.Changed = Rebind;
         Config.Find("bind")!.Changed = Rebind;
         GC.Collect();
-        BaselineMemory = GC.GetTotalMemory(forceFullCollection: false);
+        // The process's footprint before any data (runtime, code, tables) counts towards used_memory, so maxmemory
+        // bounds what the operating system sees (RSS), as capacity planning needs.
+        BaselineMemory = Math.Max(GC.GetTotalMemory(forceFullCollection: false), Environment.WorkingSet);
+        _baselineHeap = GC.GetTotalMemory(forceFullCollection: false);
         foreach (var loop in _loops)
         {
             loop.Start();
@@ -325,8 +332,36 @@ public sealed partial class TesseraServer : IDisposable
                 if (Config.MaxMemory.Value > 0)
                 {
                     Evictor.FreeMemoryIfNeeded();
+                    CollectGarbageIfNeeded();
                 }
             }
+        }
+    }
+
+    /// <summary>The recycled-string pool holds at most 5% of maxmemory (1 to 64 MB), or 16 MB without a limit.</summary>
+    private void SizeStringPool()
+    {
+        var limit = Config.MaxMemory.Value;
+        Keyspace.StringPool.Capacity = limit > 0 ? Math.Clamp(limit / 20, 1L << 20, 64L << 20) : 16L << 20;
+    }
+
+    /// <summary>
+    /// Near maxmemory, keys evicted or overwritten become garbage that the GC may leave in the heap for a long
+    /// time, and the process would grow far past the limit (a background collection frees but does not return
+    /// memory). When the heap holds over 5% more than the live estimate, compact it (at most once a second), so
+    /// resident memory stays close to used_memory. The price is a pause of tens of milliseconds per collection,
+    /// paid only by nodes at their memory limit.
+    /// </summary>
+    private void CollectGarbageIfNeeded()
+    {
+        var live = _baselineHeap + Keyspace.UsedMemory + ClientBufferBytes();
+        var now = Environment.TickCount64;
+        if (UsedMemory() > Config.MaxMemory.Value * 9 / 10
+            && GC.GetTotalMemory(forceFullCollection: false) > (live * 21 / 20) + (4L << 20)
+            && now - _lastCollectionMs > 1000)
+        {
+            _lastCollectionMs = now;
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 

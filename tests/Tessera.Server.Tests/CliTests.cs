@@ -35,6 +35,18 @@ public class CliTests
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>Kills a process this test started if the test ends before the process does.</summary>
+    private sealed class ProcessGuard(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
     [Fact]
     public async Task An_unknown_option_is_a_fatal_config_error_naming_it()
     {
@@ -70,6 +82,7 @@ public class CliTests
         var port = FreePort.Next();
         using var process = Process.Start(Start("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--cluster-enabled", "yes"))!;
         var output = process.StandardOutput.ReadToEndAsync();
+        using var guard = new ProcessGuard(process);
         RedisServerProcess.WaitUntilReady(port);
         using (Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
         {
@@ -79,6 +92,45 @@ public class CliTests
         var log = await output;
         Assert.Contains("Option 'cluster-enabled' is recognised but not implemented", log, StringComparison.Ordinal);
         Assert.Contains("Received SIGTERM scheduling shutdown", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resident_memory_stays_within_15_percent_of_maxmemory_under_eviction()
+    {
+        var port = FreePort.Next();
+        using var process = Process.Start(Start("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "",
+            "--maxmemory", "150mb", "--maxmemory-policy", "allkeys-lru"))!;
+        try
+        {
+            RedisServerProcess.WaitUntilReady(port);
+            using var client = new RespClient(port);
+            var value = new byte[1000];
+            var batch = new MemoryStream();
+            // 450 MB of writes into a 150 MB node, pipelined in batches of 500.
+            for (var i = 0; i < 450_000; i++)
+            {
+                batch.Write(RespClient.Encode([System.Text.Encoding.ASCII.GetBytes("SET"), System.Text.Encoding.ASCII.GetBytes("key:" + i), value]));
+                if (i % 500 == 499)
+                {
+                    client.SendRaw(batch.ToArray());
+                    batch.SetLength(0);
+                    for (var j = 0; j < 500; j++)
+                    {
+                        Assert.Equal("OK", client.Read().Text);
+                    }
+                }
+            }
+            await Task.Delay(1500);
+            var rss = long.Parse(File.ReadAllLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            Assert.True(rss <= 150L * 1024 * 1024 * 115 / 100, $"RSS {rss / 1024 / 1024} MB over 150 MB * 1.15");
+            Assert.True(client.Call("DBSIZE").Integer > 50_000);
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
     }
 
     [Fact]
@@ -94,11 +146,22 @@ public class CliTests
         RedisServerProcess.WaitUntilReady(port);
         var pid = int.Parse(File.ReadAllText(pidfile).Trim(), CultureInfo.InvariantCulture);
         using var daemon = Process.GetProcessById(pid);
-        using (var client = new RespClient(port))
+        try
         {
-            client.Send("SHUTDOWN");
+            using (var client = new RespClient(port))
+            {
+                client.Send("SHUTDOWN");
+            }
+            await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
         }
-        await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        finally
+        {
+            // Never leave the daemon this test started running.
+            if (!daemon.HasExited)
+            {
+                daemon.Kill();
+            }
+        }
         Assert.Contains("Ready to accept connections", File.ReadAllText(logfile), StringComparison.Ordinal);
         Assert.False(File.Exists(pidfile));
     }

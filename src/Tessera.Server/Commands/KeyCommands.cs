@@ -433,6 +433,10 @@ internal static partial class KeyCommands
         {
             removed += db.Clear();
         }
+        if (all)
+        {
+            c.Keyspace.StringPool.Clear();
+        }
         c.Dirty(removed + (all ? 1 : 0));
         c.Reply.WriteLiteral(Replies.Ok);
     }

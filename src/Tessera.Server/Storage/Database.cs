@@ -91,7 +91,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
 
     /// <summary>Adds a string key that is not present.</summary>
     public KeyRef AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, StringEncoding encoding)
-        => AddItem(PackedString.Create(key, value), Locate(key), KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
+        => AddItem(PackedString.Create(key, value, Keyspace.StringPool), Locate(key), KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
 
     /// <summary>Adds a key holding <paramref name="value"/> (not present yet); the value takes the key.</summary>
     public KeyRef Add(ReadOnlySpan<byte> key, StoredValue value)
@@ -134,8 +134,12 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         }
         else
         {
-            var replacement = PackedString.Create(key.Key, value);
+            var replacement = PackedString.Create(key.Key, value, Keyspace.StringPool);
             UsedMemory += MemorySize.Of(replacement) - MemorySize.Of(entry.Item!);
+            if (entry.Item is byte[] old)
+            {
+                Keyspace.StringPool.Return(old);
+            }
             entry.Item = replacement;
         }
         entry.Meta = KeyMeta.WithEncoding(KeyMeta.WithAccess(entry.Meta, Keyspace.NewAccess()), encoding);
@@ -168,7 +172,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             OverwriteString(found, value, encoding, keepTtl);
             return;
         }
-        AddItem(PackedString.Create(key, value), location, KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
+        AddItem(PackedString.Create(key, value, Keyspace.StringPool), location, KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
     }
 
     /// <summary>Stores <paramref name="value"/> at <paramref name="key"/>, adding or overwriting.</summary>
@@ -188,11 +192,15 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Notes that a value changed size in place (an APPEND, a hash field added ...).</summary>
     public void AdjustMemory(long delta) => UsedMemory += delta;
 
-    /// <summary>Removes the key at <paramref name="key"/>.</summary>
-    public void Remove(KeyRef key)
+    /// <summary>
+    /// Removes the key at <paramref name="key"/>. With <paramref name="recycle"/> the caller promises it keeps no
+    /// reference to the value, so a packed string's array can be reused for a new value.
+    /// </summary>
+    public void Remove(KeyRef key, bool recycle = false)
     {
         var table = key.Table;
-        UsedMemory -= MemorySize.Of(key.Item);
+        var item = key.Item;
+        UsedMemory -= MemorySize.Of(item);
         if (key.Expire != 0)
         {
             VolatileCount--;
@@ -210,6 +218,10 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         {
             _occupied.Remove(key.Slot);
         }
+        if (recycle && item is byte[] packed)
+        {
+            Keyspace.StringPool.Return(packed);
+        }
     }
 
     /// <summary>Deletes <paramref name="key"/> if it exists (and is not expired); true when it did.</summary>
@@ -219,7 +231,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         {
             return false;
         }
-        Remove(found);
+        Remove(found, recycle: true);
         return true;
     }
 

@@ -129,7 +129,7 @@ internal sealed class Evictor(ServerConfig config, Keyspace keyspace, Func<long>
     private void Evict(Database db, KeyRef key)
     {
         var name = KeyEvicted is null ? [] : key.Key.ToArray();
-        db.Remove(key);
+        db.Remove(key, recycle: true);
         keyspace.EvictedKeys++;
         KeyEvicted?.Invoke(db, name);
     }

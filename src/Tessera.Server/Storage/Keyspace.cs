@@ -33,6 +33,9 @@ internal sealed class Keyspace
     /// <summary>Unix milliseconds of the command being executed.</summary>
     public long Now { get; private set; }
 
+    /// <summary>Arrays of removed strings, reused for new ones.</summary>
+    public PackedStringPool StringPool { get; } = new();
+
     /// <summary>Random source for sampling (RANDOMKEY, eviction); used under the lock.</summary>
     public Random Random { get; } = new();
 
@@ -130,7 +133,7 @@ internal sealed class Keyspace
             return true;
         }
         var name = KeyExpired is null ? [] : key.Key.ToArray();
-        db.Remove(key);
+        db.Remove(key, recycle: true);
         ExpiredKeys++;
         KeyExpired?.Invoke(db, name);
         return true;

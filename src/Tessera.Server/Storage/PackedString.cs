@@ -10,10 +10,14 @@ namespace Tessera.Server.Storage;
 internal static class PackedString
 {
     /// <summary>A new array holding <paramref name="key"/> and <paramref name="value"/>.</summary>
-    public static byte[] Create(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public static byte[] Create(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Create(key, value, null);
+
+    /// <summary>An array holding <paramref name="key"/> and <paramref name="value"/>, recycled from <paramref name="pool"/> when it has one.</summary>
+    public static byte[] Create(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, PackedStringPool? pool)
     {
         var prefix = PrefixLength(key.Length);
-        var packed = new byte[prefix + key.Length + value.Length];
+        var length = prefix + key.Length + value.Length;
+        var packed = pool?.Rent(length) ?? new byte[length];
         WritePrefix(packed, key.Length);
         key.CopyTo(packed.AsSpan(prefix));
         value.CopyTo(packed.AsSpan(prefix + key.Length));
