@@ -77,7 +77,7 @@ internal static class DebugCommands
             c.Error(Replies.NoSuchKey);
             return;
         }
-        var meta = entry.Entry.Meta;
+        var meta = entry.Entry.Extra;
         var encoding = KeyCommands.EncodingName(entry.Item, meta);
         var length = StringValue.TryGetBytes(entry.Item, out var bytes) ? bytes.Length + 1 : 1;
         var idle = KeyMeta.IdleMilliseconds(meta, KeyMeta.LruClock(c.Keyspace.Now)) / 1000;

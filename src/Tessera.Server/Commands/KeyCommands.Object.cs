@@ -38,7 +38,7 @@ internal static partial class KeyCommands
     {
         if (TryGetObject(c, out var entry))
         {
-            c.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(entry.Item, entry.Entry.Meta)));
+            c.Reply.WriteBulk(Encoding.ASCII.GetBytes(EncodingName(entry.Item, entry.Entry.Extra)));
         }
     }
 
@@ -52,7 +52,7 @@ internal static partial class KeyCommands
         var config = c.Server.Config;
         var sharingAllowed = config.MaxMemory.Value == 0
             || !(config.MaxMemoryPolicy.Value.EndsWith("-lru", StringComparison.Ordinal) || config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal));
-        var shared = entry.Item is byte[] packed && KeyMeta.Encoding(entry.Entry.Meta) == StringEncoding.Int
+        var shared = entry.Item is byte[] packed && KeyMeta.Encoding(entry.Entry.Extra) == StringEncoding.Int
             && RedisInteger.TryParse(PackedString.Value(packed), out var number) && number is >= 0 and < 10000 && sharingAllowed;
         c.Reply.WriteInteger(shared ? int.MaxValue : 1);
     }
@@ -68,7 +68,7 @@ internal static partial class KeyCommands
             c.Error("ERR An LFU maxmemory policy is selected, idle time not tracked." + PolicyNote);
             return;
         }
-        c.Reply.WriteInteger(KeyMeta.IdleMilliseconds(entry.Entry.Meta, KeyMeta.LruClock(c.Keyspace.Now)) / 1000);
+        c.Reply.WriteInteger(KeyMeta.IdleMilliseconds(entry.Entry.Extra, KeyMeta.LruClock(c.Keyspace.Now)) / 1000);
     }
 
     private static void ObjectFreq(CommandContext c)
@@ -82,7 +82,7 @@ internal static partial class KeyCommands
             c.Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked." + PolicyNote);
             return;
         }
-        c.Reply.WriteInteger(KeyMeta.LfuDecayed(entry.Entry.Meta, c.Keyspace.Now, c.Server.Config.LfuDecayTime.Value));
+        c.Reply.WriteInteger(KeyMeta.LfuDecayed(entry.Entry.Extra, c.Keyspace.Now, c.Server.Config.LfuDecayTime.Value));
     }
 
     private static void ObjectHelp(CommandContext c) => Help.Write(c,

@@ -252,7 +252,7 @@ internal static partial class KeyCommands
         }
         var value = entry.Item;
         var expire = entry.Expire;
-        var meta = entry.Entry.Meta;
+        var meta = entry.Entry.Extra;
         if (db.TryGet(destination, out var existing, LookupFlags.Write))
         {
             if (nx)
@@ -330,7 +330,7 @@ internal static partial class KeyCommands
         }
         var copy = ValueCopy.Of(entry.Item, newKey);
         var expire = entry.Expire;
-        var encoding = KeyMeta.Encoding(entry.Entry.Meta);
+        var encoding = KeyMeta.Encoding(entry.Entry.Extra);
         if (target.TryGet(newKey, out var existing, LookupFlags.Write))
         {
             if (!replace)
@@ -374,7 +374,7 @@ internal static partial class KeyCommands
         }
         var value = entry.Item;
         var expire = entry.Expire;
-        var meta = entry.Entry.Meta;
+        var meta = entry.Entry.Extra;
         var location = Database.Locate(key);
         source.Remove(entry);
         var added = target.AddItem(value, location, meta);

@@ -1,4 +1,5 @@
 using Tessera.Core.Hashing;
+using Tessera.Server.Storage.Structures;
 
 namespace Tessera.Server.Storage;
 
@@ -28,7 +29,7 @@ internal sealed partial class Database
                 var mask = (uint)table.Capacity - 1;
                 table.VisitBucket((int)(bucket & mask), ref keys, static (t, i, ref k) => k.Add(KeyTable.KeyOf(t[i].Item!).ToArray()));
                 visited++;
-                bucket = NextBucket(bucket, mask);
+                bucket = ScanCursor.Next(bucket, mask);
             }
             else
             {
@@ -47,24 +48,6 @@ internal sealed partial class Database
                 return ((ulong)bucket << SlotBits) | (uint)slot;
             }
         }
-    }
-
-    /// <summary>Reverse-binary increment of a bucket cursor under <paramref name="mask"/> (0 after the last bucket).</summary>
-    internal static uint NextBucket(uint bucket, uint mask)
-    {
-        bucket |= ~mask;
-        bucket = ReverseBits(bucket);
-        bucket++;
-        return ReverseBits(bucket);
-    }
-
-    private static uint ReverseBits(uint v)
-    {
-        v = ((v >> 1) & 0x55555555) | ((v & 0x55555555) << 1);
-        v = ((v >> 2) & 0x33333333) | ((v & 0x33333333) << 2);
-        v = ((v >> 4) & 0x0F0F0F0F) | ((v & 0x0F0F0F0F) << 4);
-        v = ((v >> 8) & 0x00FF00FF) | ((v & 0x00FF00FF) << 8);
-        return (v >> 16) | (v << 16);
     }
 
     private int NextOccupiedSlot(int slot)

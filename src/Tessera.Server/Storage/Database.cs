@@ -142,7 +142,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             }
             entry.Item = replacement;
         }
-        entry.Meta = KeyMeta.WithEncoding(KeyMeta.WithAccess(entry.Meta, Keyspace.NewAccess()), encoding);
+        entry.Extra = KeyMeta.WithEncoding(KeyMeta.WithAccess(entry.Extra, Keyspace.NewAccess()), encoding);
         if (!keepTtl)
         {
             ClearExpire(key);
@@ -156,7 +156,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         value.Key = entry.Item is StoredValue old ? old.Key : key.Key.ToArray();
         UsedMemory += MemorySize.Of(value) - MemorySize.Of(entry.Item!);
         entry.Item = value;
-        entry.Meta = KeyMeta.WithEncoding(entry.Meta, StringEncoding.Raw);
+        entry.Extra = KeyMeta.WithEncoding(entry.Extra, StringEncoding.Raw);
         if (!keepTtl)
         {
             ClearExpire(key);
@@ -182,7 +182,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         if (TryFindLive(key, location, out var found))
         {
             OverwriteValue(found, value, keepTtl);
-            found.Entry.Meta = KeyMeta.WithAccess(found.Entry.Meta, Keyspace.NewAccess());
+            found.Entry.Extra = KeyMeta.WithAccess(found.Entry.Extra, Keyspace.NewAccess());
             return found;
         }
         value.Key = key.ToArray();

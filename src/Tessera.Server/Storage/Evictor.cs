@@ -104,7 +104,7 @@ internal sealed class Evictor(ServerConfig config, Keyspace keyspace, Func<long>
     /// <summary>Higher is a better eviction candidate: idle time, rarity of use, or nearness of expiry.</summary>
     private double Score(string policy, KeyRef key)
     {
-        var meta = key.Entry.Meta;
+        var meta = key.Entry.Extra;
         if (policy.EndsWith("-lfu", StringComparison.Ordinal))
         {
             return 255 - KeyMeta.LfuDecayed(meta, keyspace.Now, config.LfuDecayTime.Value);

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 
+using Tessera.Server.Storage.Structures;
+
 namespace Tessera.Server.Storage;
 
 /// <summary>
@@ -16,7 +18,7 @@ internal readonly struct KeyRef(KeyTable table, int index, int slot)
     public int Slot { get; } = slot;
 
     /// <summary>The entry itself.</summary>
-    public ref KeyTable.Entry Entry
+    public ref OpenTable<object, StoredItemKey>.Entry Entry
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref Table[Index];

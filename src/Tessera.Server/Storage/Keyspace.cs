@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Tessera.Server.Config;
 
+using Tessera.Server.Storage.Structures;
+
 namespace Tessera.Server.Storage;
 
 /// <summary>
@@ -103,17 +105,17 @@ internal sealed class Keyspace
     public uint NewAccess() => Lfu ? (KeyMeta.LfuMinutes(Now) << 8) | KeyMeta.LfuInitialCounter : KeyMeta.LruClock(Now);
 
     /// <summary>Records an access: refreshes the LRU clock or bumps the LFU counter.</summary>
-    public void Touch(ref KeyTable.Entry entry)
+    public void Touch(ref OpenTable<object, StoredItemKey>.Entry entry)
     {
         if (Lfu)
         {
-            var counter = KeyMeta.LfuDecayed(entry.Meta, Now, _config.LfuDecayTime.Value);
+            var counter = KeyMeta.LfuDecayed(entry.Extra, Now, _config.LfuDecayTime.Value);
             counter = KeyMeta.LfuIncrement(counter, _config.LfuLogFactor.Value, Random);
-            entry.Meta = KeyMeta.WithAccess(entry.Meta, (KeyMeta.LfuMinutes(Now) << 8) | counter);
+            entry.Extra = KeyMeta.WithAccess(entry.Extra, (KeyMeta.LfuMinutes(Now) << 8) | counter);
         }
         else
         {
-            entry.Meta = KeyMeta.WithAccess(entry.Meta, KeyMeta.LruClock(Now));
+            entry.Extra = KeyMeta.WithAccess(entry.Extra, KeyMeta.LruClock(Now));
         }
     }
 

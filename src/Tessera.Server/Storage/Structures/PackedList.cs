@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+
+namespace Tessera.Server.Storage.Structures;
+
+/// <summary>
+/// A sequence of byte strings in one buffer, each stored as <c>[length as LEB128][bytes]</c>: Tessera's listpack.
+/// Small hashes (field, value, field, value ...), small sorted sets (member, score ...) and the nodes of lists use
+/// it, so thousands of small collections cost a few bytes per element instead of an object each. Operations are
+/// linear in the buffer, which stays small by the conversion thresholds (hash-max-listpack-entries ...).
+/// Positions are byte offsets of entries, as from <see cref="First"/> and <see cref="Next"/>.
+/// </summary>
+internal sealed class PackedList
+{
+    private byte[] _buffer;
+    private int _used;
+
+    public PackedList(int capacity = 32) => _buffer = capacity == 0 ? [] : new byte[capacity];
+
+    /// <summary>Number of entries.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Bytes used by the entries.</summary>
+    public int ByteLength => _used;
+
+    /// <summary>Heap bytes of the object and its buffer.</summary>
+    public long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(_buffer.Length);
+
+    /// <summary>Offset of the first entry; equals <see cref="End"/> when empty.</summary>
+    public int First => 0;
+
+    /// <summary>The offset past the last entry.</summary>
+    public int End => _used;
+
+    /// <summary>The entry at <paramref name="position"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> At(int position)
+    {
+        var length = ReadLength(position, out var header);
+        return _buffer.AsSpan(position + header, length);
+    }
+
+    /// <summary>The offset of the entry after the one at <paramref name="position"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Next(int position)
+    {
+        var length = ReadLength(position, out var header);
+        return position + header + length;
+    }
+
+    /// <summary>The offset of the entry at <paramref name="index"/> (0-based), walking from the start.</summary>
+    public int PositionOf(int index)
+    {
+        var position = 0;
+        for (var i = 0; i < index; i++)
+        {
+            position = Next(position);
+        }
+        return position;
+    }
+
+    /// <summary>Appends an entry at the end.</summary>
+    public void Append(ReadOnlySpan<byte> value) => InsertAt(_used, value);
+
+    /// <summary>Inserts an entry before the one at <paramref name="position"/> (or at the end).</summary>
+    public void InsertAt(int position, ReadOnlySpan<byte> value)
+    {
+        var size = HeaderLength(value.Length) + value.Length;
+        EnsureCapacity(_used + size);
+        Buffer.BlockCopy(_buffer, position, _buffer, position + size, _used - position);
+        var w = WriteLength(position, value.Length);
+        value.CopyTo(_buffer.AsSpan(w));
+        _used += size;
+        Count++;
+    }
+
+    /// <summary>Removes <paramref name="count"/> entries starting at <paramref name="position"/>.</summary>
+    public void RemoveAt(int position, int count = 1)
+    {
+        var end = position;
+        for (var i = 0; i < count; i++)
+        {
+            end = Next(end);
+        }
+        Buffer.BlockCopy(_buffer, end, _buffer, position, _used - end);
+        _used -= end - position;
+        Count -= count;
+        ShrinkIfSparse();
+    }
+
+    /// <summary>Replaces the entry at <paramref name="position"/> with <paramref name="value"/>.</summary>
+    public void Replace(int position, ReadOnlySpan<byte> value)
+    {
+        var oldEnd = Next(position);
+        var size = HeaderLength(value.Length) + value.Length;
+        var delta = size - (oldEnd - position);
+        if (delta > 0)
+        {
+            EnsureCapacity(_used + delta);
+        }
+        Buffer.BlockCopy(_buffer, oldEnd, _buffer, oldEnd + delta, _used - oldEnd);
+        var w = WriteLength(position, value.Length);
+        value.CopyTo(_buffer.AsSpan(w));
+        _used += delta;
+    }
+
+    /// <summary>Position of the first entry equal to <paramref name="value"/> among entries 0, step, 2*step ...; -1 if none.</summary>
+    public int Find(ReadOnlySpan<byte> value, int step = 1)
+    {
+        var position = 0;
+        while (position < _used)
+        {
+            if (At(position).SequenceEqual(value))
+            {
+                return position;
+            }
+            for (var i = 0; i < step; i++)
+            {
+                position = Next(position);
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Removes every entry.</summary>
+    public void Clear()
+    {
+        _used = 0;
+        Count = 0;
+    }
+
+    /// <summary>A copy with the same entries (COPY, SORT STORE).</summary>
+    public PackedList Clone()
+    {
+        var copy = new PackedList(_used);
+        _buffer.AsSpan(0, _used).CopyTo(copy._buffer);
+        copy._used = _used;
+        copy.Count = Count;
+        return copy;
+    }
+
+    /// <summary>Bytes an entry of <paramref name="length"/> takes, header included.</summary>
+    public static int EntrySize(int length) => HeaderLength(length) + length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadLength(int position, out int header)
+    {
+        int first = _buffer[position];
+        if (first < 0x80)
+        {
+            header = 1;
+            return first;
+        }
+        var length = first & 0x7F;
+        var shift = 7;
+        header = 1;
+        int b;
+        do
+        {
+            b = _buffer[position + header++];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+        }
+        while (b >= 0x80);
+        return length;
+    }
+
+    private static int HeaderLength(int length)
+    {
+        var n = 1;
+        while (length >= 0x80)
+        {
+            length >>= 7;
+            n++;
+        }
+        return n;
+    }
+
+    private int WriteLength(int position, int length)
+    {
+        while (length >= 0x80)
+        {
+            _buffer[position++] = (byte)(length | 0x80);
+            length >>= 7;
+        }
+        _buffer[position++] = (byte)length;
+        return position;
+    }
+
+    private void EnsureCapacity(int needed)
+    {
+        if (needed <= _buffer.Length)
+        {
+            return;
+        }
+        var capacity = (int)Math.Min(Array.MaxLength, Math.Max(needed, Math.Max(16L, (long)_buffer.Length * 3 / 2)));
+        Array.Resize(ref _buffer, capacity);
+    }
+
+    /// <summary>Gives memory back when at most a quarter of the buffer is used.</summary>
+    private void ShrinkIfSparse()
+    {
+        if (_buffer.Length > 64 && _used * 4 < _buffer.Length)
+        {
+            Array.Resize(ref _buffer, Math.Max(16, _used * 2));
+        }
+    }
+}
