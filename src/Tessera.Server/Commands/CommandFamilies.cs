@@ -9,6 +9,7 @@ internal static class CommandFamilies
         ConnectionCommands.Register(registry);
         StringCommands.Register(registry);
         BitCommands.Register(registry);
+        HashCommands.Register(registry);
         KeyCommands.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

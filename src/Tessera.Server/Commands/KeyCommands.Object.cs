@@ -22,17 +22,19 @@ internal static partial class KeyCommands
     }
 
     /// <summary>OBJECT ENCODING's name for a value.</summary>
-    internal static string EncodingName(object value, uint meta) => value switch
+    internal static string EncodingName(object item, uint meta)
     {
-        byte[] => KeyMeta.Encoding(meta) switch
+        if (item is StoredValue value)
+        {
+            return value.EncodingName;
+        }
+        return KeyMeta.Encoding(meta) switch
         {
             StringEncoding.Int => "int",
             StringEncoding.Embstr => "embstr",
             _ => "raw",
-        },
-        MutableString => "raw",
-        _ => "unknown",
-    };
+        };
+    }
 
     private static void ObjectEncoding(CommandContext c)
     {

@@ -35,11 +35,7 @@ internal static partial class KeyCommands
     }
 
     /// <summary>The TYPE name of a stored value.</summary>
-    internal static string TypeName(object value) => value switch
-    {
-        byte[] or MutableString => "string",
-        _ => "none",
-    };
+    internal static string TypeName(object item) => item is StoredValue value ? value.TypeName : "string";
 
     private static void Delete(CommandContext c)
     {
@@ -149,53 +145,21 @@ internal static partial class KeyCommands
 
     private static void Scan(CommandContext c)
     {
-        if (!TryParseCursor(c, 1, out var cursor))
+        if (!ScanOptions.TryParse(c, 1, allowType: true, out var options))
         {
             return;
         }
-        long count = 10;
-        var patternIndex = -1;
-        var typeIndex = -1;
-        for (var i = 2; i < c.ArgCount; i += 2)
-        {
-            var hasValue = c.ArgCount - i >= 2;
-            if (c.ArgIs(i, "count"u8) && hasValue)
-            {
-                if (!c.TryGetLong(i + 1, out count))
-                {
-                    return;
-                }
-                if (count < 1)
-                {
-                    c.SyntaxError();
-                    return;
-                }
-            }
-            else if (c.ArgIs(i, "match"u8) && hasValue)
-            {
-                patternIndex = GlobPattern.MatchesAll(c.Arg(i + 1)) ? -1 : i + 1;
-            }
-            else if (c.ArgIs(i, "type"u8) && hasValue)
-            {
-                typeIndex = i + 1;
-            }
-            else
-            {
-                c.SyntaxError();
-                return;
-            }
-        }
         var keys = new List<byte[]>();
-        var next = c.Db.Scan(cursor, count, keys);
+        var next = c.Db.Scan(options.Cursor, options.Count, keys);
         var kept = new List<byte[]>(keys.Count);
         foreach (var key in keys)
         {
-            if (patternIndex >= 0 && !GlobPattern.IsMatch(c.Arg(patternIndex), key))
+            if (!options.Matches(c, key))
             {
                 continue;
             }
             var live = c.Db.TryGet(key, out var entry, LookupFlags.NoTouch | LookupFlags.NoStats);
-            if (typeIndex >= 0 && !System.Text.Ascii.EqualsIgnoreCase(c.Arg(typeIndex), live ? TypeName(entry.Item) : "none"))
+            if (options.TypeIndex >= 0 && !System.Text.Ascii.EqualsIgnoreCase(c.Arg(options.TypeIndex), live ? TypeName(entry.Item) : "none"))
             {
                 continue;
             }
@@ -204,11 +168,7 @@ internal static partial class KeyCommands
                 kept.Add(key);
             }
         }
-        c.Reply.WriteArrayHeader(2);
-        Span<byte> text = stackalloc byte[24];
-        next.TryFormat(text, out var n);
-        c.Reply.WriteBulk(text[..n]);
-        c.Reply.WriteArrayHeader(kept.Count);
+        ScanOptions.WriteCursor(c, next, kept.Count);
         foreach (var key in kept)
         {
             c.Reply.WriteBulk(key);

@@ -75,6 +75,63 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     /// <summary>The command's full name for error texts ("config|get").</summary>
     public string CommandName => Command.Info.FullName;
 
+    /// <summary>
+    /// Looks up <paramref name="key"/> expecting a <typeparamref name="T"/>: true with the value, or with null when
+    /// the key is missing; false, after replying WRONGTYPE, when it holds another type.
+    /// </summary>
+    public bool TryGet<T>(ReadOnlySpan<byte> key, out T? value, out KeyRef entry, LookupFlags flags = LookupFlags.Read)
+        where T : StoredValue
+    {
+        value = null;
+        if (!Db.TryGet(key, out entry, flags))
+        {
+            return true;
+        }
+        if (entry.Item is T typed)
+        {
+            value = typed;
+            return true;
+        }
+        WrongType();
+        return false;
+    }
+
+    /// <summary>Like <see cref="TryGet{T}(ReadOnlySpan{byte}, out T, out KeyRef, LookupFlags)"/> without the entry.</summary>
+    public bool TryGet<T>(ReadOnlySpan<byte> key, out T? value, LookupFlags flags = LookupFlags.Read)
+        where T : StoredValue
+        => TryGet(key, out value, out _, flags);
+
+    /// <summary>
+    /// The <typeparamref name="T"/> at <paramref name="key"/> for writing, created (and added) by
+    /// <paramref name="create"/> when missing; false after replying WRONGTYPE.
+    /// </summary>
+    public bool TryGetOrCreate<T>(ReadOnlySpan<byte> key, Func<T> create, out T value)
+        where T : StoredValue
+    {
+        if (!TryGet(key, out T? found, out _, LookupFlags.Write))
+        {
+            value = null!;
+            return false;
+        }
+        if (found is null)
+        {
+            found = create();
+            Db.Add(key, found);
+        }
+        value = found;
+        return true;
+    }
+
+    /// <summary>After a collection changed: accounts its new size and deletes the key if it became empty.</summary>
+    public void Changed(ReadOnlySpan<byte> key, StoredValue value, long bytesBefore)
+    {
+        Db.AdjustMemory(value.MemoryBytes - bytesBefore);
+        if (value.IsEmpty)
+        {
+            Db.Delete(key);
+        }
+    }
+
     /// <summary>Counts a change to the dataset (INFO's rdb_changes_since_last_save).</summary>
     public void Dirty(long changes = 1) => Server.Dirty += changes;
 }

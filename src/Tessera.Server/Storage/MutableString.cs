@@ -17,6 +17,10 @@ internal sealed class MutableString(byte[] buffer, int length) : StoredValue
 
     public override long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(Buffer.Length) + MemorySize.Of(Key);
 
+    public override string TypeName => "string";
+
+    public override string EncodingName => "raw";
+
     public override StoredValue CopyAs(byte[] key)
     {
         var copy = From(Span);

@@ -13,6 +13,15 @@ internal abstract class StoredValue : IMemorySized
     /// <summary>Heap bytes of the value and its key.</summary>
     public abstract long MemoryBytes { get; }
 
+    /// <summary>TYPE's name: string, list, set, zset, hash.</summary>
+    public abstract string TypeName { get; }
+
+    /// <summary>OBJECT ENCODING's name, as Redis 7.0 reports it for the same data.</summary>
+    public abstract string EncodingName { get; }
+
+    /// <summary>True for a collection without elements, which Redis never keeps: the key is deleted.</summary>
+    public virtual bool IsEmpty => false;
+
     /// <summary>A deep copy stored under <paramref name="key"/> (COPY).</summary>
     public abstract StoredValue CopyAs(byte[] key);
 }

@@ -1,0 +1,343 @@
+using Tessera.Core.Text;
+using Tessera.Resp;
+using Tessera.Server.Sessions;
+using Tessera.Server.Storage;
+using Tessera.Server.Storage.Types;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>Hash commands (Redis's t_hash.c).</summary>
+internal static class HashCommands
+{
+    public static void Register(CommandRegistry r)
+    {
+        r.Add("hset", c => Set(c, countNew: true));
+        r.Add("hmset", c => Set(c, countNew: false));
+        r.Add("hsetnx", SetNx);
+        r.Add("hget", Get);
+        r.Add("hmget", MGet);
+        r.Add("hgetall", c => GetAll(c, fields: true, values: true));
+        r.Add("hkeys", c => GetAll(c, fields: true, values: false));
+        r.Add("hvals", c => GetAll(c, fields: false, values: true));
+        r.Add("hlen", c => Length(c, static (h, _) => h.Count));
+        r.Add("hexists", c => Length(c, static (h, f) => h.Contains(f) ? 1 : 0));
+        r.Add("hstrlen", c => Length(c, static (h, f) => h.TryGet(f, out var v) ? v.Length : 0));
+        r.Add("hdel", Delete);
+        r.Add("hincrby", IncrBy);
+        r.Add("hincrbyfloat", IncrByFloat);
+        r.Add("hrandfield", RandomField);
+        r.Add("hscan", Scan);
+    }
+
+    private static HashValue NewHash() => new();
+
+    private static void Set(CommandContext c, bool countNew)
+    {
+        if (c.ArgCount % 2 == 1)
+        {
+            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            return;
+        }
+        var key = c.Arg(1);
+        if (!c.TryGetOrCreate(key, NewHash, out var hash))
+        {
+            return;
+        }
+        var config = c.Server.Config;
+        var before = hash.MemoryBytes;
+        for (var i = 2; i < c.ArgCount; i++)
+        {
+            hash.ConvertIfTooLong(c.Arg(i), config.HashMaxListpackValue.Value);
+        }
+        long created = 0;
+        for (var i = 2; i < c.ArgCount; i += 2)
+        {
+            if (hash.Set(c.Arg(i), c.Arg(i + 1), config.HashMaxListpackEntries.Value))
+            {
+                created++;
+            }
+        }
+        c.Changed(key, hash, before);
+        c.Dirty((c.ArgCount - 2) / 2);
+        if (countNew)
+        {
+            c.Reply.WriteInteger(created);
+        }
+        else
+        {
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+    }
+
+    private static void SetNx(CommandContext c)
+    {
+        var key = c.Arg(1);
+        if (!c.TryGetOrCreate(key, NewHash, out var hash))
+        {
+            return;
+        }
+        var config = c.Server.Config;
+        var before = hash.MemoryBytes;
+        hash.ConvertIfTooLong(c.Arg(2), config.HashMaxListpackValue.Value);
+        hash.ConvertIfTooLong(c.Arg(3), config.HashMaxListpackValue.Value);
+        if (hash.Contains(c.Arg(2)))
+        {
+            c.Reply.WriteLiteral(Replies.Zero);
+            return;
+        }
+        hash.Set(c.Arg(2), c.Arg(3), config.HashMaxListpackEntries.Value);
+        c.Changed(key, hash, before);
+        c.Dirty();
+        c.Reply.WriteLiteral(Replies.One);
+    }
+
+    private static void Get(CommandContext c)
+    {
+        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        if (hash is not null && hash.TryGet(c.Arg(2), out var value))
+        {
+            c.Reply.WriteBulk(value);
+        }
+        else
+        {
+            c.Reply.WriteNullBulk();
+        }
+    }
+
+    private static void MGet(CommandContext c)
+    {
+        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        c.Reply.WriteArrayHeader(c.ArgCount - 2);
+        for (var i = 2; i < c.ArgCount; i++)
+        {
+            if (hash is not null && hash.TryGet(c.Arg(i), out var value))
+            {
+                c.Reply.WriteBulk(value);
+            }
+            else
+            {
+                c.Reply.WriteNullBulk();
+            }
+        }
+    }
+
+    private static void GetAll(CommandContext c, bool fields, bool values)
+    {
+        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        var count = hash?.Count ?? 0;
+        if (fields && values)
+        {
+            c.Reply.WriteMapHeader(count);
+        }
+        else
+        {
+            c.Reply.WriteArrayHeader(count);
+        }
+        var state = (c.Reply, fields, values);
+        hash?.ForEach(ref state, static (f, v, ref s) =>
+        {
+            if (s.fields)
+            {
+                s.Reply.WriteBulk(f);
+            }
+            if (s.values)
+            {
+                s.Reply.WriteBulk(v);
+            }
+        });
+    }
+
+    private static void Length(CommandContext c, Func<HashValue, ReadOnlySpan<byte>, long> measure)
+    {
+        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        c.Reply.WriteInteger(hash is null ? 0 : measure(hash, c.ArgCount > 2 ? c.Arg(2) : default));
+    }
+
+    private static void Delete(CommandContext c)
+    {
+        var key = c.Arg(1);
+        if (!c.TryGet(key, out HashValue? hash, LookupFlags.Write))
+        {
+            return;
+        }
+        long deleted = 0;
+        if (hash is not null)
+        {
+            var before = hash.MemoryBytes;
+            for (var i = 2; i < c.ArgCount && !hash.IsEmpty; i++)
+            {
+                if (hash.Remove(c.Arg(i)))
+                {
+                    deleted++;
+                }
+            }
+            c.Changed(key, hash, before);
+            c.Dirty(deleted);
+        }
+        c.Reply.WriteInteger(deleted);
+    }
+
+    private static void IncrBy(CommandContext c)
+    {
+        if (!c.TryGetLong(3, out var increment))
+        {
+            return;
+        }
+        var key = c.Arg(1);
+        if (!c.TryGetOrCreate(key, NewHash, out var hash))
+        {
+            return;
+        }
+        long value = 0;
+        if (hash.TryGet(c.Arg(2), out var current) && !RedisInteger.TryParse(current, out value))
+        {
+            c.Error("ERR hash value is not an integer");
+            return;
+        }
+        if ((increment < 0 && value < 0 && increment < long.MinValue - value)
+            || (increment > 0 && value > 0 && increment > long.MaxValue - value))
+        {
+            c.Error(Replies.Overflow);
+            return;
+        }
+        value += increment;
+        Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
+        var before = hash.MemoryBytes;
+        hash.Set(c.Arg(2), text[..RedisInteger.Format(value, text)], c.Server.Config.HashMaxListpackEntries.Value);
+        c.Changed(key, hash, before);
+        c.Dirty();
+        c.Reply.WriteInteger(value);
+    }
+
+    private static void IncrByFloat(CommandContext c)
+    {
+        if (!ExtendedFloat.TryParse(c.Arg(3), out var increment))
+        {
+            c.Error(Replies.NotFloat);
+            return;
+        }
+        if (!increment.IsFinite)
+        {
+            c.Error("ERR value is NaN or Infinity");
+            return;
+        }
+        var key = c.Arg(1);
+        if (!c.TryGetOrCreate(key, NewHash, out var hash))
+        {
+            return;
+        }
+        var value = ExtendedFloat.FromInt64(0);
+        if (hash.TryGet(c.Arg(2), out var current) && !ExtendedFloat.TryParse(current, out value))
+        {
+            c.Error("ERR hash value is not a float");
+            return;
+        }
+        var result = value.Add(increment);
+        if (!result.IsFinite)
+        {
+            c.Error("ERR increment would produce NaN or Infinity");
+            return;
+        }
+        var text = System.Text.Encoding.ASCII.GetBytes(result.FormatHuman());
+        var before = hash.MemoryBytes;
+        hash.Set(c.Arg(2), text, c.Server.Config.HashMaxListpackEntries.Value);
+        c.Changed(key, hash, before);
+        c.Dirty();
+        c.Reply.WriteBulk(text);
+    }
+
+    private static void RandomField(CommandContext c)
+    {
+        if (c.ArgCount == 2)
+        {
+            if (c.TryGet(c.Arg(1), out HashValue? single))
+            {
+                if (single is null)
+                {
+                    c.Reply.WriteNullBulk();
+                }
+                else
+                {
+                    c.Reply.WriteBulk(single.Random(c.Keyspace.Random).Field);
+                }
+            }
+            return;
+        }
+        if (!RedisInteger.TryParse(c.Arg(2), out var requested) || requested < -long.MaxValue)
+        {
+            c.NotInteger();
+            return;
+        }
+        var withValues = false;
+        if (c.ArgCount == 4 && c.ArgIs(3, "withvalues"u8))
+        {
+            withValues = true;
+        }
+        else if (c.ArgCount >= 4)
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        if (hash is null || requested == 0)
+        {
+            c.Reply.WriteLiteral(Replies.EmptyArray);
+            return;
+        }
+        var picks = RandomSample.Pick(hash.Count, requested, c.Keyspace.Random);
+        var all = new List<(byte[] Field, byte[] Value)>((int)Math.Min(hash.Count, 1024));
+        hash.Scan(0, long.MaxValue, all);
+        WritePairs(c, picks.Select(i => all[(int)i]).ToList(), withValues);
+    }
+
+    /// <summary>Fields (and values, as pairs in RESP3 or flat in RESP2) for HRANDFIELD.</summary>
+    private static void WritePairs(CommandContext c, List<(byte[] Field, byte[] Value)> pairs, bool withValues)
+    {
+        var w = c.Reply;
+        w.WriteArrayHeader(withValues && w.Protocol == 2 ? pairs.Count * 2 : pairs.Count);
+        foreach (var (field, value) in pairs)
+        {
+            if (withValues && w.Protocol == 3)
+            {
+                w.WriteArrayHeader(2);
+            }
+            w.WriteBulk(field);
+            if (withValues)
+            {
+                w.WriteBulk(value);
+            }
+        }
+    }
+
+    private static void Scan(CommandContext c)
+    {
+        if (!ScanOptions.TryParse(c, 2, allowType: false, out var options) || !c.TryGet(c.Arg(1), out HashValue? hash))
+        {
+            return;
+        }
+        var found = new List<(byte[] Field, byte[] Value)>();
+        var next = hash?.Scan(options.Cursor, options.Count, found) ?? 0;
+        var kept = found.Where(p => options.Matches(c, p.Field)).ToList();
+        ScanOptions.WriteCursor(c, next, kept.Count * 2);
+        foreach (var (field, value) in kept)
+        {
+            c.Reply.WriteBulk(field);
+            c.Reply.WriteBulk(value);
+        }
+    }
+}
