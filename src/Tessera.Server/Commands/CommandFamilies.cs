@@ -10,6 +10,7 @@ internal static class CommandFamilies
         StringCommands.Register(registry);
         BitCommands.Register(registry);
         HashCommands.Register(registry);
+        SetCommands.Register(registry);
         KeyCommands.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);
