@@ -11,6 +11,7 @@ internal static class CommandFamilies
         BitCommands.Register(registry);
         HashCommands.Register(registry);
         SetCommands.Register(registry);
+        SortedSetCommands.Register(registry);
         KeyCommands.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

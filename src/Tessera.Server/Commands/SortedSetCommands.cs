@@ -1,0 +1,548 @@
+using Tessera.Resp;
+using Tessera.Server.Sessions;
+using Tessera.Server.Storage;
+using Tessera.Server.Storage.Types;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>Sorted set commands (Redis's t_zset.c): adding, scoring, ranking, removing, popping, sampling.</summary>
+internal static partial class SortedSetCommands
+{
+    public static void Register(CommandRegistry r)
+    {
+        r.Add("zadd", c => Add(c, ZAddFlags.None, incrOnly: false));
+        r.Add("zincrby", c => Add(c, ZAddFlags.Incr, incrOnly: true));
+        r.Add("zscore", Score);
+        r.Add("zmscore", MultiScore);
+        r.Add("zcard", c =>
+        {
+            if (c.TryGet(c.Arg(1), out SortedSetValue? z))
+            {
+                c.Reply.WriteInteger(z?.Count ?? 0);
+            }
+        });
+        r.Add("zcount", CountByScore);
+        r.Add("zlexcount", CountByLex);
+        r.Add("zrank", c => Rank(c, reverse: false));
+        r.Add("zrevrank", c => Rank(c, reverse: true));
+        r.Add("zrem", Remove);
+        r.Add("zremrangebyrank", RemoveRangeByRank);
+        r.Add("zremrangebyscore", RemoveRangeByScore);
+        r.Add("zremrangebylex", RemoveRangeByLex);
+        r.Add("zpopmin", c => Pop(c, max: false));
+        r.Add("zpopmax", c => Pop(c, max: true));
+        r.Add("zmpop", MultiPop);
+        r.Add("zrandmember", RandomMember);
+        r.Add("zscan", Scan);
+        RegisterRanges(r);
+        RegisterAlgebra(r);
+    }
+
+    private static SortedSetValue NewCompact() => new();
+
+    /// <summary>Writes one member with its score: flat in RESP2, a [member, score] pair in RESP3 when <paramref name="nested"/>.</summary>
+    internal static void WriteScored(RespWriter w, byte[] member, double score, bool nested)
+    {
+        if (nested && w.Protocol == 3)
+        {
+            w.WriteArrayHeader(2);
+        }
+        w.WriteBulk(member);
+        w.WriteDouble(score);
+    }
+
+    /// <summary>The header for <paramref name="count"/> elements, with scores doubling a RESP2 array.</summary>
+    internal static void WriteScoredHeader(RespWriter w, long count, bool withScores)
+        => w.WriteArrayHeader(withScores && w.Protocol == 2 ? count * 2 : count);
+
+    private static void Add(CommandContext c, ZAddFlags flags, bool incrOnly)
+    {
+        var ch = false;
+        var scoreIndex = 2;
+        while (!incrOnly && scoreIndex < c.ArgCount)
+        {
+            if (c.ArgIs(scoreIndex, "nx"u8))
+            {
+                flags |= ZAddFlags.Nx;
+            }
+            else if (c.ArgIs(scoreIndex, "xx"u8))
+            {
+                flags |= ZAddFlags.Xx;
+            }
+            else if (c.ArgIs(scoreIndex, "ch"u8))
+            {
+                ch = true;
+            }
+            else if (c.ArgIs(scoreIndex, "incr"u8))
+            {
+                flags |= ZAddFlags.Incr;
+            }
+            else if (c.ArgIs(scoreIndex, "gt"u8))
+            {
+                flags |= ZAddFlags.Gt;
+            }
+            else if (c.ArgIs(scoreIndex, "lt"u8))
+            {
+                flags |= ZAddFlags.Lt;
+            }
+            else
+            {
+                break;
+            }
+            scoreIndex++;
+        }
+        var elements = c.ArgCount - scoreIndex;
+        if (elements % 2 != 0 || elements == 0)
+        {
+            c.SyntaxError();
+            return;
+        }
+        elements /= 2;
+        var nx = (flags & ZAddFlags.Nx) != 0;
+        if (nx && (flags & ZAddFlags.Xx) != 0)
+        {
+            c.Error("ERR XX and NX options at the same time are not compatible");
+            return;
+        }
+        if ((nx && (flags & (ZAddFlags.Gt | ZAddFlags.Lt)) != 0) || (flags & (ZAddFlags.Gt | ZAddFlags.Lt)) == (ZAddFlags.Gt | ZAddFlags.Lt))
+        {
+            c.Error("ERR GT, LT, and/or NX options at the same time are not compatible");
+            return;
+        }
+        var incr = (flags & ZAddFlags.Incr) != 0;
+        if (incr && elements > 1)
+        {
+            c.Error("ERR INCR option supports a single increment-element pair");
+            return;
+        }
+        var scores = new double[elements];
+        for (var j = 0; j < elements; j++)
+        {
+            if (!RedisDouble.TryParse(c.Arg(scoreIndex + (j * 2)), out scores[j]))
+            {
+                c.Error(Replies.NotFloat);
+                return;
+            }
+        }
+        var key = c.Arg(1);
+        if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
+        {
+            return;
+        }
+        var config = c.Server.Config;
+        long added = 0;
+        long updated = 0;
+        long processed = 0;
+        double score = 0;
+        if (zset is null && (flags & ZAddFlags.Xx) == 0)
+        {
+            zset = NewCompact();
+            c.Db.Add(key, zset);
+        }
+        if (zset is not null)
+        {
+            var before = zset.MemoryBytes;
+            for (var j = 0; j < elements; j++)
+            {
+                var result = zset.Add(scores[j], c.Arg(scoreIndex + (j * 2) + 1), flags,
+                    config.ZsetMaxListpackEntries.Value, config.ZsetMaxListpackValue.Value, out score);
+                if (result == ZAddResult.NotANumber)
+                {
+                    c.Changed(key, zset, before);
+                    c.Error("ERR resulting score is not a number (NaN)");
+                    return;
+                }
+                added += result == ZAddResult.Added ? 1 : 0;
+                updated += result == ZAddResult.Updated ? 1 : 0;
+                processed += result != ZAddResult.Skipped ? 1 : 0;
+            }
+            c.Changed(key, zset, before);
+            c.Dirty(added + updated);
+        }
+        if (incr)
+        {
+            if (processed > 0)
+            {
+                c.Reply.WriteDouble(score);
+            }
+            else
+            {
+                c.Reply.WriteNullBulk();
+            }
+            return;
+        }
+        c.Reply.WriteInteger(ch ? added + updated : added);
+    }
+
+    private static void Score(CommandContext c)
+    {
+        if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            return;
+        }
+        if (zset is not null && zset.TryGetScore(c.Arg(2), out var score))
+        {
+            c.Reply.WriteDouble(score);
+        }
+        else
+        {
+            c.Reply.WriteNullBulk();
+        }
+    }
+
+    private static void MultiScore(CommandContext c)
+    {
+        if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            return;
+        }
+        c.Reply.WriteArrayHeader(c.ArgCount - 2);
+        for (var i = 2; i < c.ArgCount; i++)
+        {
+            if (zset is not null && zset.TryGetScore(c.Arg(i), out var score))
+            {
+                c.Reply.WriteDouble(score);
+            }
+            else
+            {
+                c.Reply.WriteNullBulk();
+            }
+        }
+    }
+
+    private static void CountByScore(CommandContext c)
+    {
+        if (!ScoreRange.TryParse(c.Arg(2), c.Arg(3), out var range))
+        {
+            c.Error("ERR min or max is not a float");
+            return;
+        }
+        if (c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            c.Reply.WriteInteger(zset is null || range.IsEmpty ? 0 : Math.Max(0, zset.EndRankAtOrBelow(range) - zset.FirstRankAtOrAbove(range)));
+        }
+    }
+
+    private static void CountByLex(CommandContext c)
+    {
+        if (!LexRange.TryParse(c.Arg(2), c.Arg(3), out var range))
+        {
+            c.Error("ERR min or max not valid string range item");
+            return;
+        }
+        if (c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            c.Reply.WriteInteger(zset is null || range.IsEmpty ? 0 : Math.Max(0, zset.EndRankAtOrBelow(range) - zset.FirstRankAtOrAbove(range)));
+        }
+    }
+
+    private static void Rank(CommandContext c, bool reverse)
+    {
+        if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            return;
+        }
+        var rank = zset?.RankOf(c.Arg(2)) ?? -1;
+        if (rank < 0)
+        {
+            c.Reply.WriteNullBulk();
+            return;
+        }
+        c.Reply.WriteInteger(reverse ? zset!.Count - 1 - rank : rank);
+    }
+
+    private static void Remove(CommandContext c)
+    {
+        var key = c.Arg(1);
+        if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
+        {
+            return;
+        }
+        long removed = 0;
+        if (zset is not null)
+        {
+            var before = zset.MemoryBytes;
+            for (var i = 2; i < c.ArgCount && !zset.IsEmpty; i++)
+            {
+                if (zset.Remove(c.Arg(i)))
+                {
+                    removed++;
+                }
+            }
+            c.Changed(key, zset, before);
+            c.Dirty(removed);
+        }
+        c.Reply.WriteInteger(removed);
+    }
+
+    /// <summary>Removes ranks [start, end) of the set at the key, replying the count (ZREMRANGEBY*).</summary>
+    private static void RemoveRanks(CommandContext c, SortedSetValue? zset, Func<SortedSetValue, (long Start, long End)> bounds)
+    {
+        if (zset is null)
+        {
+            c.Reply.WriteLiteral(Replies.Zero);
+            return;
+        }
+        var (start, end) = bounds(zset);
+        var before = zset.MemoryBytes;
+        var removed = end > start ? zset.RemoveRange(start, end).Count : 0;
+        c.Changed(c.Arg(1), zset, before);
+        c.Dirty(removed);
+        c.Reply.WriteInteger(removed);
+    }
+
+    private static void RemoveRangeByRank(CommandContext c)
+    {
+        if (!c.TryGetLong(2, out var start) || !c.TryGetLong(3, out var end) || !c.TryGet(c.Arg(1), out SortedSetValue? zset, LookupFlags.Write))
+        {
+            return;
+        }
+        RemoveRanks(c, zset, z =>
+        {
+            var length = z.Count;
+            var s = start < 0 ? Math.Max(0, length + start) : start;
+            var e = end < 0 ? length + end : end;
+            return s > e || s >= length ? (0, 0) : (s, Math.Min(e, length - 1) + 1);
+        });
+    }
+
+    private static void RemoveRangeByScore(CommandContext c)
+    {
+        if (!ScoreRange.TryParse(c.Arg(2), c.Arg(3), out var range))
+        {
+            c.Error("ERR min or max is not a float");
+            return;
+        }
+        if (c.TryGet(c.Arg(1), out SortedSetValue? zset, LookupFlags.Write))
+        {
+            RemoveRanks(c, zset, z => range.IsEmpty ? (0, 0) : (z.FirstRankAtOrAbove(range), z.EndRankAtOrBelow(range)));
+        }
+    }
+
+    private static void RemoveRangeByLex(CommandContext c)
+    {
+        if (!LexRange.TryParse(c.Arg(2), c.Arg(3), out var range))
+        {
+            c.Error("ERR min or max not valid string range item");
+            return;
+        }
+        if (c.TryGet(c.Arg(1), out SortedSetValue? zset, LookupFlags.Write))
+        {
+            RemoveRanks(c, zset, z => range.IsEmpty ? (0, 0) : (z.FirstRankAtOrAbove(range), z.EndRankAtOrBelow(range)));
+        }
+    }
+
+    /// <summary>Pops up to <paramref name="count"/> lowest (or highest) elements of the set at <paramref name="key"/>.</summary>
+    internal static List<(byte[] Member, double Score)> PopFrom(CommandContext c, ReadOnlySpan<byte> key, SortedSetValue zset, long count, bool max)
+    {
+        var before = zset.MemoryBytes;
+        var take = (int)Math.Min(count, zset.Count);
+        var popped = zset.Walk(max ? zset.Count - 1 : 0, reverse: max).Take(take).ToList();
+        foreach (var (member, _) in popped)
+        {
+            zset.Remove(member);
+        }
+        c.Changed(key, zset, before);
+        c.Dirty(popped.Count);
+        return popped;
+    }
+
+    private static void Pop(CommandContext c, bool max)
+    {
+        long count = 1;
+        if (c.ArgCount > 3)
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (c.ArgCount == 3 && (!RedisInteger.TryParse(c.Arg(2), out count) || count < 0))
+        {
+            c.Error("ERR value is out of range, must be positive");
+            return;
+        }
+        var key = c.Arg(1);
+        if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
+        {
+            return;
+        }
+        if (zset is null || count == 0)
+        {
+            c.Reply.WriteLiteral(Replies.EmptyArray);
+            return;
+        }
+        var popped = PopFrom(c, key, zset, count, max);
+        // With a count RESP3 nests [member, score] pairs; without one the reply is flat in both protocols.
+        var nested = c.ArgCount == 3;
+        c.Reply.WriteArrayHeader(nested && c.Reply.Protocol == 3 ? popped.Count : popped.Count * 2);
+        foreach (var (member, score) in popped)
+        {
+            WriteScored(c.Reply, member, score, nested);
+        }
+    }
+
+    private static void MultiPop(CommandContext c)
+    {
+        if (!TryParseMultiPop(c, 1, out var keys, out var max, out var count))
+        {
+            return;
+        }
+        for (var i = 0; i < keys; i++)
+        {
+            var key = c.Arg(2 + i);
+            if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
+            {
+                return;
+            }
+            if (zset is not null)
+            {
+                WriteMultiPop(c, key, PopFrom(c, key, zset, count, max));
+                return;
+            }
+        }
+        c.Reply.WriteNullArray();
+    }
+
+    /// <summary>ZMPOP's reply: [key, [[member, score] ...]].</summary>
+    internal static void WriteMultiPop(CommandContext c, ReadOnlySpan<byte> key, List<(byte[] Member, double Score)> popped)
+    {
+        var w = c.Reply;
+        w.WriteArrayHeader(2);
+        w.WriteBulk(key);
+        w.WriteArrayHeader(popped.Count);
+        foreach (var (member, score) in popped)
+        {
+            w.WriteArrayHeader(2);
+            w.WriteBulk(member);
+            w.WriteDouble(score);
+        }
+    }
+
+    /// <summary>
+    /// [B]ZMPOP's "numkeys key... MIN|MAX [COUNT count]" starting at <paramref name="at"/>; replies the error and
+    /// returns false on bad input.
+    /// </summary>
+    internal static bool TryParseMultiPop(CommandContext c, int at, out int keys, out bool max, out long count)
+    {
+        keys = 0;
+        max = false;
+        count = 1;
+        if (!RedisInteger.TryParse(c.Arg(at), out var numKeys) || numKeys <= 0 || numKeys > int.MaxValue)
+        {
+            c.Error("ERR numkeys should be greater than 0");
+            return false;
+        }
+        var whereIndex = at + 1 + (int)numKeys;
+        if (whereIndex >= c.ArgCount)
+        {
+            c.SyntaxError();
+            return false;
+        }
+        keys = (int)numKeys;
+        if (c.ArgIs(whereIndex, "max"u8))
+        {
+            max = true;
+        }
+        else if (!c.ArgIs(whereIndex, "min"u8))
+        {
+            c.SyntaxError();
+            return false;
+        }
+        var hasCount = false;
+        for (var j = whereIndex + 1; j < c.ArgCount; j++)
+        {
+            if (!hasCount && c.ArgIs(j, "count"u8) && j + 1 < c.ArgCount)
+            {
+                if (!RedisInteger.TryParse(c.Arg(j + 1), out count) || count <= 0)
+                {
+                    c.Error("ERR count should be greater than 0");
+                    return false;
+                }
+                hasCount = true;
+                j++;
+            }
+            else
+            {
+                c.SyntaxError();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void RandomMember(CommandContext c)
+    {
+        if (c.ArgCount == 2)
+        {
+            if (c.TryGet(c.Arg(1), out SortedSetValue? single))
+            {
+                if (single is null)
+                {
+                    c.Reply.WriteNullBulk();
+                }
+                else
+                {
+                    c.Reply.WriteBulk(single.At(c.Keyspace.Random.NextInt64(single.Count)).Member);
+                }
+            }
+            return;
+        }
+        if (!RedisInteger.TryParse(c.Arg(2), out var requested) || requested < -long.MaxValue)
+        {
+            c.NotInteger();
+            return;
+        }
+        var withScores = false;
+        if (c.ArgCount == 4 && c.ArgIs(3, "withscores"u8))
+        {
+            withScores = true;
+        }
+        else if (c.ArgCount >= 4)
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            return;
+        }
+        if (zset is null || requested == 0)
+        {
+            c.Reply.WriteLiteral(Replies.EmptyArray);
+            return;
+        }
+        var picks = RandomSample.Pick(zset.Count, requested, c.Keyspace.Random);
+        WriteScoredHeader(c.Reply, picks.Count, withScores);
+        // Asked for at least the whole set, Redis returns it from the highest score down.
+        var whole = requested >= zset.Count;
+        foreach (var pick in picks)
+        {
+            var (member, score) = zset.At(whole ? zset.Count - 1 - pick : pick);
+            if (withScores)
+            {
+                WriteScored(c.Reply, member, score, nested: true);
+            }
+            else
+            {
+                c.Reply.WriteBulk(member);
+            }
+        }
+    }
+
+    private static void Scan(CommandContext c)
+    {
+        if (!ScanOptions.TryParse(c, 2, allowType: false, out var options) || !c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        {
+            return;
+        }
+        var found = new List<(byte[] Member, double Score)>();
+        var next = zset?.Scan(options.Cursor, options.Count, found) ?? 0;
+        var kept = found.Where(e => options.Matches(c, e.Member)).ToList();
+        ScanOptions.WriteCursor(c, next, kept.Count * 2);
+        Span<byte> text = stackalloc byte[RedisDouble.MaxLength];
+        foreach (var (member, score) in kept)
+        {
+            c.Reply.WriteBulk(member);
+            c.Reply.WriteBulk(text[..RedisDouble.Format(score, text)]);
+        }
+    }
+}
