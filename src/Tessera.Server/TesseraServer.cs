@@ -42,6 +42,7 @@ public sealed partial class TesseraServer : IDisposable
         Clients = new ClientRegistry(this);
         Slowlog = new Slowlog(Config);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
+        Blocking = new BlockingRegistry(this);
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
         Config.MaxMemoryPolicy.Changed = () => Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
@@ -63,6 +64,8 @@ public sealed partial class TesseraServer : IDisposable
     internal ClientRegistry Clients { get; }
 
     internal ClientPause ClientPause { get; } = new();
+
+    internal BlockingRegistry Blocking { get; }
 
     internal Slowlog Slowlog { get; }
 
@@ -196,6 +199,7 @@ public sealed partial class TesseraServer : IDisposable
             loop.Dispose();
         }
         _cronStop.Dispose();
+        Blocking.Dispose();
     }
 
     /// <summary>used_memory: the managed baseline, the data set, and bytes buffered for clients.</summary>

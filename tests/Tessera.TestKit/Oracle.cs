@@ -4,12 +4,14 @@ namespace Tessera.TestKit;
 
 /// <summary>
 /// Runs the same commands against redis-server and Tessera over one connection each and requires byte-for-byte
-/// identical replies. A mismatch throws with the command and both replies, escaped.
+/// identical replies. A mismatch throws with the command and both replies, escaped. Scripts may use more
+/// connections (numbered from 1) to test blocking commands and other clients' effects.
 /// </summary>
 public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
 {
     private RespClient _redis = new(redisPort);
     private RespClient _tessera = new(tesseraPort);
+    private readonly Dictionary<int, (RespClient Redis, RespClient Tessera)> _others = [];
 
     /// <summary>Runs every step of <paramref name="script"/> on clean databases.</summary>
     public void Run(OracleScript script)
@@ -27,6 +29,21 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
                     _redis.SendRaw(bytes);
                     _tessera.SendRaw(bytes);
                     Compare(script, step, _redis.ReadRaw(), _tessera.ReadRaw(), sort: false);
+                    continue;
+                case "@on":
+                    var (redis, tessera) = Connection(step.Args[0]);
+                    Compare(script, step, Call(redis, step.Args[1..]), Call(tessera, step.Args[1..]), sort: false);
+                    continue;
+                case "@block":
+                    var waiting = Connection(step.Args[0]);
+                    waiting.Redis.Send(step.Args[1..]);
+                    waiting.Tessera.Send(step.Args[1..]);
+                    WaitUntilBlocked(script, step, _redis, waiting.Redis);
+                    WaitUntilBlocked(script, step, _tessera, waiting.Tessera);
+                    continue;
+                case "@read":
+                    var reader = Connection(step.Args[0]);
+                    Compare(script, step, reader.Redis.ReadRaw(), reader.Tessera.ReadRaw(), sort: false);
                     continue;
             }
             var expected = Call(_redis, step.Args);
@@ -55,6 +72,7 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
     {
         _redis.Dispose();
         _tessera.Dispose();
+        CloseOthers();
     }
 
     /// <summary>Fresh connections to both servers, with all data flushed.</summary>
@@ -62,10 +80,55 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
     {
         _redis.Dispose();
         _tessera.Dispose();
+        CloseOthers();
         _redis = new RespClient(redisPort);
         _tessera = new RespClient(tesseraPort);
         _redis.Call("FLUSHALL");
         _tessera.Call("FLUSHALL");
+    }
+
+    /// <summary>Extra connection <paramref name="number"/> (an argument like "1"), opened on first use.</summary>
+    private (RespClient Redis, RespClient Tessera) Connection(byte[] number)
+    {
+        var n = int.Parse(Encoding.ASCII.GetString(number), System.Globalization.CultureInfo.InvariantCulture);
+        if (!_others.TryGetValue(n, out var pair))
+        {
+            pair = (new RespClient(redisPort), new RespClient(tesseraPort));
+            _others[n] = pair;
+        }
+        return pair;
+    }
+
+    private void CloseOthers()
+    {
+        foreach (var (redis, tessera) in _others.Values)
+        {
+            redis.Dispose();
+            tessera.Dispose();
+        }
+        _others.Clear();
+    }
+
+    /// <summary>
+    /// Polls CLIENT LIST over <paramref name="observer"/> until the last client connected to that server shows
+    /// the blocked flag, so the next step runs after the blocking command was processed.
+    /// </summary>
+    private static void WaitUntilBlocked(OracleScript script, OracleScript.Step step, RespClient observer, RespClient blocked)
+    {
+        var port = ((System.Net.IPEndPoint)blocked.Socket.LocalEndPoint!).Port;
+        var address = $"addr=127.0.0.1:{port} ";
+        var deadline = Environment.TickCount64 + 5000;
+        while (Environment.TickCount64 < deadline)
+        {
+            var line = Encoding.UTF8.GetString(Call(observer, [Encoding.ASCII.GetBytes("CLIENT"), Encoding.ASCII.GetBytes("LIST")]))
+                .Split('\n').FirstOrDefault(l => l.Contains(address, StringComparison.Ordinal));
+            if (line is not null && System.Text.RegularExpressions.Regex.IsMatch(line, @" flags=[A-Za-z]*b"))
+            {
+                return;
+            }
+            Thread.Sleep(5);
+        }
+        throw new OracleMismatchException($"{script.Name}:{step.Line}: {step.Text}\n  the client did not block");
     }
 
     private static byte[] Call(RespClient client, byte[][] args)

@@ -77,6 +77,10 @@ internal static class ClientCommands
         {
             flags.Append('O');
         }
+        if ((s.Flags & ClientFlags.Blocked) != 0)
+        {
+            flags.Append('b');
+        }
         if ((s.Flags & ClientFlags.CloseAfterReply) != 0)
         {
             flags.Append('c');
@@ -345,17 +349,17 @@ internal static class ClientCommands
 
     private static void Unblock(CommandContext c)
     {
-        if (!c.TryGetLong(2, out _))
+        if (!c.TryGetLong(2, out var id))
         {
             return;
         }
-        if (c.ArgCount == 4 && !c.ArgIs(3, "timeout"u8) && !c.ArgIs(3, "error"u8))
+        var withError = c.ArgCount == 4 && c.ArgIs(3, "error"u8);
+        if (c.ArgCount == 4 && !withError && !c.ArgIs(3, "timeout"u8))
         {
             c.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
         }
-        // No client is ever blocked until blocking commands exist.
-        c.Reply.WriteLiteral(Replies.Zero);
+        c.Reply.WriteInteger(c.Server.Blocking.Unblock(id, withError) ? 1 : 0);
     }
 
     private static void TrackingInfo(CommandContext c)

@@ -31,7 +31,16 @@ internal static partial class SortedSetCommands
         r.Add("zremrangebylex", RemoveRangeByLex);
         r.Add("zpopmin", c => Pop(c, max: false));
         r.Add("zpopmax", c => Pop(c, max: true));
-        r.Add("zmpop", MultiPop);
+        r.Add("zmpop", c => MultiPop(c, 1));
+        r.Add("bzpopmin", c => BlockingPop(c, max: false));
+        r.Add("bzpopmax", c => BlockingPop(c, max: true));
+        r.Add("bzmpop", c =>
+        {
+            if (BlockingTimeout.TryParse(c, 1, out var deadline))
+            {
+                MultiPop(c, 2, deadline);
+            }
+        });
         r.Add("zrandmember", RandomMember);
         r.Add("zscan", Scan);
         RegisterRanges(r);
@@ -380,15 +389,20 @@ internal static partial class SortedSetCommands
         }
     }
 
-    private static void MultiPop(CommandContext c)
+    /// <summary>[B]ZMPOP from the argument at <paramref name="at"/> (numkeys); blocks when given a deadline (0: none).</summary>
+    private static void MultiPop(CommandContext c, int at, long deadlineMs = -1)
     {
-        if (!TryParseMultiPop(c, 1, out var keys, out var max, out var count))
+        if (!MultiPopOptions.TryParse(c, at, "min"u8, "max"u8, out var keys, out var max, out var count))
         {
             return;
         }
         for (var i = 0; i < keys; i++)
         {
-            var key = c.Arg(2 + i);
+            var key = c.Arg(at + 1 + i);
+            if (c.SkipsKey(key))
+            {
+                continue;
+            }
             if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
             {
                 return;
@@ -399,7 +413,43 @@ internal static partial class SortedSetCommands
                 return;
             }
         }
-        c.Reply.WriteNullArray();
+        if (deadlineMs < 0)
+        {
+            c.Reply.WriteNullArray();
+            return;
+        }
+        c.Block<SortedSetValue>(c.CopyArgs(at + 1, keys), deadlineMs);
+    }
+
+    /// <summary>BZPOPMIN/BZPOPMAX key... timeout: [key, member, score] from the first non-empty set, or wait.</summary>
+    private static void BlockingPop(CommandContext c, bool max)
+    {
+        var keys = c.ArgCount - 2;
+        if (!BlockingTimeout.TryParse(c, c.ArgCount - 1, out var deadline))
+        {
+            return;
+        }
+        for (var i = 1; i <= keys; i++)
+        {
+            var key = c.Arg(i);
+            if (c.SkipsKey(key))
+            {
+                continue;
+            }
+            if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
+            {
+                return;
+            }
+            if (zset is not null)
+            {
+                var (member, score) = PopFrom(c, key, zset, 1, max)[0];
+                c.Reply.WriteArrayHeader(3);
+                c.Reply.WriteBulk(key);
+                WriteScored(c.Reply, member, score, nested: false);
+                return;
+            }
+        }
+        c.Block<SortedSetValue>(c.CopyArgs(1, keys), deadline);
     }
 
     /// <summary>ZMPOP's reply: [key, [[member, score] ...]].</summary>
@@ -415,58 +465,6 @@ internal static partial class SortedSetCommands
             w.WriteBulk(member);
             w.WriteDouble(score);
         }
-    }
-
-    /// <summary>
-    /// [B]ZMPOP's "numkeys key... MIN|MAX [COUNT count]" starting at <paramref name="at"/>; replies the error and
-    /// returns false on bad input.
-    /// </summary>
-    internal static bool TryParseMultiPop(CommandContext c, int at, out int keys, out bool max, out long count)
-    {
-        keys = 0;
-        max = false;
-        count = 1;
-        if (!RedisInteger.TryParse(c.Arg(at), out var numKeys) || numKeys <= 0 || numKeys > int.MaxValue)
-        {
-            c.Error("ERR numkeys should be greater than 0");
-            return false;
-        }
-        var whereIndex = at + 1 + (int)numKeys;
-        if (whereIndex >= c.ArgCount)
-        {
-            c.SyntaxError();
-            return false;
-        }
-        keys = (int)numKeys;
-        if (c.ArgIs(whereIndex, "max"u8))
-        {
-            max = true;
-        }
-        else if (!c.ArgIs(whereIndex, "min"u8))
-        {
-            c.SyntaxError();
-            return false;
-        }
-        var hasCount = false;
-        for (var j = whereIndex + 1; j < c.ArgCount; j++)
-        {
-            if (!hasCount && c.ArgIs(j, "count"u8) && j + 1 < c.ArgCount)
-            {
-                if (!RedisInteger.TryParse(c.Arg(j + 1), out count) || count <= 0)
-                {
-                    c.Error("ERR count should be greater than 0");
-                    return false;
-                }
-                hasCount = true;
-                j++;
-            }
-            else
-            {
-                c.SyntaxError();
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void RandomMember(CommandContext c)

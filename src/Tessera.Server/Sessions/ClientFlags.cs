@@ -29,4 +29,7 @@ internal enum ClientFlags
 
     /// <summary>The current command's reply is suppressed (set from ReplySkipNext).</summary>
     ReplySkip = 1 << 7,
+
+    /// <summary>Waiting on keys (BLPOP ...) until served, timed out or unblocked.</summary>
+    Blocked = 1 << 8,
 }

@@ -76,6 +76,7 @@ internal sealed class ClientRegistry(TesseraServer server)
             _sessions.Remove(session.Id);
             server.Monitors.Remove(session);
             server.ClientPause.Forget(session);
+            server.Blocking.Remove(session);
         }
     }
 

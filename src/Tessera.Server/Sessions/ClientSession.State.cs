@@ -44,6 +44,7 @@ internal sealed partial class ClientSession
         lock (_remoteLock)
         {
             write(_remote);
+            _remotePending = true;
         }
         Transport?.Wake();
     }
@@ -69,6 +70,7 @@ internal sealed partial class ClientSession
             {
                 Output.TakeFrom(_remote);
             }
+            _remotePending = false;
         }
     }
 

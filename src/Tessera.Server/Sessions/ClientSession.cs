@@ -101,8 +101,8 @@ internal sealed partial class ClientSession
     /// <summary>True when the client asked to be closed once its replies are sent.</summary>
     public bool ClosingAfterReply => (Flags & ClientFlags.CloseAfterReply) != 0;
 
-    /// <summary>True while commands wait (CLIENT PAUSE); the transport stops reading meanwhile.</summary>
-    public bool Postponed => (Flags & ClientFlags.Paused) != 0;
+    /// <summary>True while commands wait (CLIENT PAUSE, a blocking command); the transport stops reading meanwhile.</summary>
+    public bool Postponed => (Flags & (ClientFlags.Paused | ClientFlags.Blocked)) != 0;
 
     /// <summary>Space to receive at least <paramref name="sizeHint"/> bytes into.</summary>
     public Span<byte> GetReadBuffer(int sizeHint = ReadSize)
@@ -155,10 +155,15 @@ internal sealed partial class ClientSession
     /// </summary>
     public void ProcessInput()
     {
+        if (_remotePending)
+        {
+            // A reply served from elsewhere (an unblocked BLPOP) goes before the replies of later commands.
+            DrainRemoteOutput();
+        }
         var locked = false;
         try
         {
-            while (_inputStart < _inputEnd && (Flags & (ClientFlags.CloseAfterReply | ClientFlags.Paused)) == 0
+            while (_inputStart < _inputEnd && (Flags & (ClientFlags.CloseAfterReply | ClientFlags.Paused | ClientFlags.Blocked)) == 0
                 && Output.Length < OutputBackpressureBytes)
             {
                 var status = _parser.Parse(_input!, _inputStart, _inputEnd, _request, out var consumed);
@@ -300,6 +305,11 @@ internal sealed partial class ClientSession
         context.Command = command;
         context.Failed = false;
         command.Handler!(context);
+        if (context.BlockRequest is { } block)
+        {
+            context.ClearBlockRequest();
+            BeginBlock(command, args, block);
+        }
         var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
         var micros = nanoseconds / 1000;
         LastCommand = command;
@@ -311,6 +321,10 @@ internal sealed partial class ClientSession
             server.FeedMonitors(this, command, args);
         }
         ApplyReplyMode(replyStart);
+        if (server.Blocking.HasReadyKeys)
+        {
+            server.Blocking.ServeReadyKeys();
+        }
     }
 
     /// <summary>

@@ -19,7 +19,8 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
 
     public ServerCommand Command { get; set; } = null!;
 
-    public RespWriter Reply => Session.Output;
+    /// <summary>Where replies go: the session's output, or a scratch writer when a blocked command is retried.</summary>
+    public RespWriter Reply { get; init; } = session.Output;
 
     public Database Db => Session.Db;
 
@@ -66,6 +67,17 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
         }
         NotInteger();
         return false;
+    }
+
+    /// <summary>Copies of <paramref name="count"/> arguments from <paramref name="first"/> (keys a blocked client waits on).</summary>
+    public byte[][] CopyArgs(int first, int count)
+    {
+        var copies = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            copies[i] = Args.ToArray(first + i);
+        }
+        return copies;
     }
 
     /// <summary>True when argument <paramref name="index"/> equals <paramref name="word"/> ignoring ASCII case.</summary>
@@ -131,6 +143,35 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
             Db.Delete(key);
         }
     }
+
+    /// <summary>True while a blocked command runs again because one of its keys became ready.</summary>
+    public bool Retrying { get; init; }
+
+    /// <summary>On a retry, the key that became ready: the only one the command may be served from, as in Redis.</summary>
+    public byte[]? ReadyKey { get; set; }
+
+    /// <summary>True when a retried blocked command must pass over <paramref name="key"/> (another key became ready).</summary>
+    public bool SkipsKey(ReadOnlySpan<byte> key) => Retrying && !key.SequenceEqual(ReadyKey);
+
+    /// <summary>Set by <see cref="Block"/>: the keys and deadline the command waits for.</summary>
+    public BlockRequest? BlockRequest { get; private set; }
+
+    /// <summary>
+    /// Makes the client wait, as BLPOP on empty keys: once a command pushes to one of <paramref name="keys"/> (a
+    /// <typeparamref name="T"/>) the command runs again; at <paramref name="deadlineMs"/> (0: never) it times out.
+    /// The handler must not have replied. A retry that still finds nothing just stays blocked.
+    /// </summary>
+    public void Block<T>(byte[][] keys, long deadlineMs)
+        where T : StoredValue
+    {
+        if (!Retrying)
+        {
+            BlockRequest = new BlockRequest(keys, typeof(T), deadlineMs);
+        }
+    }
+
+    /// <summary>Clears <see cref="BlockRequest"/> after the session took it.</summary>
+    public void ClearBlockRequest() => BlockRequest = null;
 
     /// <summary>Counts a change to the dataset (INFO's rdb_changes_since_last_save).</summary>
     public void Dirty(long changes = 1) => Server.Dirty += changes;

@@ -120,6 +120,10 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         }
         UsedMemory += MemorySize.Of(item) + table.ArrayBytes - before;
         Count++;
+        if (item is StoredValue collection)
+        {
+            Keyspace.CollectionAdded?.Invoke(this, collection);
+        }
         return new KeyRef(table, index, slot);
     }
 

@@ -55,6 +55,9 @@ internal sealed class Keyspace
     /// <summary>True on a replica: keys are not expired locally, the master's DELs do it.</summary>
     public bool IsReplica { get; set; }
 
+    /// <summary>Called when a key holding a collection (not a string) is created: clients blocked on it may be served.</summary>
+    public Action<Database, StoredValue>? CollectionAdded { get; set; }
+
     /// <summary>Called after a key was deleted because it expired (notifications, propagation).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
 

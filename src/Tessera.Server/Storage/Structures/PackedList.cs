@@ -3,7 +3,9 @@ using System.Runtime.CompilerServices;
 namespace Tessera.Server.Storage.Structures;
 
 /// <summary>
-/// A sequence of byte strings in one buffer, each stored as <c>[length as LEB128][bytes]</c>: Tessera's listpack.
+/// A sequence of byte strings in one buffer, each stored as <c>[length as LEB128][bytes][length again, bytes
+/// reversed]</c>: Tessera's listpack. The trailing length lets the list be walked backwards, so the last entry
+/// is found without a scan (RPOP).
 /// Small hashes (field, value, field, value ...), small sorted sets (member, score ...) and the nodes of lists use
 /// it, so thousands of small collections cost a few bytes per element instead of an object each. Operations are
 /// linear in the buffer, which stays small by the conversion thresholds (hash-max-listpack-entries ...).
@@ -44,8 +46,30 @@ internal sealed class PackedList
     public int Next(int position)
     {
         var length = ReadLength(position, out var header);
-        return position + header + length;
+        return position + (2 * header) + length;
     }
+
+    /// <summary>The offset of the entry before the one at <paramref name="position"/> (which may be <see cref="End"/>).</summary>
+    public int Previous(int position)
+    {
+        // The trailing length ends just before position; read it backwards.
+        var i = position - 1;
+        int b = _buffer[i];
+        var length = b & 0x7F;
+        var shift = 7;
+        var header = 1;
+        while ((b & 0x80) != 0)
+        {
+            b = _buffer[--i];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+            header++;
+        }
+        return position - (2 * header) - length;
+    }
+
+    /// <summary>Offset of the last entry; the list must not be empty.</summary>
+    public int Last => Previous(_used);
 
     /// <summary>The offset of the entry at <paramref name="index"/> (0-based), walking from the start.</summary>
     public int PositionOf(int index)
@@ -64,11 +88,10 @@ internal sealed class PackedList
     /// <summary>Inserts an entry before the one at <paramref name="position"/> (or at the end).</summary>
     public void InsertAt(int position, ReadOnlySpan<byte> value)
     {
-        var size = HeaderLength(value.Length) + value.Length;
+        var size = EntrySize(value.Length);
         EnsureCapacity(_used + size);
         Buffer.BlockCopy(_buffer, position, _buffer, position + size, _used - position);
-        var w = WriteLength(position, value.Length);
-        value.CopyTo(_buffer.AsSpan(w));
+        WriteEntry(position, value);
         _used += size;
         Count++;
     }
@@ -91,15 +114,14 @@ internal sealed class PackedList
     public void Replace(int position, ReadOnlySpan<byte> value)
     {
         var oldEnd = Next(position);
-        var size = HeaderLength(value.Length) + value.Length;
+        var size = EntrySize(value.Length);
         var delta = size - (oldEnd - position);
         if (delta > 0)
         {
             EnsureCapacity(_used + delta);
         }
         Buffer.BlockCopy(_buffer, oldEnd, _buffer, oldEnd + delta, _used - oldEnd);
-        var w = WriteLength(position, value.Length);
-        value.CopyTo(_buffer.AsSpan(w));
+        WriteEntry(position, value);
         _used += delta;
     }
 
@@ -138,8 +160,8 @@ internal sealed class PackedList
         return copy;
     }
 
-    /// <summary>Bytes an entry of <paramref name="length"/> takes, header included.</summary>
-    public static int EntrySize(int length) => HeaderLength(length) + length;
+    /// <summary>Bytes an entry of <paramref name="length"/> takes, both lengths included.</summary>
+    public static int EntrySize(int length) => (2 * HeaderLength(length)) + length;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadLength(int position, out int header)
@@ -175,15 +197,24 @@ internal sealed class PackedList
         return n;
     }
 
-    private int WriteLength(int position, int length)
+    /// <summary>Writes the length, the value, and the length's bytes again in reverse order.</summary>
+    private void WriteEntry(int position, ReadOnlySpan<byte> value)
     {
+        var length = value.Length;
+        var header = HeaderLength(length);
+        var start = position;
         while (length >= 0x80)
         {
             _buffer[position++] = (byte)(length | 0x80);
             length >>= 7;
         }
         _buffer[position++] = (byte)length;
-        return position;
+        value.CopyTo(_buffer.AsSpan(position));
+        position += value.Length;
+        for (var i = header - 1; i >= 0; i--)
+        {
+            _buffer[position++] = _buffer[start + i];
+        }
     }
 
     private void EnsureCapacity(int needed)
