@@ -56,7 +56,7 @@ internal sealed partial class ClientSession
         var retry = blocked.Retry;
         retry.Failed = false;
         retry.ReadyKey = readyKey;
-        retry.Command.Handler!(retry);
+        RunHandler(retry);
         if (blocked.Scratch.IsEmpty)
         {
             return false;

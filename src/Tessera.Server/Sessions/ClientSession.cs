@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Tessera.Resp;
 using Tessera.Server.Commands;
+using Tessera.Server.Logging;
 using Tessera.Server.Storage;
 
 namespace Tessera.Server.Sessions;
@@ -304,7 +305,7 @@ internal sealed partial class ClientSession
         context.Args = args;
         context.Command = command;
         context.Failed = false;
-        command.Handler!(context);
+        RunHandler(context);
         if (context.BlockRequest is { } block)
         {
             context.ClearBlockRequest();
@@ -324,6 +325,25 @@ internal sealed partial class ClientSession
         if (server.Blocking.HasReadyKeys)
         {
             server.Blocking.ServeReadyKeys();
+        }
+    }
+
+    /// <summary>
+    /// Runs the command's handler. A failure inside it (a bug, not bad input, which handlers answer themselves)
+    /// becomes an error reply and a log entry instead of taking the node down with every client.
+    /// </summary>
+    private void RunHandler(CommandContext context)
+    {
+        var replyStart = context.Reply.Length;
+        try
+        {
+            context.Command.Handler!(context);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            context.Reply.TruncateTo(replyStart);
+            context.Error($"ERR internal error while running '{context.CommandName}'");
+            _server.Log.CommandFailed(e, context.CommandName);
         }
     }
 
