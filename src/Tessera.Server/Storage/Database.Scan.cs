@@ -19,7 +19,7 @@ internal sealed partial class Database
     {
         var slot = (int)(cursor & (HashSlot.Count - 1));
         var bucket = (uint)(cursor >> SlotBits);
-        var maxBuckets = count * 10;
+        var maxBuckets = count > long.MaxValue / 10 ? long.MaxValue : count * 10;
         var visited = 0L;
         while (true)
         {

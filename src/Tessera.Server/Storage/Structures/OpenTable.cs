@@ -243,13 +243,14 @@ internal class OpenTable<T, TKey>
         var mask = (uint)_entries.Length - 1;
         var bucket = (uint)cursor;
         var visited = 0L;
+        var maxVisits = count > long.MaxValue / 10 ? long.MaxValue : count * 10;
         do
         {
             VisitBucket((int)(bucket & mask), ref state, visit);
             bucket = ScanCursor.Next(bucket, mask);
             visited++;
         }
-        while (bucket != 0 && reported(state) < count && visited < count * 10);
+        while (bucket != 0 && reported(state) < count && visited < maxVisits);
         return bucket;
     }
 
