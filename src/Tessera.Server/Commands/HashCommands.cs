@@ -215,7 +215,7 @@ internal static class HashCommands
         value += increment;
         Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
         var before = hash.MemoryBytes;
-        hash.Set(c.Arg(2), text[..RedisInteger.Format(value, text)], c.Server.Config.HashMaxListpackEntries.Value);
+        SetResult(c, hash, text[..RedisInteger.Format(value, text)]);
         c.Changed(key, hash, before);
         c.Dirty();
         c.Reply.WriteInteger(value);
@@ -252,10 +252,22 @@ internal static class HashCommands
         }
         var text = System.Text.Encoding.ASCII.GetBytes(result.FormatHuman());
         var before = hash.MemoryBytes;
-        hash.Set(c.Arg(2), text, c.Server.Config.HashMaxListpackEntries.Value);
+        SetResult(c, hash, text);
         c.Changed(key, hash, before);
         c.Dirty();
         c.Reply.WriteBulk(text);
+    }
+
+    /// <summary>
+    /// Stores an increment's result in field argument 2. As Redis's hashTypeSet, a field or result too long for
+    /// the listpack converts the hash first (HSET checks its arguments up front instead).
+    /// </summary>
+    private static void SetResult(CommandContext c, HashValue hash, ReadOnlySpan<byte> result)
+    {
+        var config = c.Server.Config;
+        hash.ConvertIfTooLong(c.Arg(2), config.HashMaxListpackValue.Value);
+        hash.ConvertIfTooLong(result, config.HashMaxListpackValue.Value);
+        hash.Set(c.Arg(2), result, config.HashMaxListpackEntries.Value);
     }
 
     private static void RandomField(CommandContext c)
