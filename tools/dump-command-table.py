@@ -85,6 +85,22 @@ def attach_docs(entry, docs):
             attach_docs(sub, subdocs[sub["name"]])
 
 
+# Later Redis additions that Tessera's issues ask for, applied on top of 7.0's table: ZRANK/ZREVRANK WITHSCORE (7.2).
+EXTENSIONS = {
+    name: {"arity": -3, "arguments": {"name": "withscore", "type": "pure-token", "token": "WITHSCORE",
+                                      "flags": ["optional"], "since": "7.2.0"}}
+    for name in ("zrank", "zrevrank")
+}
+
+
+def extend(entry):
+    extension = EXTENSIONS.get(entry["name"])
+    if extension:
+        entry["arity"] = extension["arity"]
+        entry["docs"]["arguments"].append(extension["arguments"])
+        entry["docs"].setdefault("history", []).append(["7.2.0", "Added the optional `WITHSCORE` argument."])
+
+
 def main():
     r = Resp3(int(sys.argv[1]))
     r.call("HELLO", "3")
@@ -95,6 +111,7 @@ def main():
         entry = info(r.call("COMMAND", "INFO", name)[1][0])
         (_, docs), = r.call("COMMAND", "DOCS", name)[1]
         attach_docs(entry, docs_of(docs))
+        extend(entry)
         table.append(entry)
     json.dump(table, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -119,7 +119,7 @@ internal static partial class SortedSetCommands
         {
             RangeKind.Rank => ByRank(zset, start, end, rev),
             RangeKind.Score => scores.IsEmpty ? [] : Select(zset, zset.FirstRankAtOrAbove(scores), zset.EndRankAtOrBelow(scores), rev, offset, limit),
-            _ => lex.IsEmpty ? [] : Select(zset, zset.FirstRankAtOrAbove(lex), zset.EndRankAtOrBelow(lex), rev, offset, limit),
+            _ => lex.IsEmpty ? [] : SelectLex(zset, lex, rev, offset, limit),
         };
         if (store)
         {
@@ -138,6 +138,12 @@ internal static partial class SortedSetCommands
                 c.Reply.WriteBulk(member);
             }
         }
+    }
+
+    private static List<(byte[] Member, double Score)> SelectLex(SortedSetValue zset, LexRange lex, bool rev, long offset, long limit)
+    {
+        var (start, end) = zset.LexSpan(lex, rev);
+        return Select(zset, start, end, rev, offset, limit);
     }
 
     /// <summary>Elements of ranks start..end (negative counting from the end), as genericZrangebyrankCommand.</summary>

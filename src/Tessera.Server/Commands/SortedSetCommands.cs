@@ -241,12 +241,25 @@ internal static partial class SortedSetCommands
         }
         if (c.TryGet(c.Arg(1), out SortedSetValue? zset))
         {
-            c.Reply.WriteInteger(zset is null || range.IsEmpty ? 0 : Math.Max(0, zset.EndRankAtOrBelow(range) - zset.FirstRankAtOrAbove(range)));
+            var (start, end) = zset is null || range.IsEmpty ? (0, 0) : zset.LexSpan(range, reverse: false);
+            c.Reply.WriteInteger(Math.Max(0, end - start));
         }
     }
 
+    /// <summary>ZRANK/ZREVRANK key member [WITHSCORE] (WITHSCORE as Redis 7.2 added it).</summary>
     private static void Rank(CommandContext c, bool reverse)
     {
+        if (c.ArgCount > 4)
+        {
+            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            return;
+        }
+        var withScore = c.ArgCount == 4;
+        if (withScore && !c.ArgIs(3, "withscore"u8))
+        {
+            c.SyntaxError();
+            return;
+        }
         if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
         {
             return;
@@ -254,10 +267,26 @@ internal static partial class SortedSetCommands
         var rank = zset?.RankOf(c.Arg(2)) ?? -1;
         if (rank < 0)
         {
-            c.Reply.WriteNullBulk();
+            if (withScore)
+            {
+                c.Reply.WriteNullArray();
+            }
+            else
+            {
+                c.Reply.WriteNullBulk();
+            }
             return;
         }
+        if (withScore)
+        {
+            c.Reply.WriteArrayHeader(2);
+        }
         c.Reply.WriteInteger(reverse ? zset!.Count - 1 - rank : rank);
+        if (withScore)
+        {
+            zset!.TryGetScore(c.Arg(2), out var score);
+            c.Reply.WriteDouble(score);
+        }
     }
 
     private static void Remove(CommandContext c)
@@ -337,7 +366,7 @@ internal static partial class SortedSetCommands
         }
         if (c.TryGet(c.Arg(1), out SortedSetValue? zset, LookupFlags.Write))
         {
-            RemoveRanks(c, zset, z => range.IsEmpty ? (0, 0) : (z.FirstRankAtOrAbove(range), z.EndRankAtOrBelow(range)));
+            RemoveRanks(c, zset, z => range.IsEmpty ? (0, 0) : z.LexSpan(range, reverse: false));
         }
     }
 

@@ -212,13 +212,49 @@ internal sealed class SortedSetValue : StoredValue
     public long EndRankAtOrBelow(ScoreRange range)
         => FirstRank(e => !range.BelowMax(e.Score), n => !range.BelowMax(n.Score));
 
-    /// <summary>Rank of the first element not below the lexicographic minimum.</summary>
-    public long FirstRankAtOrAbove(LexRange range)
-        => FirstRank(e => range.AboveMin(e.Member), n => range.AboveMin(n.Member));
-
-    /// <summary>Rank just past the last element within the lexicographic maximum.</summary>
-    public long EndRankAtOrBelow(LexRange range)
-        => FirstRank(e => !range.BelowMax(e.Member), n => !range.BelowMax(n.Member));
+    /// <summary>
+    /// The ranks [Start, End) a lexicographic range selects, walking from the low end (or the high end when
+    /// <paramref name="reverse"/>). Lex ranges assume equal scores; for sets that break the assumption the compact
+    /// encoding answers as Redis's listpack scan does (first match from the walking end, then while in range).
+    /// </summary>
+    public (long Start, long End) LexSpan(LexRange range, bool reverse)
+    {
+        if (_list is not null)
+        {
+            return (FirstRank(e => range.AboveMin(e.Member), n => range.AboveMin(n.Member)),
+                FirstRank(e => !range.BelowMax(e.Member), n => !range.BelowMax(n.Member)));
+        }
+        var members = _members!;
+        if (_count == 0 || !range.AboveMin(members[_count - 1]) || !range.BelowMax(members[0]))
+        {
+            return (0, 0);
+        }
+        if (!reverse)
+        {
+            var start = 0;
+            while (!range.AboveMin(members[start]))
+            {
+                start++;
+            }
+            var end = start;
+            while (end < _count && range.BelowMax(members[end]))
+            {
+                end++;
+            }
+            return (start, end);
+        }
+        var last = _count - 1;
+        while (!range.BelowMax(members[last]))
+        {
+            last--;
+        }
+        var first = last + 1;
+        while (first > 0 && range.AboveMin(members[first - 1]))
+        {
+            first--;
+        }
+        return (first, last + 1);
+    }
 
     /// <summary>Removes the elements of ranks [<paramref name="start"/>, <paramref name="end"/>); returns them.</summary>
     public List<(byte[] Member, double Score)> RemoveRange(long start, long end)
@@ -261,7 +297,7 @@ internal sealed class SortedSetValue : StoredValue
         foreach (var (member, score) in elements)
         {
             _members[_count] = member;
-            _scores[_count++] = score;
+            _scores[_count++] = AsListpackStores(score);
         }
     }
 
@@ -293,9 +329,15 @@ internal sealed class SortedSetValue : StoredValue
         Array.Copy(_members, at, _members, at + 1, _count - at);
         Array.Copy(_scores!, at, _scores!, at + 1, _count - at);
         _members[at] = member;
-        _scores![at] = score;
+        _scores![at] = AsListpackStores(score);
         _count++;
     }
+
+    /// <summary>
+    /// A score as Redis's listpack keeps it: written as text that drops the sign of zero, so -0 reads back as 0
+    /// (the skip list keeps -0).
+    /// </summary>
+    private static double AsListpackStores(double score) => score == 0 ? 0 : score;
 
     private void UpdateScore(ReadOnlySpan<byte> member, double score)
     {
