@@ -55,10 +55,10 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
         }
     }
 
-    /// <summary>Sends one command to both servers and compares the replies; returns Tessera's.</summary>
+    /// <summary>Sends one command (each char one byte, Latin-1) to both servers and compares the replies; returns Tessera's.</summary>
     public byte[] Check(params string[] args)
     {
-        var encoded = args.Select(Encoding.UTF8.GetBytes).ToArray();
+        var encoded = args.Select(Encoding.Latin1.GetBytes).ToArray();
         var expected = Call(_redis, encoded);
         var actual = Call(_tessera, encoded);
         if (!expected.AsSpan().SequenceEqual(actual))

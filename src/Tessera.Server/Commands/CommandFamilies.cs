@@ -10,6 +10,7 @@ internal static class CommandFamilies
         StringCommands.Register(registry);
         BitCommands.Register(registry);
         HashCommands.Register(registry);
+        HyperLogLogCommands.Register(registry);
         ListCommands.Register(registry);
         SetCommands.Register(registry);
         SortedSetCommands.Register(registry);

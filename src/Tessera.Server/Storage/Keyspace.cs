@@ -55,7 +55,7 @@ internal sealed class Keyspace
     /// <summary>True on a replica: keys are not expired locally, the master's DELs do it.</summary>
     public bool IsReplica { get; set; }
 
-    /// <summary>Called when a key holding a collection (not a string) is created: clients blocked on it may be served.</summary>
+    /// <summary>Called when a key holding a value object (a collection, a mutable string) is created: clients blocked on it may be served.</summary>
     public Action<Database, StoredValue>? CollectionAdded { get; set; }
 
     /// <summary>Called after a key was deleted because it expired (notifications, propagation).</summary>

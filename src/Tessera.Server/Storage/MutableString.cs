@@ -59,6 +59,16 @@ internal sealed class MutableString(byte[] buffer, int length) : StoredValue
         Length = length;
     }
 
+    /// <summary>Takes <paramref name="bytes"/> as the whole string (exact size, no spare room).</summary>
+    public void ReplaceWith(byte[] bytes)
+    {
+        Buffer = bytes;
+        Length = bytes.Length;
+    }
+
+    /// <summary>Shortens the string to <paramref name="length"/> bytes (at most its length).</summary>
+    public void Truncate(int length) => Length = Math.Min(Length, length);
+
     /// <summary>Appends <paramref name="bytes"/>.</summary>
     public void Append(ReadOnlySpan<byte> bytes)
     {
