@@ -23,9 +23,10 @@ internal sealed class CommandGenerator(Random random)
 
     public (byte[][] Args, Comparison Comparison) Next()
     {
-        var args = random.Next(6) switch
+        var args = random.Next(7) switch
         {
             0 => StringCommand(),
+            6 => SortCommand(),
             1 => HashCommand(),
             2 => ListCommand(),
             3 => SetCommand(),
@@ -189,6 +190,33 @@ internal sealed class CommandGenerator(Random random)
         26 or 27 => ["ZADD", LexKey(), "0", Member(), .. Pick([], ["0", Member()])],
         _ => ["ZRANGE", Key("z"), "0", "-1", "WITHSCORES"],
     };
+
+    /// <summary>
+    /// SORT over lists, sets and sorted sets. Orders that fall back to a set's or a sorted set's internal
+    /// iteration (BY nosort on a set, ties under ALPHA BY) are Redis's own, so only lists get those.
+    /// </summary>
+    private string[] SortCommand()
+    {
+        var kind = random.Next(3);
+        var family = kind switch { 0 => "l", 1 => "s", _ => "z" };
+        var key = Key(family);
+        string[] options = Pick([], ["ALPHA"], ["DESC"], ["BY", "k*"], ["LIMIT", Index(), Index()],
+            ["GET", "#", "GET", "k*"], ["ALPHA", "DESC", "LIMIT", "0", "3"], ["BY", "k*", "GET", "h*->b"]);
+        if (kind == 0 && random.Next(6) == 0)
+        {
+            // Elements tying under ALPHA BY keep their loading order, which only a list has in common with Redis.
+            options = ["BY", "h*->a", "ALPHA"];
+            key = family + random.Next(3).ToString(CultureInfo.InvariantCulture);
+        }
+        if (kind != 1 && random.Next(4) == 0)
+        {
+            options = ["BY", "nosort", .. Pick([], ["DESC"], ["LIMIT", "1", "2"])];
+            key = family + random.Next(3).ToString(CultureInfo.InvariantCulture);
+        }
+        return random.Next(5) == 0
+            ? ["SORT", key, .. options, "STORE", Key("l")]
+            : [Pick(["SORT"], ["SORT_RO"])[0], key, .. options];
+    }
 
     private string[] HyperLogLogCommand() => random.Next(5) switch
     {

@@ -407,8 +407,13 @@ internal sealed class SortedSetValue : StoredValue
         return lo;
     }
 
-    private void ConvertToSkipList()
+    /// <summary>Switches to the skip list encoding (done by ZADD past the limits, and by SORT as Redis's does).</summary>
+    public void ConvertToSkipList()
     {
+        if (_list is not null)
+        {
+            return;
+        }
         var list = new SkipList();
         var index = new OpenTable<SkipNode, SkipNodeKey>();
         index.EnsureCapacity(_count + 1);
