@@ -262,7 +262,7 @@ internal static class InfoCommand
         field("used_memory_dataset", dataset);
         field("used_memory_dataset_perc", (100.0 * dataset / Math.Max(1, used)).ToString("F2", CultureInfo.InvariantCulture) + "%");
         field("allocator_allocated", gcHeap);
-        field("allocator_active", gcHeap);
+        field("allocator_active", GC.GetGCMemoryInfo().TotalCommittedBytes);
         field("allocator_resident", rss);
         field("total_system_memory", totalSystem);
         field("total_system_memory_human", Human(totalSystem));
