@@ -49,6 +49,16 @@ internal static class HashCommands
         {
             hash.ConvertIfTooLong(c.Arg(i), config.HashMaxListpackValue.Value);
         }
+        if (hash.Count == 0 && (c.ArgCount - 2) / 2 <= config.HashMaxListpackEntries.Value)
+        {
+            // A new hash: size its listpack once for all the fields rather than growing it field by field.
+            var bytes = 0;
+            for (var i = 2; i < c.ArgCount; i++)
+            {
+                bytes += Storage.Structures.PackedList.EntrySize(c.Args.LengthOf(i));
+            }
+            hash.Reserve(bytes);
+        }
         long created = 0;
         for (var i = 2; i < c.ArgCount; i += 2)
         {

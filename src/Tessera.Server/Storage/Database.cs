@@ -96,7 +96,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Adds a key holding <paramref name="value"/> (not present yet); the value takes the key.</summary>
     public KeyRef Add(ReadOnlySpan<byte> key, StoredValue value)
     {
-        value.Key = key.ToArray();
+        value.SetKey(key);
         return AddItem(value, Locate(key), Keyspace.NewAccess());
     }
 
@@ -157,7 +157,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     public void OverwriteValue(KeyRef key, StoredValue value, bool keepTtl)
     {
         ref var entry = ref key.Entry;
-        value.Key = entry.Item is StoredValue old ? old.Key : key.Key.ToArray();
+        value.SetKey(entry.Item is StoredValue old ? old.Key : key.Key);
         UsedMemory += MemorySize.Of(value) - MemorySize.Of(entry.Item!);
         entry.Item = value;
         entry.Extra = KeyMeta.WithEncoding(entry.Extra, StringEncoding.Raw);
@@ -189,7 +189,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             found.Entry.Extra = KeyMeta.WithAccess(found.Entry.Extra, Keyspace.NewAccess());
             return found;
         }
-        value.Key = key.ToArray();
+        value.SetKey(key);
         return AddItem(value, location, Keyspace.NewAccess());
     }
 

@@ -5,7 +5,7 @@ namespace Tessera.Server.Storage;
 /// (double below 1 MB, then 1 MB at a time), so repeated appends are not quadratic. OBJECT ENCODING shows "raw".
 /// Plain SET values stay exact-size byte arrays.
 /// </summary>
-internal sealed class MutableString(byte[] buffer, int length) : StoredValue
+internal sealed class MutableString(byte[] buffer, int length) : KeyedValue
 {
     private const int GreedyLimit = 1024 * 1024;
 
@@ -15,16 +15,16 @@ internal sealed class MutableString(byte[] buffer, int length) : StoredValue
 
     public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
 
-    public override long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(Buffer.Length) + MemorySize.Of(Key);
+    public override long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(Buffer.Length) + KeyBytes;
 
     public override string TypeName => "string";
 
     public override string EncodingName => "raw";
 
-    public override StoredValue CopyAs(byte[] key)
+    public override StoredValue CopyAs(ReadOnlySpan<byte> key)
     {
         var copy = From(Span);
-        copy.Key = key;
+        copy.SetKey(key);
         return copy;
     }
 

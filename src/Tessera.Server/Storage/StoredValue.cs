@@ -2,13 +2,13 @@ namespace Tessera.Server.Storage;
 
 /// <summary>
 /// Base of every stored value that is not a plain string. Plain strings are packed with their key in one byte
-/// array (<see cref="PackedString"/>); other values carry their key here, so a table entry is one reference,
-/// a hash and metadata: 16 bytes.
+/// array (<see cref="PackedString"/>); other values carry their key, so a table entry is one reference, a hash
+/// and metadata: 16 bytes.
 /// </summary>
 internal abstract class StoredValue : IMemorySized
 {
     /// <summary>The key this value is stored under.</summary>
-    public byte[] Key { get; set; } = [];
+    public abstract ReadOnlySpan<byte> Key { get; }
 
     /// <summary>Heap bytes of the value and its key.</summary>
     public abstract long MemoryBytes { get; }
@@ -22,6 +22,22 @@ internal abstract class StoredValue : IMemorySized
     /// <summary>True for a collection without elements, which Redis never keeps: the key is deleted.</summary>
     public virtual bool IsEmpty => false;
 
+    /// <summary>Stores the value under <paramref name="key"/> (when added, renamed or moved).</summary>
+    public abstract void SetKey(ReadOnlySpan<byte> key);
+
     /// <summary>A deep copy stored under <paramref name="key"/> (COPY).</summary>
-    public abstract StoredValue CopyAs(byte[] key);
+    public abstract StoredValue CopyAs(ReadOnlySpan<byte> key);
+}
+
+/// <summary>A stored value that keeps its key in an array of its own.</summary>
+internal abstract class KeyedValue : StoredValue
+{
+    private byte[] _key = [];
+
+    public override ReadOnlySpan<byte> Key => _key;
+
+    /// <summary>Heap bytes of the key's array.</summary>
+    protected long KeyBytes => MemorySize.Of(_key);
+
+    public override void SetKey(ReadOnlySpan<byte> key) => _key = key.ToArray();
 }

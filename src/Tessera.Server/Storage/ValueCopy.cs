@@ -5,14 +5,14 @@ internal static class ValueCopy
 {
     /// <summary>A deep copy of <paramref name="item"/> stored under <paramref name="key"/>.</summary>
     public static object Of(object item, ReadOnlySpan<byte> key)
-        => item is byte[] packed ? PackedString.Create(key, PackedString.Value(packed)) : ((StoredValue)item).CopyAs(key.ToArray());
+        => item is byte[] packed ? PackedString.Create(key, PackedString.Value(packed)) : ((StoredValue)item).CopyAs(key);
 
     /// <summary><paramref name="item"/> moved to <paramref name="key"/>: values change their key, packed strings are rebuilt.</summary>
     public static object Rekey(object item, ReadOnlySpan<byte> key)
     {
         if (item is StoredValue value)
         {
-            value.Key = key.ToArray();
+            value.SetKey(key);
             return value;
         }
         return PackedString.Create(key, PackedString.Value((byte[])item));

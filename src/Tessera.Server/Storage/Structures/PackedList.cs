@@ -10,32 +10,34 @@ namespace Tessera.Server.Storage.Structures;
 /// it, so thousands of small collections cost a few bytes per element instead of an object each. Operations are
 /// linear in the buffer, which stays small by the conversion thresholds (hash-max-listpack-entries ...).
 /// Positions are byte offsets of entries, as from <see cref="First"/> and <see cref="Next"/>.
+/// A mutable struct, so a small hash or a list node holds its bytes without a second object: keep it in a field
+/// and call it on the field (or through a ref), never on a copy.
 /// </summary>
-internal sealed class PackedList
+internal struct PackedList
 {
     private byte[] _buffer;
     private int _used;
 
-    public PackedList(int capacity = 32) => _buffer = capacity == 0 ? [] : new byte[capacity];
+    public PackedList(int capacity) => _buffer = new byte[FillAllocation(capacity)];
 
     /// <summary>Number of entries.</summary>
     public int Count { get; private set; }
 
     /// <summary>Bytes used by the entries.</summary>
-    public int ByteLength => _used;
+    public readonly int ByteLength => _used;
 
-    /// <summary>Heap bytes of the object and its buffer.</summary>
-    public long MemoryBytes => MemorySize.ObjectHeader + 16 + MemorySize.ArrayOf(_buffer.Length);
+    /// <summary>Heap bytes of the buffer (the struct's own fields live in its holder).</summary>
+    public readonly long MemoryBytes => MemorySize.ArrayOf(_buffer.Length);
 
     /// <summary>Offset of the first entry; equals <see cref="End"/> when empty.</summary>
-    public int First => 0;
+    public readonly int First => 0;
 
     /// <summary>The offset past the last entry.</summary>
-    public int End => _used;
+    public readonly int End => _used;
 
     /// <summary>The entry at <paramref name="position"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ReadOnlySpan<byte> At(int position)
+    public readonly ReadOnlySpan<byte> At(int position)
     {
         var length = ReadLength(position, out var header);
         return _buffer.AsSpan(position + header, length);
@@ -43,14 +45,14 @@ internal sealed class PackedList
 
     /// <summary>The offset of the entry after the one at <paramref name="position"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Next(int position)
+    public readonly int Next(int position)
     {
         var length = ReadLength(position, out var header);
         return position + (2 * header) + length;
     }
 
     /// <summary>The offset of the entry before the one at <paramref name="position"/> (which may be <see cref="End"/>).</summary>
-    public int Previous(int position)
+    public readonly int Previous(int position)
     {
         // The trailing length ends just before position; read it backwards.
         var i = position - 1;
@@ -69,10 +71,10 @@ internal sealed class PackedList
     }
 
     /// <summary>Offset of the last entry; the list must not be empty.</summary>
-    public int Last => Previous(_used);
+    public readonly int Last => Previous(_used);
 
     /// <summary>The offset of the entry at <paramref name="index"/> (0-based), walking from the start.</summary>
-    public int PositionOf(int index)
+    public readonly int PositionOf(int index)
     {
         var position = 0;
         for (var i = 0; i < index; i++)
@@ -125,10 +127,13 @@ internal sealed class PackedList
         _used += delta;
     }
 
-    /// <summary>Position of the first entry equal to <paramref name="value"/> among entries 0, step, 2*step ...; -1 if none.</summary>
-    public int Find(ReadOnlySpan<byte> value, int step = 1)
+    /// <summary>
+    /// Position of the first entry equal to <paramref name="value"/> among the entries at <paramref name="from"/>,
+    /// then every <paramref name="step"/>-th; -1 if none.
+    /// </summary>
+    public readonly int Find(ReadOnlySpan<byte> value, int step = 1, int from = 0)
     {
-        var position = 0;
+        var position = from;
         while (position < _used)
         {
             if (At(position).SequenceEqual(value))
@@ -150,8 +155,8 @@ internal sealed class PackedList
         Count = 0;
     }
 
-    /// <summary>A copy with the same entries (COPY, SORT STORE).</summary>
-    public PackedList Clone()
+    /// <summary>A copy with the same entries (COPY), in a buffer of its own.</summary>
+    public readonly PackedList Clone()
     {
         var copy = new PackedList(_used);
         _buffer.AsSpan(0, _used).CopyTo(copy._buffer);
@@ -160,11 +165,21 @@ internal sealed class PackedList
         return copy;
     }
 
+    /// <summary>Makes room for <paramref name="bytes"/> more bytes of entries at once (an HSET of many fields).</summary>
+    public void Reserve(int bytes)
+    {
+        var size = FillAllocation(_used + bytes);
+        if (size > _buffer.Length)
+        {
+            Array.Resize(ref _buffer, size);
+        }
+    }
+
     /// <summary>Bytes an entry of <paramref name="length"/> takes, both lengths included.</summary>
     public static int EntrySize(int length) => (2 * HeaderLength(length)) + length;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ReadLength(int position, out int header)
+    private readonly int ReadLength(int position, out int header)
     {
         int first = _buffer[position];
         if (first < 0x80)
@@ -223,16 +238,33 @@ internal sealed class PackedList
         {
             return;
         }
-        var capacity = (int)Math.Min(Array.MaxLength, Math.Max(needed, Math.Max(16L, (long)_buffer.Length * 3 / 2)));
-        Array.Resize(ref _buffer, capacity);
+        // Growing by an eighth keeps the spare room small (memory per element is what packed lists are for); the
+        // extra copying is cheap next to the move an insertion makes anyway.
+        Array.Resize(ref _buffer, FillAllocation((int)Math.Min(Array.MaxLength - 64, needed + ((long)needed / 8))));
     }
+
+    /// <summary>Drops spare room once the list will not grow for a while (a full list node).</summary>
+    public void TrimExcess()
+    {
+        var size = FillAllocation(_used);
+        if (size < _buffer.Length)
+        {
+            Array.Resize(ref _buffer, size);
+        }
+    }
+
+    /// <summary>
+    /// The largest array length that takes the same heap block as <paramref name="length"/> bytes: arrays are
+    /// allocated in 8-byte steps after a 24-byte header, so the padding is free room.
+    /// </summary>
+    private static int FillAllocation(int length) => (int)Math.Min(Array.MaxLength, ((length + 24L + 7) & ~7L) - 24);
 
     /// <summary>Gives memory back when at most a quarter of the buffer is used.</summary>
     private void ShrinkIfSparse()
     {
         if (_buffer.Length > 64 && _used * 4 < _buffer.Length)
         {
-            Array.Resize(ref _buffer, Math.Max(16, _used * 2));
+            Array.Resize(ref _buffer, FillAllocation(_used + (_used / 8)));
         }
     }
 }

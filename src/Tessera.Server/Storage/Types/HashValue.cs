@@ -9,43 +9,76 @@ internal readonly struct PackedFieldKey : IKeySelector<byte[]>
 }
 
 /// <summary>
-/// A hash. Small hashes are a <see cref="PackedList"/> of alternating fields and values in insertion order
-/// (Redis's listpack encoding); past <c>hash-max-listpack-entries</c> fields, or a field or value longer than
-/// <c>hash-max-listpack-value</c> set by HSET, they convert for good to an <see cref="OpenTable{T,TKey}"/> of
-/// packed field+value arrays (the hashtable encoding).
+/// A hash. Small hashes are a <see cref="PackedList"/> holding the key, then alternating fields and values in
+/// insertion order (Redis's listpack encoding; the key rides along so a small hash is one object and one array);
+/// past <c>hash-max-listpack-entries</c> fields, or a field or value longer than <c>hash-max-listpack-value</c>
+/// set by HSET, they convert for good to an <see cref="OpenTable{T,TKey}"/> of packed field+value arrays (the
+/// hashtable encoding).
 /// </summary>
 internal sealed class HashValue : StoredValue
 {
-    private PackedList? _small = new();
-    private OpenTable<byte[], PackedFieldKey>? _table;
-    private long _tableBytes;
+    private PackedList _small = new(32);
+    private Table? _big;
+
+    /// <summary>The hashtable encoding's parts.</summary>
+    private sealed class Table(byte[] key)
+    {
+        public byte[] Key { get; set; } = key;
+
+        public OpenTable<byte[], PackedFieldKey> Fields { get; } = new();
+
+        /// <summary>Heap bytes of the packed field+value arrays.</summary>
+        public long FieldBytes { get; set; }
+    }
 
     /// <summary>Number of fields.</summary>
-    public long Count => _small is not null ? _small.Count / 2 : _table!.Count;
+    public long Count => _big is null ? Math.Max(0, _small.Count - 1) / 2 : _big.Fields.Count;
+
+    public override ReadOnlySpan<byte> Key => _big is not null ? _big.Key : _small.Count == 0 ? [] : _small.At(_small.First);
 
     public override bool IsEmpty => Count == 0;
 
     public override string TypeName => "hash";
 
-    public override string EncodingName => _small is not null ? "listpack" : "hashtable";
+    public override string EncodingName => _big is null ? "listpack" : "hashtable";
 
     /// <summary>True while listpack-encoded.</summary>
-    public bool IsCompact => _small is not null;
+    public bool IsCompact => _big is null;
 
-    public override long MemoryBytes => MemorySize.ObjectHeader + 32 + MemorySize.Of(Key)
-        + (_small?.MemoryBytes ?? (_table!.ArrayBytes + _tableBytes));
+    public override long MemoryBytes => MemorySize.ObjectHeader + 24 + (_big is null
+        ? _small.MemoryBytes
+        : MemorySize.ObjectHeader + 24 + MemorySize.Of(_big.Key) + _big.Fields.ArrayBytes + _big.FieldBytes);
+
+    /// <summary>Offset of the first field in the listpack, past the key.</summary>
+    private int FirstField => _small.Next(_small.First);
+
+    public override void SetKey(ReadOnlySpan<byte> key)
+    {
+        if (_big is not null)
+        {
+            _big.Key = key.ToArray();
+        }
+        else if (_small.Count == 0)
+        {
+            _small.Append(key);
+        }
+        else
+        {
+            _small.Replace(_small.First, key);
+        }
+    }
 
     /// <summary>The value of <paramref name="field"/>; false when absent.</summary>
     public bool TryGet(ReadOnlySpan<byte> field, out ReadOnlySpan<byte> value)
     {
-        if (_small is not null)
+        if (_big is null)
         {
-            var position = _small.Find(field, step: 2);
+            var position = _small.Find(field, step: 2, from: FirstField);
             value = position < 0 ? default : _small.At(_small.Next(position));
             return position >= 0;
         }
-        var index = _table!.Find(field);
-        value = index < 0 ? default : PackedString.Value(_table[index].Item!);
+        var index = _big.Fields.Find(field);
+        value = index < 0 ? default : PackedString.Value(_big.Fields[index].Item!);
         return index >= 0;
     }
 
@@ -54,9 +87,9 @@ internal sealed class HashValue : StoredValue
     /// <summary>Sets a field; true when it was new. Converts when the listpack grows past <paramref name="maxEntries"/>.</summary>
     public bool Set(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value, long maxEntries)
     {
-        if (_small is not null)
+        if (_big is null)
         {
-            var position = _small.Find(field, step: 2);
+            var position = _small.Find(field, step: 2, from: FirstField);
             if (position >= 0)
             {
                 _small.Replace(_small.Next(position), value);
@@ -70,25 +103,35 @@ internal sealed class HashValue : StoredValue
             }
             return true;
         }
-        var index = _table!.Find(field);
+        var fields = _big.Fields;
+        var index = fields.Find(field);
         var packed = PackedString.Create(field, value);
-        _tableBytes += MemorySize.Of(packed);
+        _big.FieldBytes += MemorySize.Of(packed);
         if (index >= 0)
         {
-            _tableBytes -= MemorySize.Of(_table[index].Item!);
-            _table[index].Item = packed;
+            _big.FieldBytes -= MemorySize.Of(fields[index].Item!);
+            fields[index].Item = packed;
             return false;
         }
-        _table.Add(packed);
+        fields.Add(packed);
         return true;
+    }
+
+    /// <summary>Makes room for <paramref name="bytes"/> of listpack entries at once (no-op for a hashtable).</summary>
+    public void Reserve(int bytes)
+    {
+        if (_big is null)
+        {
+            _small.Reserve(bytes);
+        }
     }
 
     /// <summary>Removes a field; false when absent.</summary>
     public bool Remove(ReadOnlySpan<byte> field)
     {
-        if (_small is not null)
+        if (_big is null)
         {
-            var position = _small.Find(field, step: 2);
+            var position = _small.Find(field, step: 2, from: FirstField);
             if (position < 0)
             {
                 return false;
@@ -96,14 +139,15 @@ internal sealed class HashValue : StoredValue
             _small.RemoveAt(position, 2);
             return true;
         }
-        var index = _table!.Find(field);
+        var fields = _big.Fields;
+        var index = fields.Find(field);
         if (index < 0)
         {
             return false;
         }
-        _tableBytes -= MemorySize.Of(_table[index].Item!);
-        _table.RemoveAt(index);
-        _table.TryShrink();
+        _big.FieldBytes -= MemorySize.Of(fields[index].Item!);
+        fields.RemoveAt(index);
+        fields.TryShrink();
         return true;
     }
 
@@ -113,7 +157,7 @@ internal sealed class HashValue : StoredValue
     /// </summary>
     public void ConvertIfTooLong(ReadOnlySpan<byte> element, long maxValue)
     {
-        if (_small is not null && element.Length > maxValue)
+        if (_big is null && element.Length > maxValue)
         {
             ConvertToTable();
         }
@@ -122,9 +166,9 @@ internal sealed class HashValue : StoredValue
     /// <summary>Calls <paramref name="visit"/> with every field and value, in encoding order.</summary>
     public void ForEach<TState>(ref TState state, FieldVisitor<TState> visit)
     {
-        if (_small is not null)
+        if (_big is null)
         {
-            for (var p = _small.First; p < _small.End;)
+            for (var p = FirstField; p < _small.End;)
             {
                 var field = _small.At(p);
                 p = _small.Next(p);
@@ -133,9 +177,10 @@ internal sealed class HashValue : StoredValue
             }
             return;
         }
-        for (var i = 0; i < _table!.Capacity; i++)
+        var fields = _big.Fields;
+        for (var i = 0; i < fields.Capacity; i++)
         {
-            if (_table[i].Item is { } packed)
+            if (fields[i].Item is { } packed)
             {
                 visit(PackedString.Key(packed), PackedString.Value(packed), ref state);
             }
@@ -145,12 +190,13 @@ internal sealed class HashValue : StoredValue
     /// <summary>The field and value at a random position (HRANDFIELD); the hash must not be empty.</summary>
     public (byte[] Field, byte[] Value) Random(Random random)
     {
-        if (_small is not null)
+        if (_big is null)
         {
-            var p = _small.PositionOf(random.Next((int)Count) * 2);
+            var p = _small.PositionOf(1 + (random.Next((int)Count) * 2));
             return (_small.At(p).ToArray(), _small.At(_small.Next(p)).ToArray());
         }
-        var packed = _table![_table.RandomIndex(random)].Item!;
+        var fields = _big.Fields;
+        var packed = fields[fields.RandomIndex(random)].Item!;
         return (PackedString.Key(packed).ToArray(), PackedString.Value(packed).ToArray());
     }
 
@@ -159,52 +205,50 @@ internal sealed class HashValue : StoredValue
     /// </summary>
     public ulong Scan(ulong cursor, long count, List<(byte[] Field, byte[] Value)> output)
     {
-        if (_small is not null)
+        if (_big is null)
         {
             ForEach(ref output, static (f, v, ref o) => o.Add((f.ToArray(), v.ToArray())));
             return 0;
         }
-        return _table!.Scan(cursor, count, ref output,
+        return _big.Fields.Scan(cursor, count, ref output,
             static (t, i, ref o) => o.Add((PackedString.Key(t[i].Item!).ToArray(), PackedString.Value(t[i].Item!).ToArray())),
             static o => o.Count);
     }
 
-    public override StoredValue CopyAs(byte[] key)
+    public override StoredValue CopyAs(ReadOnlySpan<byte> key)
     {
-        var copy = new HashValue { Key = key };
-        if (_small is not null)
+        var copy = new HashValue();
+        if (_big is null)
         {
             copy._small = _small.Clone();
+            copy.SetKey(key);
             return copy;
         }
-        copy._small = null;
-        copy._table = new OpenTable<byte[], PackedFieldKey>();
-        copy._table.EnsureCapacity(_table!.Count);
-        foreach (var packed in _table.Items())
+        copy._small = default;
+        copy._big = new Table(key.ToArray()) { FieldBytes = _big.FieldBytes };
+        copy._big.Fields.EnsureCapacity(_big.Fields.Count);
+        foreach (var packed in _big.Fields.Items())
         {
-            copy._table.Add((byte[])packed.Clone());
+            copy._big.Fields.Add((byte[])packed.Clone());
         }
-        copy._tableBytes = _tableBytes;
         return copy;
     }
 
     private void ConvertToTable()
     {
-        var table = new OpenTable<byte[], PackedFieldKey>();
-        table.EnsureCapacity((int)Count);
-        long bytes = 0;
-        for (var p = _small!.First; p < _small.End;)
+        var table = new Table(Key.ToArray());
+        table.Fields.EnsureCapacity((int)Count);
+        for (var p = FirstField; p < _small.End;)
         {
             var field = _small.At(p);
             p = _small.Next(p);
             var packed = PackedString.Create(field, _small.At(p));
             p = _small.Next(p);
-            table.Add(packed);
-            bytes += MemorySize.Of(packed);
+            table.Fields.Add(packed);
+            table.FieldBytes += MemorySize.Of(packed);
         }
-        _table = table;
-        _tableBytes = bytes;
-        _small = null;
+        _big = table;
+        _small = default;
     }
 }
 

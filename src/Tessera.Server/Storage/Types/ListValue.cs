@@ -8,7 +8,7 @@ namespace Tessera.Server.Storage.Types;
 /// within 8 KB), so pushes and pops at either end are O(1) and elements cost a few bytes each.
 /// Indices are 0-based from the head; negative indices count from the tail.
 /// </summary>
-internal sealed class ListValue : StoredValue
+internal sealed class ListValue : KeyedValue
 {
     private const int SizeSafetyLimit = 8192;
     private const int EntryOverhead = 11;
@@ -24,7 +24,8 @@ internal sealed class ListValue : StoredValue
 
     private sealed class Node
     {
-        public PackedList Entries { get; } = new(64);
+        /// <summary>The node's elements; a struct, so use it in place (ref locals), never through a copy.</summary>
+        public PackedList Entries = new(64);
 
         public Node? Previous { get; set; }
 
@@ -39,7 +40,7 @@ internal sealed class ListValue : StoredValue
 
     public override string EncodingName => "quicklist";
 
-    public override long MemoryBytes => MemorySize.ObjectHeader + 40 + MemorySize.Of(Key) + _nodesBytes;
+    public override long MemoryBytes => MemorySize.ObjectHeader + 40 + KeyBytes + _nodesBytes;
 
     /// <summary>Adds at the head (or the tail).</summary>
     public void Push(ReadOnlySpan<byte> value, bool head)
@@ -47,6 +48,13 @@ internal sealed class ListValue : StoredValue
         var node = head ? _head : _tail;
         if (node is null || !CanTake(node, value.Length))
         {
+            if (node is not null)
+            {
+                // The end node is full: it only shrinks from now on, so its spare room is given back.
+                var untrimmed = node.Entries.MemoryBytes;
+                node.Entries.TrimExcess();
+                _nodesBytes += node.Entries.MemoryBytes - untrimmed;
+            }
             node = new Node();
             if (head)
             {
@@ -57,7 +65,7 @@ internal sealed class ListValue : StoredValue
                 LinkAfter(_tail, node);
             }
         }
-        var entries = node.Entries;
+        ref var entries = ref node.Entries;
         var before = entries.MemoryBytes;
         entries.InsertAt(head ? entries.First : entries.End, value);
         _nodesBytes += entries.MemoryBytes - before;
@@ -77,7 +85,7 @@ internal sealed class ListValue : StoredValue
         while (count > 0)
         {
             var node = head ? _head! : _tail!;
-            var entries = node.Entries;
+            ref var entries = ref node.Entries;
             if (count >= entries.Count)
             {
                 count -= entries.Count;
@@ -141,7 +149,7 @@ internal sealed class ListValue : StoredValue
         var index = start;
         while (true)
         {
-            var entries = node.Entries;
+            ref var entries = ref node.Entries;
             if (!visit(entries.At(position), index, ref state))
             {
                 return;
@@ -184,7 +192,7 @@ internal sealed class ListValue : StoredValue
     {
         for (var node = _head; node is not null; node = node.Next)
         {
-            var entries = node.Entries;
+            ref var entries = ref node.Entries;
             for (var p = entries.First; p < entries.End; p = entries.Next(p))
             {
                 if (!entries.At(p).SequenceEqual(pivot))
@@ -212,7 +220,7 @@ internal sealed class ListValue : StoredValue
         var node = fromTail ? _tail : _head;
         while (node is not null && (limit == 0 || removed < limit))
         {
-            var entries = node.Entries;
+            ref var entries = ref node.Entries;
             var before = entries.MemoryBytes;
             var count = entries.Count;
             if (fromTail)
@@ -268,9 +276,10 @@ internal sealed class ListValue : StoredValue
         Drop(head: true, start);
     }
 
-    public override StoredValue CopyAs(byte[] key)
+    public override StoredValue CopyAs(ReadOnlySpan<byte> key)
     {
-        var copy = new ListValue(_fill) { Key = key };
+        var copy = new ListValue(_fill);
+        copy.SetKey(key);
         if (Count > 0)
         {
             Visit(0, backwards: false, ref copy, static (element, _, ref target) =>
@@ -295,7 +304,7 @@ internal sealed class ListValue : StoredValue
     /// <summary>Splits a node that an insertion in the middle pushed over the limits.</summary>
     private void SplitIfOversized(Node node)
     {
-        var entries = node.Entries;
+        ref var entries = ref node.Entries;
         if (entries.Count < 2 || CanTake(node, 0))
         {
             return;
@@ -346,7 +355,7 @@ internal sealed class ListValue : StoredValue
             if (fromTail < n.Entries.Count)
             {
                 node = n;
-                position = PositionFromEnd(n.Entries, (int)fromTail);
+                position = PositionFromEnd(in n.Entries, (int)fromTail);
                 return true;
             }
             fromTail -= n.Entries.Count;
@@ -355,7 +364,7 @@ internal sealed class ListValue : StoredValue
     }
 
     /// <summary>The position of the entry <paramref name="back"/> places before the last one, walking backwards.</summary>
-    private static int PositionFromEnd(PackedList entries, int back)
+    private static int PositionFromEnd(in PackedList entries, int back)
     {
         var position = entries.Last;
         for (var i = 0; i < back; i++)
@@ -426,7 +435,7 @@ internal sealed class ListValue : StoredValue
         _nodesBytes -= NodeBytes(node);
     }
 
-    private static long NodeBytes(Node node) => MemorySize.ObjectHeader + 24 + node.Entries.MemoryBytes;
+    private static long NodeBytes(Node node) => MemorySize.ObjectHeader + 32 + node.Entries.MemoryBytes;
 }
 
 /// <summary>Callback of <see cref="ListValue.Visit{TState}"/>: an element and its index; false stops the walk.</summary>

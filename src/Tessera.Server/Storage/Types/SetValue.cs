@@ -14,7 +14,7 @@ internal readonly struct MemberKey : IKeySelector<byte[]>
 /// of them it is a sorted array of longs (Redis's intset, iterated in ascending order); otherwise, for good, an
 /// <see cref="OpenTable{T, TKey}"/> of members (the hashtable encoding).
 /// </summary>
-internal sealed class SetValue : StoredValue
+internal sealed class SetValue : KeyedValue
 {
     private long[]? _ints;
     private int _intCount;
@@ -41,7 +41,7 @@ internal sealed class SetValue : StoredValue
 
     public override string EncodingName => _ints is not null ? "intset" : "hashtable";
 
-    public override long MemoryBytes => MemorySize.ObjectHeader + 32 + MemorySize.Of(Key)
+    public override long MemoryBytes => MemorySize.ObjectHeader + 32 + KeyBytes
         + (_ints is not null ? MemorySize.ArrayHeader + (8L * _ints.Length) : _table!.ArrayBytes + _tableBytes);
 
     /// <summary>An empty set encoded for its first member, as Redis's setTypeCreate.</summary>
@@ -165,9 +165,10 @@ internal sealed class SetValue : StoredValue
         return _table!.Scan(cursor, count, ref output, static (t, i, ref o) => o.Add(t[i].Item!), static o => o.Count);
     }
 
-    public override StoredValue CopyAs(byte[] key)
+    public override StoredValue CopyAs(ReadOnlySpan<byte> key)
     {
-        var copy = new SetValue(_ints is not null) { Key = key };
+        var copy = new SetValue(_ints is not null);
+        copy.SetKey(key);
         if (_ints is not null)
         {
             copy._ints = (long[])_ints.Clone();

@@ -40,7 +40,7 @@ internal enum ZAddFlags
 /// <c>zset-max-listpack-value</c> they become a <see cref="SkipList"/> with a member index (the skiplist encoding).
 /// Positions are 0-based ranks in ascending order.
 /// </summary>
-internal sealed class SortedSetValue : StoredValue
+internal sealed class SortedSetValue : KeyedValue
 {
     private byte[][]? _members;
     private double[]? _scores;
@@ -74,7 +74,7 @@ internal sealed class SortedSetValue : StoredValue
 
     public override string EncodingName => _list is null ? "listpack" : "skiplist";
 
-    public override long MemoryBytes => MemorySize.ObjectHeader + 48 + MemorySize.Of(Key) + _memberBytes
+    public override long MemoryBytes => MemorySize.ObjectHeader + 48 + KeyBytes + _memberBytes
         + (_list is null ? (2 * MemorySize.ArrayHeader) + (16L * _members!.Length) : _list.MemoryBytes + _index!.ArrayBytes);
 
     public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
@@ -301,9 +301,10 @@ internal sealed class SortedSetValue : StoredValue
         }
     }
 
-    public override StoredValue CopyAs(byte[] key)
+    public override StoredValue CopyAs(ReadOnlySpan<byte> key)
     {
-        var copy = new SortedSetValue(_list is null) { Key = key };
+        var copy = new SortedSetValue(_list is null);
+        copy.SetKey(key);
         foreach (var (member, score) in Walk(0, reverse: false))
         {
             copy.Insert(score, member);
