@@ -40,25 +40,35 @@ for port in "$REDIS_PORT" "$TESSERA_PORT"; do
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-# name|redis-benchmark arguments|command checked before measuring
+# name|redis-benchmark arguments|command checked before measuring|untimed redis-benchmark arguments filling the data
+# the workload reads or pops (each run starts from an empty server)
 WORKLOADS_ALL=(
-    "set|-t set -c 50 -r 100000|SET k v"
-    "get|-t get -c 50 -r 100000|GET k"
-    "incr|-t incr -c 50 -r 100000|INCR counter"
-    "lpush|-t lpush -c 50 -r 100000|LPUSH list v"
-    "mset|-t mset -c 50 -r 100000|MSET a 1 b 2"
-    "set-P16|-t set -c 50 -r 100000 -P 16|SET k v"
-    "get-P16|-t get -c 50 -r 100000 -P 16|GET k"
-    "set-P64|-t set -c 50 -r 100000 -P 64|SET k v"
-    "get-P64|-t get -c 50 -r 100000 -P 64|GET k"
-    "set-1KB|-t set -c 50 -r 100000 -d 1024|SET k v"
-    "get-c500|-t get -c 500 -r 100000|GET k"
+    "set|-t set -c 50 -r 100000|SET k v|"
+    "get|-t get -c 50 -r 100000|GET k|-t set -r 100000"
+    "incr|-t incr -c 50 -r 100000|INCR counter|"
+    "mset|-t mset -c 50 -r 100000|MSET a 1 b 2|"
+    "set-P16|-t set -c 50 -r 100000 -P 16|SET k v|"
+    "get-P16|-t get -c 50 -r 100000 -P 16|GET k|-t set -r 100000"
+    "set-P64|-t set -c 50 -r 100000 -P 64|SET k v|"
+    "get-P64|-t get -c 50 -r 100000 -P 64|GET k|-t set -r 100000"
+    "set-1KB|-t set -c 50 -r 100000 -d 1024|SET k v|"
+    "get-c500|-t get -c 500 -r 100000|GET k|-t set -r 100000"
+    "lpush|-t lpush -c 50|LPUSH list v|"
+    "rpush|-t rpush -c 50|RPUSH list v|"
+    "lpop|-t lpop -c 50|LPOP list|-t lpush"
+    "rpop|-t rpop -c 50|RPOP list|-t rpush"
+    "sadd|-t sadd -c 50 -r 100000|SADD set v|"
+    "hset|-t hset -c 50 -r 100000|HSET hash f v|"
+    "spop|-t spop -c 50|SPOP set|-t sadd -r 1000000"
+    "zadd|-t zadd -c 50 -r 100000|ZADD zset 1 m|"
+    "zpopmin|-t zpopmin -c 50|ZPOPMIN zset|-t zadd -r 1000000"
+    "lrange_100|-c 50 LRANGE mylist 0 99|LRANGE list 0 99|-t lpush"
 )
 SELECTED=${WORKLOADS:-}
 
 # Every command must succeed on both servers, so an error reply can never count as a fast request.
 for entry in "${WORKLOADS_ALL[@]}"; do
-    IFS='|' read -r name _ check <<<"$entry"
+    IFS='|' read -r name _ check _ <<<"$entry"
     [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
     for port in "$REDIS_PORT" "$TESSERA_PORT"; do
         # shellcheck disable=SC2086
@@ -68,16 +78,19 @@ for entry in "${WORKLOADS_ALL[@]}"; do
         fi
     done
 done
-redis-cli -p "$REDIS_PORT" flushall >/dev/null
-redis-cli -p "$TESSERA_PORT" flushall >/dev/null
+
+
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
-# run PORT PID ARGS -> "rps p50 p99 cpu_us_per_request"
+# run PORT PID SETUP ARGS -> "rps p50 p99 cpu_us_per_request", on an emptied server filled by SETUP first
 run() {
-    local port=$1 pid=$2; shift 2
+    local port=$1 pid=$2 setup=$3; shift 3
     local before after csv
+    redis-cli -p "$port" flushall >/dev/null
+    # shellcheck disable=SC2086
+    [ -z "$setup" ] || taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -n "$REQUESTS" -q $setup >/dev/null 2>&1
     before=$(cpu_ticks "$pid")
     # shellcheck disable=SC2068
     csv=$(taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -n "$REQUESTS" --csv $@ 2>/dev/null | tail -1)
@@ -88,18 +101,18 @@ run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-printf "%-9s | %12s %7s %7s %8s | %12s %7s %7s %8s | %6s %6s\n" workload "redis rps" "p50" "p99" "cpu/req" \
+printf "%-10s | %12s %7s %7s %8s | %12s %7s %7s %8s | %6s %6s\n" workload "redis rps" "p50" "p99" "cpu/req" \
     "tessera rps" "p50" "p99" "cpu/req" "rps x" "cpu x"
 RATIOS=()
 for entry in "${WORKLOADS_ALL[@]}"; do
-    IFS='|' read -r name args _ <<<"$entry"
+    IFS='|' read -r name args _ setup <<<"$entry"
     [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
     : >"$WORK/r" ; : >"$WORK/t"
     for _ in $(seq "$ROUNDS"); do
         # shellcheck disable=SC2086
-        run "$REDIS_PORT" "$REDIS_PID" $args >>"$WORK/r"
+        run "$REDIS_PORT" "$REDIS_PID" "$setup" $args >>"$WORK/r"
         # shellcheck disable=SC2086
-        run "$TESSERA_PORT" "$TESSERA_PID" $args >>"$WORK/t"
+        run "$TESSERA_PORT" "$TESSERA_PID" "$setup" $args >>"$WORK/t"
     done
     r_rps=$(awk '{print $1}' "$WORK/r" | median); t_rps=$(awk '{print $1}' "$WORK/t" | median)
     r_p50=$(awk '{print $2}' "$WORK/r" | median); t_p50=$(awk '{print $2}' "$WORK/t" | median)
@@ -108,7 +121,7 @@ for entry in "${WORKLOADS_ALL[@]}"; do
     ratio=$(awk -v a="$t_rps" -v b="$r_rps" 'BEGIN {printf "%.2f", a / b}')
     cpu_ratio=$(awk -v a="$t_cpu" -v b="$r_cpu" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
     RATIOS+=("$ratio")
-    printf "%-9s | %12.0f %7s %7s %7.2fus | %12.0f %7s %7s %7.2fus | %6s %6s\n" "$name" "$r_rps" "$r_p50" "$r_p99" "$r_cpu" \
+    printf "%-10s | %12.0f %7s %7s %7.2fus | %12.0f %7s %7s %7.2fus | %6s %6s\n" "$name" "$r_rps" "$r_p50" "$r_p99" "$r_cpu" \
         "$t_rps" "$t_p50" "$t_p99" "$t_cpu" "$ratio" "$cpu_ratio"
 done
 echo "median throughput ratio tessera/redis: $(printf '%s\n' "${RATIOS[@]}" | median)"
