@@ -376,6 +376,8 @@ internal static partial class KeyCommands
         if (first != second)
         {
             c.Keyspace.Databases[first].SwapContents(c.Keyspace.Databases[second]);
+            c.Server.Blocking.SignalDatabaseReady((int)first);
+            c.Server.Blocking.SignalDatabaseReady((int)second);
         }
         c.Dirty();
         c.Reply.WriteLiteral(Replies.Ok);

@@ -99,6 +99,19 @@ internal sealed class BlockingRegistry : IDisposable
         }
     }
 
+    /// <summary>SWAPDB: every key waited on in database <paramref name="db"/> may now exist there.</summary>
+    public void SignalDatabaseReady(int db)
+    {
+        var database = _server.Keyspace.Databases[db];
+        foreach (var name in _waiting.Keys)
+        {
+            if (name.Db == db && database.TryFindRaw(Encoding.Latin1.GetBytes(name.Key), out _) && _ready.Add(name))
+            {
+                _readyOrder.Add(name);
+            }
+        }
+    }
+
     /// <summary>
     /// Serves clients waiting on keys made ready by the last command, first come first served per key, while the
     /// key still holds the type they wait for; serving one (BLMOVE) may make more keys ready, served in turn.
