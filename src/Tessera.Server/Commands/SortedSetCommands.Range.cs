@@ -115,20 +115,28 @@ internal static partial class SortedSetCommands
         {
             return;
         }
-        var selected = zset is null ? [] : kind switch
+        var (first, count) = zset is null ? default : kind switch
         {
             RangeKind.Rank => ByRank(zset, start, end, rev),
-            RangeKind.Score => scores.IsEmpty ? [] : Select(zset, zset.FirstRankAtOrAbove(scores), zset.EndRankAtOrBelow(scores), rev, offset, limit),
-            _ => lex.IsEmpty ? [] : SelectLex(zset, lex, rev, offset, limit),
+            RangeKind.Score => scores.IsEmpty ? default : Select(zset, zset.FirstRankAtOrAbove(scores), zset.EndRankAtOrBelow(scores), rev, offset, limit),
+            _ => lex.IsEmpty ? default : SelectLex(zset, lex, rev, offset, limit),
         };
         if (store)
         {
-            StoreRange(c, selected);
+            StoreRange(c, count == 0 ? [] : zset!.Walk(first, rev).Take(count).ToList());
             return;
         }
-        WriteScoredHeader(c.Reply, selected.Count, withScores);
-        foreach (var (member, score) in selected)
+        WriteScoredHeader(c.Reply, count, withScores);
+        if (count == 0)
         {
+            return;
+        }
+        foreach (var (member, score) in zset!.Walk(first, rev))
+        {
+            if (count-- == 0)
+            {
+                break;
+            }
             if (withScores)
             {
                 WriteScored(c.Reply, member, score, nested: true);
@@ -140,14 +148,17 @@ internal static partial class SortedSetCommands
         }
     }
 
-    private static List<(byte[] Member, double Score)> SelectLex(SortedSetValue zset, LexRange lex, bool rev, long offset, long limit)
+    private static (long First, int Count) SelectLex(SortedSetValue zset, LexRange lex, bool rev, long offset, long limit)
     {
         var (start, end) = zset.LexSpan(lex, rev);
         return Select(zset, start, end, rev, offset, limit);
     }
 
-    /// <summary>Elements of ranks start..end (negative counting from the end), as genericZrangebyrankCommand.</summary>
-    private static List<(byte[] Member, double Score)> ByRank(SortedSetValue zset, long start, long end, bool reverse)
+    /// <summary>
+    /// Elements of ranks start..end (negative counting from the end), as genericZrangebyrankCommand: the rank to
+    /// walk from and how many to take.
+    /// </summary>
+    private static (long First, int Count) ByRank(SortedSetValue zset, long start, long end, bool reverse)
     {
         var length = zset.Count;
         if (start < 0)
@@ -164,34 +175,33 @@ internal static partial class SortedSetCommands
         }
         if (start > end || start >= length)
         {
-            return [];
+            return default;
         }
         if (end >= length)
         {
             end = length - 1;
         }
-        var count = (int)(end - start + 1);
-        return zset.Walk(reverse ? length - 1 - start : start, reverse).Take(count).ToList();
+        return (reverse ? length - 1 - start : start, (int)(end - start + 1));
     }
 
     /// <summary>
     /// The elements of ranks [first, end) in order or reversed, after skipping <paramref name="offset"/> and taking
-    /// at most <paramref name="limit"/> (negative: no limit). A negative offset selects nothing, as in Redis.
+    /// at most <paramref name="limit"/> (negative: no limit), as the rank to walk from and how many to take. A
+    /// negative offset selects nothing, as in Redis.
     /// </summary>
-    private static List<(byte[] Member, double Score)> Select(SortedSetValue zset, long first, long end, bool reverse, long offset, long limit)
+    private static (long First, int Count) Select(SortedSetValue zset, long first, long end, bool reverse, long offset, long limit)
     {
         if (offset < 0 || first >= end || (offset > 0 && offset >= zset.Count))
         {
-            return [];
+            return default;
         }
         var available = end - first - offset;
         if (available <= 0)
         {
-            return [];
+            return default;
         }
         var take = limit < 0 ? available : Math.Min(limit, available);
-        var startRank = reverse ? end - 1 - offset : first + offset;
-        return zset.Walk(startRank, reverse).Take((int)take).ToList();
+        return (reverse ? end - 1 - offset : first + offset, (int)take);
     }
 
     /// <summary>ZRANGESTORE: the destination is replaced by the selection (deleted when empty).</summary>

@@ -188,19 +188,58 @@ internal sealed class SortedSetValue : KeyedValue
     }
 
     /// <summary>Elements from rank <paramref name="start"/> (inclusive) in order, ascending or descending.</summary>
-    public IEnumerable<(byte[] Member, double Score)> Walk(long start, bool reverse)
+    public RankWalk Walk(long start, bool reverse) => new(this, start, reverse);
+
+    /// <summary>
+    /// The elements from a rank towards either end, enumerated by a struct so ZRANGE and friends allocate nothing;
+    /// LINQ sees it as a plain sequence.
+    /// </summary>
+    public struct RankWalk(SortedSetValue set, long start, bool reverse) : IEnumerable<(byte[] Member, double Score)>
     {
-        if (_list is null)
+        private long _rank = start;
+        private SkipNode? _node;
+        private bool _started;
+
+        public (byte[] Member, double Score) Current { get; private set; }
+
+        public readonly RankWalk GetEnumerator() => this;
+
+        public bool MoveNext()
         {
-            for (var i = start; i >= 0 && i < _count; i += reverse ? -1 : 1)
+            if (set._list is null)
             {
-                yield return (_members![i], _scores![i]);
+                if (_started)
+                {
+                    _rank += reverse ? -1 : 1;
+                }
+                _started = true;
+                if (_rank < 0 || _rank >= set._count)
+                {
+                    return false;
+                }
+                Current = (set._members![_rank], set._scores![_rank]);
+                return true;
             }
-            yield break;
+            _node = _started ? (reverse ? _node?.Backward : _node?.Forward0) : _rank >= 0 && _rank < set.Count ? set._list.GetByRank(_rank + 1) : null;
+            _started = true;
+            if (_node is null)
+            {
+                return false;
+            }
+            Current = (_node.Member, _node.Score);
+            return true;
         }
-        for (var node = start < Count ? _list.GetByRank(start + 1) : null; node is not null; node = reverse ? node.Backward : node.Forward0)
+
+        readonly IEnumerator<(byte[] Member, double Score)> IEnumerable<(byte[] Member, double Score)>.GetEnumerator() => Iterate(this);
+
+        readonly System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => Iterate(this);
+
+        private static IEnumerator<(byte[] Member, double Score)> Iterate(RankWalk walk)
         {
-            yield return (node.Member, node.Score);
+            while (walk.MoveNext())
+            {
+                yield return walk.Current;
+            }
         }
     }
 
