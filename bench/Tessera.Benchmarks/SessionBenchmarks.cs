@@ -1,7 +1,4 @@
-using System.Text;
 using BenchmarkDotNet.Attributes;
-using Tessera.Server;
-using Tessera.Server.Sessions;
 
 namespace Tessera.Benchmarks;
 
@@ -12,8 +9,7 @@ namespace Tessera.Benchmarks;
 [MemoryDiagnoser]
 public class SessionBenchmarks
 {
-    private TesseraServer _server = null!;
-    private ClientSession _session = null!;
+    private BenchSession _bench = null!;
     private byte[] _get = [];
     private byte[] _set = [];
     private byte[] _pipeline = [];
@@ -21,32 +17,22 @@ public class SessionBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _server = new TesseraServer(ServerOptions.Load(null, ["--port", "0", "--save", ""]));
-        _session = _server.Clients.Register(null, "bench:0", "bench:0", unix: false);
-        _set = Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$16\r\nkey:000000012345\r\n$16\r\nvalue:0000000001\r\n");
-        _get = Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$16\r\nkey:000000012345\r\n");
+        _bench = new BenchSession();
+        _set = BenchSession.Command("SET", "key:000000012345", "value:0000000001");
+        _get = BenchSession.Command("GET", "key:000000012345");
         _pipeline = [.. Enumerable.Repeat(_get, 16).SelectMany(b => b)];
-        Run(_set);
+        _bench.Run(_set);
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _server.Dispose();
+    public void Cleanup() => _bench.Dispose();
 
     [Benchmark]
-    public long Get() => Run(_get);
+    public long Get() => _bench.Run(_get);
 
     [Benchmark]
-    public long Set() => Run(_set);
+    public long Set() => _bench.Run(_set);
 
     [Benchmark(OperationsPerInvoke = 16)]
-    public long GetPipelined16() => Run(_pipeline);
-
-    private long Run(byte[] request)
-    {
-        _session.Receive(request);
-        _session.ProcessInput();
-        var length = _session.Output.Length;
-        _session.Output.Consume(length);
-        return length;
-    }
+    public long GetPipelined16() => _bench.Run(_pipeline);
 }
