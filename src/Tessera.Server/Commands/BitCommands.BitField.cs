@@ -93,6 +93,7 @@ internal static partial class BitCommands
         }
 
         MutableString? target = null;
+        var grew = false;
         ReadOnlySpan<byte> current = default;
         if (!writes)
         {
@@ -109,7 +110,7 @@ internal static partial class BitCommands
                 c.Error("ERR BITFIELD_RO only supports the GET subcommand");
                 return;
             }
-            target = StringForBits(c, highestWrite, out _);
+            target = StringForBits(c, highestWrite, out grew);
             if (target is null)
             {
                 return;
@@ -117,6 +118,7 @@ internal static partial class BitCommands
         }
 
         c.Reply.WriteArrayHeader(ops.Count);
+        // Like Redis, a write that leaves the bits as they were is no change, unless the string was created or grown.
         var changes = 0;
         Span<byte> window = stackalloc byte[9];
         foreach (var op in ops)
@@ -135,7 +137,6 @@ internal static partial class BitCommands
                 c.Reply.WriteInteger(op.Signed ? GetSigned(window, shifted, op.Bits) : (long)GetUnsigned(window, shifted, op.Bits));
                 continue;
             }
-            changes++;
             var data = target!.Writable;
             if (op.Signed)
             {
@@ -167,6 +168,7 @@ internal static partial class BitCommands
                 {
                     c.Reply.WriteInteger(result);
                     SetUnsigned(data, op.Offset, op.Bits, (ulong)next);
+                    changes += grew || old != next ? 1 : 0;
                 }
             }
             else
@@ -203,6 +205,7 @@ internal static partial class BitCommands
                 {
                     c.Reply.WriteInteger((long)result);
                     SetUnsigned(data, op.Offset, op.Bits, next);
+                    changes += grew || old != next ? 1 : 0;
                 }
             }
         }
