@@ -46,6 +46,9 @@ public sealed partial class TesseraServer : IDisposable
         Slowlog = new Slowlog(Config);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(this);
+        Watches = new WatchRegistry(Keyspace);
+        Keyspace.KeyExpired += (db, key) => Watches.Touch(db.Index, key, deleted: true);
+        Evictor.KeyEvicted += (db, key) => Watches.Touch(db.Index, key, deleted: true);
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
         Config.MaxMemoryPolicy.Changed = () => Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
@@ -69,6 +72,8 @@ public sealed partial class TesseraServer : IDisposable
     internal ClientPause ClientPause { get; } = new();
 
     internal BlockingRegistry Blocking { get; }
+
+    internal WatchRegistry Watches { get; }
 
     internal Slowlog Slowlog { get; }
 

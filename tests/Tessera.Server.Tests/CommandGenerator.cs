@@ -21,10 +21,17 @@ internal sealed class CommandGenerator(Random random)
 
     public IReadOnlyList<string> Keys => _keys;
 
+    private bool _inMulti;
+    private bool _queuedInexact;
+
+    /// <summary>True between a generated MULTI and its EXEC or DISCARD: commands are being queued.</summary>
+    public bool InMulti => _inMulti;
+
     public (byte[][] Args, Comparison Comparison) Next()
     {
-        var args = random.Next(7) switch
+        var args = random.Next(8) switch
         {
+            7 => TransactionCommand(),
             0 => StringCommand(),
             6 => SortCommand(),
             1 => HashCommand(),
@@ -40,8 +47,42 @@ internal sealed class CommandGenerator(Random random)
             "SRANDMEMBER" or "HRANDFIELD" or "ZRANDMEMBER" => Comparison.Count,
             _ => Comparison.Exact,
         };
+        comparison = Track(args[0], comparison);
         return ([.. args.Select(a => Encoding.Latin1.GetBytes(a))], comparison);
     }
+
+    /// <summary>
+    /// Follows MULTI/EXEC: EXEC's array holds the queued commands' replies, so it is compared only by shape when
+    /// one of them is (set orders, random picks, TTLs).
+    /// </summary>
+    private Comparison Track(string command, Comparison comparison)
+    {
+        switch (command)
+        {
+            case "MULTI":
+                _queuedInexact &= _inMulti;
+                _inMulti = true;
+                return comparison;
+            case "EXEC" or "DISCARD":
+                var inexact = _inMulti && _queuedInexact;
+                _inMulti = false;
+                _queuedInexact = false;
+                return inexact && command == "EXEC" ? Comparison.Count : comparison;
+            default:
+                _queuedInexact |= _inMulti && comparison != Comparison.Exact;
+                return comparison;
+        }
+    }
+
+    /// <summary>Transactions over the shared keys: queued commands, aborts, and WATCH broken by any write.</summary>
+    private string[] TransactionCommand() => random.Next(6) switch
+    {
+        0 => ["WATCH", Key(), .. Pick([], [Key()], [Key("l"), Key("z")])],
+        1 or 2 => ["MULTI"],
+        3 => ["EXEC"],
+        4 => ["DISCARD"],
+        _ => ["UNWATCH"],
+    };
 
     private string[] StringCommand() => random.Next(46) switch
     {

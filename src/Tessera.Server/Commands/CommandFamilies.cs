@@ -15,6 +15,7 @@ internal static class CommandFamilies
         SetCommands.Register(registry);
         SortedSetCommands.Register(registry);
         KeyCommands.Register(registry);
+        TransactionCommands.Register(registry);
         SortCommand.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

@@ -305,6 +305,10 @@ internal static partial class KeyCommands
         {
             target.SetExpire(added, expire);
         }
+        if (target != source)
+        {
+            c.Server.Watches.Touch(target.Index, newKey, deleted: false);
+        }
         c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
     }
@@ -342,6 +346,7 @@ internal static partial class KeyCommands
         {
             target.SetExpire(added, expire);
         }
+        c.Server.Watches.Touch(target.Index, key, deleted: false);
         c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
     }
@@ -375,7 +380,10 @@ internal static partial class KeyCommands
         }
         if (first != second)
         {
-            c.Keyspace.Databases[first].SwapContents(c.Keyspace.Databases[second]);
+            var (a, b) = (c.Keyspace.Databases[first], c.Keyspace.Databases[second]);
+            c.Server.Watches.TouchDatabase(a, replacedWith: b);
+            c.Server.Watches.TouchDatabase(b, replacedWith: a);
+            a.SwapContents(b);
             c.Server.Blocking.SignalDatabaseReady((int)first);
             c.Server.Blocking.SignalDatabaseReady((int)second);
         }
@@ -393,6 +401,7 @@ internal static partial class KeyCommands
         long removed = 0;
         foreach (var db in all ? c.Keyspace.Databases : [c.Db])
         {
+            c.Server.Watches.TouchDatabase(db, replacedWith: null);
             removed += db.Clear();
         }
         if (all)

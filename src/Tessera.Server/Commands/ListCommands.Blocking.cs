@@ -68,7 +68,7 @@ internal static partial class ListCommands
         }
         if (source is null)
         {
-            c.Block<ListValue>(c.CopyArgs(1, 1), deadline);
+            c.Block<ListValue>(c.CopyArgs(1, 1), deadline, nullBulkWhenDenied: true);
             return;
         }
         MoveFrom(c, source, fromHead, toHead);

@@ -32,4 +32,13 @@ internal enum ClientFlags
 
     /// <summary>Waiting on keys (BLPOP ...) until served, timed out or unblocked.</summary>
     Blocked = 1 << 8,
+
+    /// <summary>Inside MULTI: commands are queued until EXEC.</summary>
+    Multi = 1 << 9,
+
+    /// <summary>A watched key changed: EXEC will answer null.</summary>
+    DirtyCas = 1 << 10,
+
+    /// <summary>A command was refused while queueing: EXEC will answer EXECABORT.</summary>
+    DirtyExec = 1 << 11,
 }

@@ -77,6 +77,7 @@ internal sealed class ClientRegistry(TesseraServer server)
             server.Monitors.Remove(session);
             server.ClientPause.Forget(session);
             server.Blocking.Remove(session);
+            server.Watches.UnwatchAll(session);
         }
     }
 

@@ -22,6 +22,7 @@ internal sealed partial class ClientSession
     /// <summary>RESET: back to a fresh connection's state (database 0, RESP2, no name, reply on, authenticated only if no password is set).</summary>
     public void Reset()
     {
+        DiscardTransaction();
         Select(0);
         Protocol = 2;
         Name = null;

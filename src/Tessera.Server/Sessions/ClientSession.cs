@@ -260,15 +260,30 @@ internal sealed partial class ClientSession
             Reject(command, "NOAUTH Authentication required.");
             return true;
         }
+        var inMulti = (Flags & ClientFlags.Multi) != 0;
+        if (inMulti && (command.Info.Flags & Core.Commands.CommandFlags.NoMulti) != 0)
+        {
+            Reject(command, "ERR Command not allowed inside a transaction");
+            return true;
+        }
         var start = Stopwatch.GetTimestamp();
         server.Keyspace.UpdateClock(start);
+        // Inside MULTI every command but the transaction's own ones is queued (Redis's processCommand).
+        var queues = inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset");
+        var isExec = inMulti && command.Info.Name == "exec";
         if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
-            && (command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0)
+            && ((command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
+                || (isExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0))))
         {
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
             return true;
         }
-        if (server.ClientPause.ShouldPostpone(command.Info))
+        if (queues)
+        {
+            QueueCommand(command, args);
+            return true;
+        }
+        if (server.ClientPause.ShouldPostpone(command.Info) || (isExec && QueuedCommandsPostponed()))
         {
             Flags |= ClientFlags.Paused;
             server.ClientPause.Postpone(this);
@@ -311,20 +326,27 @@ internal sealed partial class ClientSession
             context.ClearBlockRequest();
             BeginBlock(command, args, block);
         }
-        var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
-        var micros = nanoseconds / 1000;
-        LastCommand = command;
-        command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
-        server.Stats.CommandsProcessed++;
-        server.Slowlog.Record(this, args, micros);
-        if (server.Monitors.Count > 0)
-        {
-            server.FeedMonitors(this, command, args);
-        }
+        Account(command, context, start);
         ApplyReplyMode(replyStart);
         if (server.Blocking.HasReadyKeys)
         {
+            // After the whole command: a push inside EXEC serves waiting clients only once the transaction is done.
             server.Blocking.ServeReadyKeys();
+        }
+    }
+
+    /// <summary>Statistics, slow log and MONITOR for a command just run (at top level or inside EXEC).</summary>
+    private void Account(ServerCommand command, CommandContext context, long start)
+    {
+        var server = _server;
+        var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        LastCommand = command;
+        command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
+        server.Stats.CommandsProcessed++;
+        server.Slowlog.Record(this, context.Args, nanoseconds / 1000);
+        if (server.Monitors.Count > 0)
+        {
+            server.FeedMonitors(this, command, context.Args);
         }
     }
 
@@ -335,9 +357,16 @@ internal sealed partial class ClientSession
     private void RunHandler(CommandContext context)
     {
         var replyStart = context.Reply.Length;
+        var dirty = _server.Dirty;
+        var watched = _server.Watches.Count > 0 && (context.Command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
+            && _server.Watches.BeforeWrite(context.Command.Info, context.Args, Db);
         try
         {
             context.Command.Handler!(context);
+            if (watched && _server.Dirty != dirty)
+            {
+                _server.Watches.AfterWrite(context.Args, Db);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -364,14 +393,28 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// Refuses a command before it runs (Redis's rejectCommand): inside MULTI the transaction is flagged so EXEC
+    /// aborts, and a refused EXEC discards it at once.
+    /// </summary>
     private void Reject(ServerCommand? command, string error)
     {
         if (command is not null)
         {
             command.RejectedCalls++;
         }
-        _server.Stats.CountError(error[..error.IndexOf(' ')]);
         var replyStart = Output.Length;
+        if ((Flags & ClientFlags.Multi) != 0 && command?.Info.Name == "exec")
+        {
+            DiscardTransaction();
+            // Redis formats the reason without its generic ERR code.
+            error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
+        }
+        else if ((Flags & ClientFlags.Multi) != 0)
+        {
+            Flags |= ClientFlags.DirtyExec;
+        }
+        _server.Stats.CountError(error[..error.IndexOf(' ')]);
         Output.WriteError(error);
         ApplyReplyMode(replyStart);
     }

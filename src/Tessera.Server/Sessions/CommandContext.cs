@@ -153,6 +153,9 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     /// <summary>True when a retried blocked command must pass over <paramref name="key"/> (another key became ready).</summary>
     public bool SkipsKey(ReadOnlySpan<byte> key) => Retrying && !key.SequenceEqual(ReadyKey);
 
+    /// <summary>True inside EXEC: commands may not block (Redis's CLIENT_DENY_BLOCKING).</summary>
+    public bool DenyBlocking { get; init; }
+
     /// <summary>Set by <see cref="Block"/>: the keys and deadline the command waits for.</summary>
     public BlockRequest? BlockRequest { get; private set; }
 
@@ -161,10 +164,22 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     /// <typeparamref name="T"/>) the command runs again; at <paramref name="deadlineMs"/> (0: never) it times out.
     /// The handler must not have replied. A retry that still finds nothing just stays blocked.
     /// </summary>
-    public void Block<T>(byte[][] keys, long deadlineMs)
+    public void Block<T>(byte[][] keys, long deadlineMs, bool nullBulkWhenDenied = false)
         where T : StoredValue
     {
-        if (!Retrying)
+        if (DenyBlocking)
+        {
+            // Inside EXEC (or a script) a blocking command on empty keys answers at once, as if timed out.
+            if (nullBulkWhenDenied)
+            {
+                Reply.WriteNullBulk();
+            }
+            else
+            {
+                Reply.WriteNullArray();
+            }
+        }
+        else if (!Retrying)
         {
             BlockRequest = new BlockRequest(keys, typeof(T), deadlineMs);
         }

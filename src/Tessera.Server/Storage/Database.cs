@@ -56,6 +56,13 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         return false;
     }
 
+    /// <summary>True when the key is stored, expired or not.</summary>
+    public bool Exists(ReadOnlySpan<byte> key) => TryFindRaw(key, out _);
+
+    /// <summary>True when the key is stored with a deadline already past (Redis's keyIsExpired).</summary>
+    public bool IsLogicallyExpired(ReadOnlySpan<byte> key)
+        => TryFindRaw(key, out var found) && found.Expire != 0 && found.Expire < Keyspace.Now;
+
     /// <summary>
     /// Finds a live key: an expired one is deleted (on a master) and reported missing. Reads update the access
     /// clock and count keyspace hits and misses.

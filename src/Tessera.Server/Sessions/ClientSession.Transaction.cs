@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Tessera.Resp;
+using Tessera.Server.Commands;
+
+namespace Tessera.Server.Sessions;
+
+/// <summary>MULTI/EXEC state: the queued commands and the watched keys (Redis's multiState).</summary>
+internal sealed partial class ClientSession
+{
+    private readonly List<(ServerCommand Command, byte[][] Args)> _queued = [];
+    private CommandContext? _execContext;
+
+    /// <summary>Keys this client WATCHes (see <see cref="WatchRegistry"/>).</summary>
+    public List<WatchedKey> WatchedKeys { get; } = [];
+
+    /// <summary>Commands queued since MULTI (CLIENT LIST's multi=), or -1 outside a transaction.</summary>
+    public int QueuedCommands => (Flags & ClientFlags.Multi) != 0 ? _queued.Count : -1;
+
+    /// <summary>MULTI: starts queueing.</summary>
+    public void BeginTransaction() => Flags |= ClientFlags.Multi;
+
+    /// <summary>DISCARD, EXEC, RESET: back to running commands at once, watching nothing.</summary>
+    public void DiscardTransaction()
+    {
+        _queued.Clear();
+        Flags &= ~(ClientFlags.Multi | ClientFlags.DirtyCas | ClientFlags.DirtyExec);
+        _server.Watches.UnwatchAll(this);
+    }
+
+    /// <summary>True when a queued command would be postponed by CLIENT PAUSE, so EXEC waits too.</summary>
+    private bool QueuedCommandsPostponed() => _queued.Any(q => _server.ClientPause.ShouldPostpone(q.Command.Info));
+
+    private void QueueCommand(ServerCommand command, Request args)
+    {
+        _queued.Add((command, _context.CopyArgs(0, args.Count)));
+        var replyStart = Output.Length;
+        Output.WriteLiteral("+QUEUED\r\n"u8);
+        ApplyReplyMode(replyStart);
+    }
+
+    /// <summary>
+    /// EXEC's body, after the checks: runs the queued commands in order, each replying into the EXEC array,
+    /// with blocking commands answering at once as if timed out. Errors do not stop the rest (no rollback).
+    /// </summary>
+    public void RunQueuedCommands()
+    {
+        var queued = _queued.ToArray();
+        DiscardTransaction();
+        Output.WriteArrayHeader(queued.Length);
+        var context = _execContext ??= new CommandContext(this, _server) { Reply = Output, DenyBlocking = true, Args = new Request() };
+        foreach (var (command, args) in queued)
+        {
+            var start = Stopwatch.GetTimestamp();
+            context.Args.Set(args);
+            context.Command = command;
+            context.Failed = false;
+            RunHandler(context);
+            Account(command, context, start);
+        }
+    }
+}
