@@ -2,6 +2,7 @@ using System.Text;
 using Tessera.Core.Commands;
 using Tessera.Resp;
 using Tessera.Server.Storage;
+using Tessera.Server.Storage.Types;
 
 namespace Tessera.Server.Sessions;
 
@@ -26,7 +27,8 @@ internal sealed class WatchRegistry(Keyspace keyspace)
     private readonly Dictionary<(int Db, string Key), List<ClientSession>> _watchers = [];
     private readonly List<int> _keyPositions = [];
     private readonly List<int> _readOnlyPositions = [];
-    private readonly List<bool> _existedBefore = [];
+    private readonly List<long> _before = [];
+    private bool _popsFromOneKey;
 
     /// <summary>Keys watched by at least one client.</summary>
     public int Count => _watchers.Count;
@@ -134,28 +136,63 @@ internal sealed class WatchRegistry(Keyspace keyspace)
             KeyExtractor.GetKeys(command, args, 0, positions);
             positions.RemoveAll(readOnly.Contains);
         }
+        if (command.Name == "copy" && CopiesToAnotherDatabase(args))
+        {
+            // COPY ... DB n writes its destination elsewhere; the command touches it there itself.
+            positions.Remove(2);
+        }
         positions.RemoveAll(p => !_watchers.ContainsKey((db.Index, Encoding.Latin1.GetString(args[p]))));
-        _existedBefore.Clear();
+        _popsFromOneKey = command.Name is "lmpop" or "blmpop" or "zmpop" or "bzmpop" or "blpop" or "brpop" or "bzpopmin" or "bzpopmax";
+        _before.Clear();
         foreach (var position in positions)
         {
-            _existedBefore.Add(db.Exists(args[position]));
+            _before.Add(State(db, args[position]));
         }
         return positions.Count > 0;
     }
 
+    private static bool CopiesToAnotherDatabase(Request args)
+    {
+        for (var i = 3; i < args.Count; i++)
+        {
+            if (Ascii.EqualsIgnoreCase(args[i], "db"u8))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>-1 for a missing key, else its element count for lists and sorted sets (0 for other types).</summary>
+    private static long State(Database db, ReadOnlySpan<byte> key)
+    {
+        if (!db.TryFindRaw(key, out var found))
+        {
+            return -1;
+        }
+        return found.Item switch
+        {
+            ListValue list => list.Count,
+            SortedSetValue zset => zset.Count,
+            _ => 0,
+        };
+    }
+
     /// <summary>
     /// After a write command that changed the dataset: touches the watched keys found by
-    /// <see cref="BeforeWrite"/> that existed before or exist now (DEL of a missing key changes nothing).
+    /// <see cref="BeforeWrite"/> that existed before or exist now (DEL of a missing key changes nothing). The
+    /// commands that pop from the first non-empty of several keys changed only the one whose size changed.
     /// </summary>
     public void AfterWrite(Request args, Database db)
     {
         for (var i = 0; i < _keyPositions.Count; i++)
         {
             var key = args[_keyPositions[i]];
-            var exists = db.Exists(key);
-            if (exists || _existedBefore[i])
+            var now = State(db, key);
+            var changed = _popsFromOneKey ? now != _before[i] : now >= 0 || _before[i] >= 0;
+            if (changed)
             {
-                Touch(db.Index, key, deleted: !exists);
+                Touch(db.Index, key, deleted: now < 0);
             }
         }
     }
