@@ -75,6 +75,8 @@ public sealed partial class TesseraServer : IDisposable
 
     internal WatchRegistry Watches { get; }
 
+    internal PubSubRegistry PubSub { get; } = new();
+
     internal Slowlog Slowlog { get; }
 
     internal ServerStats Stats { get; } = new();

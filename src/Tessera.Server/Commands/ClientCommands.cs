@@ -77,6 +77,10 @@ internal static class ClientCommands
         {
             flags.Append('O');
         }
+        if (s.InPubSubMode)
+        {
+            flags.Append('P');
+        }
         if ((s.Flags & ClientFlags.Multi) != 0)
         {
             flags.Append('x');
@@ -114,7 +118,7 @@ internal static class ClientCommands
         var totalMemory = s.InputCapacity + output + 1024;
         return $"id={s.Id} addr={s.RemoteAddress} laddr={s.LocalAddress} fd={s.Transport?.Fd ?? -1} name={name} " +
             $"age={(now - s.CreatedMs) / 1000} idle={(now - s.LastInteractionMs) / 1000} flags={flags} db={s.DbIndex} " +
-            $"sub=0 psub=0 ssub=0 multi={s.QueuedCommands} qbuf={queryBuffer} qbuf-free={queryFree} argv-mem=0 multi-mem=0 " +
+            $"sub={s.Subscriptions(SubscriptionKind.Channel).Count} psub={s.Subscriptions(SubscriptionKind.Pattern).Count} ssub={s.Subscriptions(SubscriptionKind.ShardChannel).Count} multi={s.QueuedCommands} qbuf={queryBuffer} qbuf-free={queryFree} argv-mem=0 multi-mem=0 " +
             $"rbs={(output > 0 ? Resp.OutputBuffer.ChunkSize : 0)} rbp=0 obl={Math.Min(output, Resp.OutputBuffer.ChunkSize)} " +
             $"oll={Math.Max(0, (output - 1) / Resp.OutputBuffer.ChunkSize)} omem={output} tot-mem={totalMemory} events={events} " +
             $"cmd={cmd} user={s.User} redir=-1 resp={s.Protocol}";

@@ -16,6 +16,7 @@ internal static class CommandFamilies
         SortedSetCommands.Register(registry);
         KeyCommands.Register(registry);
         TransactionCommands.Register(registry);
+        PubSubCommands.Register(registry);
         SortCommand.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

@@ -24,7 +24,14 @@ internal static class ConnectionCommands
             c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
             return;
         }
-        if (c.ArgCount == 1)
+        if (c.Session.Protocol == 2 && c.Session.InPubSubMode)
+        {
+            // A subscribed RESP2 client reads everything as push-like arrays, so PING answers in one too.
+            c.Reply.WriteArrayHeader(2);
+            c.Reply.WriteBulk("pong"u8);
+            c.Reply.WriteBulk(c.ArgCount == 1 ? [] : c.Arg(1));
+        }
+        else if (c.ArgCount == 1)
         {
             c.Reply.WriteLiteral(Replies.Pong);
         }

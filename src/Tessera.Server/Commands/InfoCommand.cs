@@ -156,9 +156,9 @@ internal static class InfoCommand
                 Field("current_eviction_exceeded_time", 0);
                 Field("keyspace_hits", keyspace.KeyspaceHits);
                 Field("keyspace_misses", keyspace.KeyspaceMisses);
-                Field("pubsub_channels", 0);
-                Field("pubsub_patterns", 0);
-                Field("pubsubshard_channels", 0);
+                Field("pubsub_channels", server.PubSub.Count(SubscriptionKind.Channel));
+                Field("pubsub_patterns", server.PubSub.Count(SubscriptionKind.Pattern));
+                Field("pubsubshard_channels", server.PubSub.Count(SubscriptionKind.ShardChannel));
                 Field("latest_fork_usec", 0);
                 Field("total_forks", 0);
                 Field("migrate_cached_sockets", 0);

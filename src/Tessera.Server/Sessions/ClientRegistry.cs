@@ -78,6 +78,7 @@ internal sealed class ClientRegistry(TesseraServer server)
             server.ClientPause.Forget(session);
             server.Blocking.Remove(session);
             server.Watches.UnwatchAll(session);
+            server.PubSub.UnsubscribeAll(session);
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed partial class ClientSession
     public void Reset()
     {
         DiscardTransaction();
+        _server.PubSub.UnsubscribeAll(this);
         Select(0);
         Protocol = 2;
         Name = null;

@@ -260,6 +260,12 @@ internal sealed partial class ClientSession
             Reject(command, "NOAUTH Authentication required.");
             return true;
         }
+        if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
+            or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
+        {
+            Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return true;
+        }
         var inMulti = (Flags & ClientFlags.Multi) != 0;
         if (inMulti && (command.Info.Flags & Core.Commands.CommandFlags.NoMulti) != 0)
         {

@@ -1,0 +1,88 @@
+using Tessera.Resp;
+using Tessera.Server.Logging;
+
+namespace Tessera.Server.Sessions;
+
+/// <summary>A client's subscriptions and the messages delivered to it.</summary>
+internal sealed partial class ClientSession
+{
+    private readonly HashSet<string>[] _subscriptions = [[], [], []];
+    private long _softLimitSinceMs;
+    private bool _closedForOutputLimit;
+
+    /// <summary>The channels, patterns or shard channels this client is subscribed to.</summary>
+    public HashSet<string> Subscriptions(SubscriptionKind kind) => _subscriptions[(int)kind];
+
+    /// <summary>Channels plus patterns: the count SUBSCRIBE and PSUBSCRIBE replies report.</summary>
+    public int SubscriptionCount => _subscriptions[0].Count + _subscriptions[1].Count;
+
+    /// <summary>True while subscribed to anything: a RESP2 client may then only (un)subscribe, PING, QUIT, RESET.</summary>
+    public bool InPubSubMode => SubscriptionCount + _subscriptions[2].Count > 0;
+
+    /// <summary>
+    /// Writes a message (message/pmessage/smessage) for this subscriber: straight into its output when it is the
+    /// publisher itself (so it precedes PUBLISH's reply, as in Redis), otherwise into its remote output. A
+    /// subscriber over <c>client-output-buffer-limit pubsub</c> is disconnected.
+    /// </summary>
+    public void DeliverMessage(ClientSession publisher, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        if (publisher == this)
+        {
+            WriteMessage(Output, kind, pattern, channel, message);
+            return;
+        }
+        if (_closedForOutputLimit)
+        {
+            return;
+        }
+        long pending;
+        lock (_remoteLock)
+        {
+            WriteMessage(_remote, kind, pattern, channel, message);
+            _remotePending = true;
+            pending = _remote.Length;
+        }
+        if (!_closedForOutputLimit && ExceedsPubSubLimit(pending + Output.Length))
+        {
+            // Closed from the publisher's thread, as CLIENT KILL does; the loop then forgets the session.
+            _closedForOutputLimit = true;
+            _server.Log.ClosingSlowSubscriber(RemoteAddress, pending + Output.Length);
+            Transport?.Close();
+            return;
+        }
+        Transport?.Wake();
+    }
+
+    private static void WriteMessage(RespWriter w, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        w.WritePushHeader(pattern.IsEmpty ? 3 : 4);
+        w.WriteBulk(kind);
+        if (!pattern.IsEmpty)
+        {
+            w.WriteBulk(pattern);
+        }
+        w.WriteBulk(channel);
+        w.WriteBulk(message);
+    }
+
+    /// <summary>The pubsub class of client-output-buffer-limit: over the hard limit, or over the soft one for too long.</summary>
+    private bool ExceedsPubSubLimit(long pending)
+    {
+        var (hard, soft, seconds) = _server.Config.OutputBufferLimits["pubsub"];
+        if (hard > 0 && pending >= hard)
+        {
+            return true;
+        }
+        if (soft <= 0 || pending < soft)
+        {
+            _softLimitSinceMs = 0;
+            return false;
+        }
+        var now = Environment.TickCount64;
+        if (_softLimitSinceMs == 0)
+        {
+            _softLimitSinceMs = now;
+        }
+        return now - _softLimitSinceMs >= seconds * 1000;
+    }
+}
