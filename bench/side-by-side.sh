@@ -34,7 +34,8 @@ REDIS_PID=$!
 taskset -c "$SERVER_CPU" "$TESSERA" server --port "$TESSERA_PORT" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$WORK" >"$WORK/tessera.log" 2>&1 &
 TESSERA_PID=$!
-cleanup() { kill "$REDIS_PID" "$TESSERA_PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+SUBSCRIBER_PIDS=()
+cleanup() { kill "$REDIS_PID" "$TESSERA_PID" "${SUBSCRIBER_PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 for port in "$REDIS_PORT" "$TESSERA_PORT"; do
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -63,7 +64,10 @@ WORKLOADS_ALL=(
     "zadd|-t zadd -c 50 -r 100000|ZADD zset 1 m|"
     "zpopmin|-t zpopmin -c 50|ZPOPMIN zset|-t zadd -r 1000000"
     "lrange_100|-c 50 LRANGE mylist 0 99|LRANGE list 0 99|-t lpush"
+    "publish|-c 50 PUBLISH channel message|PUBLISH channel message|"
 )
+# Subscribers listening on "channel" for the publish workload, on each server (on the load generator's CPU).
+SUBSCRIBERS=${SUBSCRIBERS:-4}
 SELECTED=${WORKLOADS:-}
 
 # Every command must succeed on both servers, so an error reply can never count as a fast request.
@@ -80,6 +84,16 @@ for entry in "${WORKLOADS_ALL[@]}"; do
 done
 
 
+
+if [ -z "$SELECTED" ] || [[ " $SELECTED " == *" publish "* ]]; then
+    for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+        for _ in $(seq "$SUBSCRIBERS"); do
+            taskset -c "$CLIENT_CPU" redis-cli -p "$port" SUBSCRIBE channel >/dev/null &
+            SUBSCRIBER_PIDS+=($!)
+        done
+    done
+    sleep 0.5
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
