@@ -41,6 +41,13 @@ for port in "$REDIS_PORT" "$TESSERA_PORT"; do
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
+# A three-command script for the evalsha workload, loaded into both servers.
+SCRIPT_BODY="redis.call('incr', KEYS[1]) redis.call('expire', KEYS[1], 1000) return redis.call('get', KEYS[1])"
+SCRIPT_SHA=$(printf '%s' "$SCRIPT_BODY" | sha1sum | cut -d' ' -f1)
+for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+    redis-cli -p "$port" SCRIPT LOAD "$SCRIPT_BODY" >/dev/null
+done
+
 # name|redis-benchmark arguments|command checked before measuring|untimed redis-benchmark arguments filling the data
 # the workload reads or pops (each run starts from an empty server)
 WORKLOADS_ALL=(
@@ -65,6 +72,7 @@ WORKLOADS_ALL=(
     "zpopmin|-t zpopmin -c 50|ZPOPMIN zset|-t zadd -r 1000000"
     "lrange_100|-c 50 LRANGE mylist 0 99|LRANGE list 0 99|-t lpush"
     "publish|-c 50 PUBLISH channel message|PUBLISH channel message|"
+    "evalsha|-c 50 -r 100000 EVALSHA $SCRIPT_SHA 1 key:__rand_int__|EVALSHA $SCRIPT_SHA 1 k|"
 )
 # Subscribers listening on "channel" for the publish workload, on each server (on the load generator's CPU).
 SUBSCRIBERS=${SUBSCRIBERS:-4}

@@ -67,6 +67,19 @@ public class OutputBuffer
     public ReadOnlySpan<byte> PeekFirst()
         => _count == 0 ? default : _chunks[_head].AsSpan(_headSent, _lengths[_head] - _headSent);
 
+    /// <summary>Copies every unsent byte into <paramref name="destination"/> (at least <see cref="Length"/> long).</summary>
+    public void CopyTo(Span<byte> destination)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            var index = (_head + i) & (_chunks.Length - 1);
+            var start = i == 0 ? _headSent : 0;
+            var chunk = _chunks[index].AsSpan(start, _lengths[index] - start);
+            chunk.CopyTo(destination);
+            destination = destination[chunk.Length..];
+        }
+    }
+
     /// <summary>Fills <paramref name="segments"/> with the first chunks of unsent bytes, for a gathered send; returns how many.</summary>
     public int PeekSegments(Span<ArraySegment<byte>> segments)
     {

@@ -25,6 +25,7 @@ public sealed partial class TesseraServer : IDisposable
     private int _shutdownStarted;
     private long _baselineHeap;
     private long _lastCollectionMs;
+    private Scripting.ScriptEngine? _scripts;
     private long _commandsAtLastCron;
     private long _lastActivityMs;
     private long _committedAfterIdleCompaction;
@@ -76,6 +77,8 @@ public sealed partial class TesseraServer : IDisposable
     internal WatchRegistry Watches { get; }
 
     internal PubSubRegistry PubSub { get; } = new();
+
+    internal Scripting.ScriptEngine Scripts => _scripts ??= new Scripting.ScriptEngine(this);
 
     internal Slowlog Slowlog { get; }
 

@@ -17,6 +17,7 @@ internal static class CommandFamilies
         KeyCommands.Register(registry);
         TransactionCommands.Register(registry);
         PubSubCommands.Register(registry);
+        ScriptingCommands.Register(registry);
         SortCommand.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

@@ -35,6 +35,9 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Closing idle client: addr={Address}")]
     public static partial void ClosingIdleClient(this ILogger logger, string address);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
+    public static partial void ScriptLog(this ILogger logger, string message);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client addr={Address} closed for overcoming of output buffer limits ({Bytes} bytes of pub/sub messages waiting)")]
     public static partial void ClosingSlowSubscriber(this ILogger logger, string address, long bytes);
 

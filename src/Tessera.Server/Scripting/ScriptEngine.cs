@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using KeraLua;
+using Tessera.Resp;
+using Tessera.Server.Logging;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Scripting;
+
+/// <summary>
+/// EVAL's engine (Redis's script_lua.c and eval.c): one Lua state for the node, scripts cached by SHA1 and run
+/// in the sandbox of <c>sandbox.lua</c>. redis.call runs the command through the calling client's session with a
+/// private reply buffer, and the reply is converted to Lua values by Redis's rules. Used under the execution
+/// lock, so a script is atomic.
+/// </summary>
+internal sealed class ScriptEngine : IDisposable
+{
+    private readonly TesseraServer _server;
+    private readonly Lua _lua;
+    private readonly LuaFunction _call;
+    private readonly LuaFunction _sha1hex;
+    private readonly LuaFunction _log;
+    private readonly Dictionary<string, byte[]> _sources = [];
+    private readonly RespWriter _scratch = new();
+    private CommandContext? _caller;
+    private bool _readOnly;
+
+    public ScriptEngine(TesseraServer server)
+    {
+        _server = server;
+        _lua = new Lua(openLibs: true) { Encoding = Encoding.Latin1 };
+        _call = Call;
+        _sha1hex = Sha1Hex;
+        _log = Log;
+        _lua.Register("__tessera_call", _call);
+        _lua.Register("__tessera_sha1hex", _sha1hex);
+        _lua.Register("__tessera_log", _log);
+        using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("sandbox.lua")!;
+        using var reader = new StreamReader(stream);
+        if (_lua.DoString(reader.ReadToEnd()))
+        {
+            throw new InvalidOperationException("the script sandbox failed to load: " + _lua.ToString(-1));
+        }
+        _lua.NewTable();
+        _lua.SetGlobal("__tessera_scripts");
+    }
+
+    /// <summary>Scripts in the cache (INFO number_of_cached_scripts).</summary>
+    public int Count => _sources.Count;
+
+    /// <summary>Lowercase hex SHA1 of a script body, its name in the cache.</summary>
+    public static string Sha1(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
+
+    public bool Exists(string sha) => _sources.ContainsKey(sha);
+
+    /// <summary>Compiles and caches a script; null on success, else Redis's compile error text.</summary>
+    public string? Load(string sha, byte[] body)
+    {
+        if (_sources.ContainsKey(sha))
+        {
+            return null;
+        }
+        if (_lua.LoadBuffer(body, "@user_script") != LuaStatus.OK)
+        {
+            var message = _lua.ToString(-1);
+            _lua.Pop(1);
+            return "ERR Error compiling script (new function): " + message;
+        }
+        // The chunk's only upvalue is _ENV: the sandbox environment.
+        _lua.GetGlobal("__tessera_env");
+        _lua.SetUpValue(-2, 1);
+        _lua.GetGlobal("__tessera_scripts");
+        _lua.Insert(-2);
+        _lua.SetField(-2, sha);
+        _lua.Pop(1);
+        _sources[sha] = body;
+        return null;
+    }
+
+    /// <summary>SCRIPT FLUSH: forgets every script.</summary>
+    public void Flush()
+    {
+        _sources.Clear();
+        _lua.NewTable();
+        _lua.SetGlobal("__tessera_scripts");
+        _lua.GarbageCollector(LuaGC.Collect, 0);
+    }
+
+    /// <summary>Runs a cached script with its KEYS and ARGV and writes its reply (or error) for the caller.</summary>
+    public void Run(CommandContext c, string sha, int keyIndex, int keyCount, bool readOnly)
+    {
+        var lua = _lua;
+        var top = lua.GetTop();
+        lua.GetGlobal("__tessera_per_call");
+        PushArguments(c, keyIndex, keyIndex + keyCount);
+        lua.SetField(-2, "KEYS");
+        PushArguments(c, keyIndex + keyCount, c.ArgCount);
+        lua.SetField(-2, "ARGV");
+        lua.Pop(1);
+        lua.GetGlobal("__tessera_error_handler");
+        lua.GetGlobal("__tessera_scripts");
+        lua.GetField(-1, sha);
+        lua.Remove(-2);
+        _caller = c;
+        _readOnly = readOnly;
+        var status = lua.PCall(0, 1, top + 1);
+        _caller = null;
+        if (status == LuaStatus.OK)
+        {
+            LuaReplies.Write(lua, c.Reply, -1);
+        }
+        else
+        {
+            WriteScriptError(c, sha);
+        }
+        lua.SetTop(top);
+    }
+
+    /// <summary>Arguments [start, end) as a Lua array: KEYS or ARGV.</summary>
+    private void PushArguments(CommandContext c, int start, int end)
+    {
+        _lua.CreateTable(end - start, 0);
+        for (var i = start; i < end; i++)
+        {
+            _lua.PushBuffer(c.Arg(i).ToArray());
+            _lua.RawSetInteger(-2, i - start + 1);
+        }
+    }
+
+    /// <summary>An error from the script: its err text, then where it came from, as Redis 7.0 reports it.</summary>
+    private void WriteScriptError(CommandContext c, string sha)
+    {
+        var lua = _lua;
+        string message;
+        if (lua.IsTable(-1))
+        {
+            lua.GetField(-1, "err");
+            message = lua.ToString(-1) ?? "ERR unknown error";
+            lua.Pop(1);
+            // A redis.call in tail position ("return redis.call(...)") leaves no frame of the script to read
+            // the line from; a one-line script can only have failed on line 1.
+            var line = lua.GetField(-1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture)
+                : _sources[sha].AsSpan().Contains((byte)'\n') ? "?" : "1";
+            lua.Pop(1);
+            message += $" script: {sha}, on @user_script:{line}.";
+        }
+        else
+        {
+            message = "ERR " + lua.ToString(-1);
+        }
+        c.Error(message.Replace('\r', ' ').Replace('\n', ' '));
+    }
+
+    /// <summary>
+    /// __tessera_call(command, args...): runs the command and returns its reply as Lua values, or an error table
+    /// and true.
+    /// </summary>
+    private int Call(IntPtr state)
+    {
+        var lua = Lua.FromIntPtr(state);
+        var caller = _caller!;
+        var count = lua.GetTop();
+        if (count == 0)
+        {
+            return Fail(lua, "ERR Please specify at least one argument for this redis lib call");
+        }
+        var args = new byte[count][];
+        for (var i = 1; i <= count; i++)
+        {
+            var type = lua.Type(i);
+            if (type == LuaType.Number)
+            {
+                args[i - 1] = Encoding.ASCII.GetBytes(lua.IsInteger(i)
+                    ? lua.ToInteger(i).ToString(CultureInfo.InvariantCulture)
+                    : FormatNumber(lua.ToNumber(i)));
+            }
+            else if (type == LuaType.String)
+            {
+                args[i - 1] = lua.ToBuffer(i);
+            }
+            else
+            {
+                return Fail(lua, "ERR Lua redis lib command arguments must be strings or integers");
+            }
+        }
+        var error = caller.Session.RunFromScript(args, _scratch, _readOnly);
+        if (error is not null)
+        {
+            return Fail(lua, error);
+        }
+        bool failed;
+        var first = _scratch.PeekFirst();
+        if (first.Length == _scratch.Length)
+        {
+            failed = LuaReplies.Push(lua, first);
+        }
+        else
+        {
+            var whole = new byte[_scratch.Length];
+            _scratch.CopyTo(whole);
+            failed = LuaReplies.Push(lua, whole);
+        }
+        _scratch.Clear();
+        lua.PushBoolean(failed);
+        return 2;
+    }
+
+    private static int Fail(Lua lua, string error)
+    {
+        lua.CreateTable(0, 1);
+        lua.PushString(error);
+        lua.SetField(-2, "err");
+        lua.PushBoolean(true);
+        return 2;
+    }
+
+    /// <summary>Lua 5.1's number format (%.14g), so 3.0 passes as "3" as in Redis.</summary>
+    private static string FormatNumber(double value) => value.ToString("G14", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-");
+
+    private int Sha1Hex(IntPtr state)
+    {
+        var lua = Lua.FromIntPtr(state);
+        lua.PushString(Sha1(lua.Type(1) is LuaType.String or LuaType.Number ? lua.ToBuffer(1) : []));
+        return 1;
+    }
+
+    private int Log(IntPtr state)
+    {
+        var lua = Lua.FromIntPtr(state);
+        var parts = new List<string>();
+        for (var i = 2; i <= lua.GetTop(); i++)
+        {
+            parts.Add(lua.ToString(i) ?? "");
+        }
+        _server.Log.ScriptLog(string.Join(' ', parts));
+        return 0;
+    }
+
+    public void Dispose() => _lua.Dispose();
+}

@@ -1,0 +1,84 @@
+-- Tessera's script sandbox, run once when the Lua engine starts (Redis's scriptingInit). Scripts never see the
+-- real globals: each runs with an environment that reads the whitelisted libraries, KEYS and ARGV, and refuses
+-- writes and unknown names with Redis's messages. Library tables are read-only views.
+local error, setmetatable, tostring, type, getinfo = error, setmetatable, tostring, type, debug.getinfo
+local format, sub, mathtype = string.format, string.sub, math.type
+
+-- Lua 5.1 (Redis's) has no integer subtype: floats print as %.14g, so 6/2 prints "3", not "3.0".
+local function tostring51(value)
+  if mathtype(value) == 'float' then
+    return format('%.14g', value)
+  end
+  return tostring(value)
+end
+
+local function readonly(t)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+    __metatable = false,
+  })
+end
+
+local sandbox = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, select = select, tonumber = tonumber,
+  tostring = tostring51, type = type, xpcall = xpcall, getmetatable = getmetatable, setmetatable = setmetatable,
+  unpack = table.unpack, collectgarbage = collectgarbage, _VERSION = 'Lua 5.1',
+  string = readonly(string), math = readonly(math), table = readonly(table),
+}
+
+-- redis.call and redis.pcall run the command in C#; an error comes back as a table, raised here so that no
+-- Lua error ever unwinds through managed code.
+local call, sha1hex, log = __tessera_call, __tessera_sha1hex, __tessera_log
+local redis = {
+  call = function(...)
+    local reply, failed = call(...)
+    if failed then error(reply, 0) end
+    return reply
+  end,
+  pcall = function(...)
+    return (call(...))
+  end,
+  error_reply = function(message)
+    if type(message) == 'string' and sub(message, 1, 1) == '-' then message = sub(message, 2) end
+    return { err = message }
+  end,
+  status_reply = function(message) return { ok = message } end,
+  sha1hex = function(text) return sha1hex(text) end,
+  log = function(level, ...) log(level, ...) end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+}
+sandbox.redis = readonly(redis)
+
+local per_call = {}
+__tessera_per_call = per_call
+
+__tessera_env = setmetatable({}, {
+  __index = function(_, name)
+    local value = per_call[name]
+    if value ~= nil then return value end
+    value = sandbox[name]
+    if value ~= nil then return value end
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+
+-- The message handler of every script call: strings become ERR errors, and the error remembers the script
+-- line it was raised on, for Redis's "script: <sha>, on @user_script:<line>." suffix.
+__tessera_error_handler = function(err)
+  if type(err) ~= 'table' then
+    err = { err = 'ERR ' .. tostring(err) }
+  end
+  for level = 2, 32 do
+    local info = getinfo(level, 'Sl')
+    if not info then break end
+    if info.source == '@user_script' then
+      err.line = info.currentline
+      break
+    end
+  end
+  return err
+end
