@@ -213,7 +213,11 @@ public sealed partial class TesseraServer : IDisposable
         }
         _cronStop.Dispose();
         Blocking.Dispose();
+        _scripts?.Dispose();
     }
+
+    /// <summary>Scripts in the EVAL cache, without starting the Lua engine to count none.</summary>
+    internal int CachedScripts => _scripts?.Count ?? 0;
 
     /// <summary>used_memory: the managed baseline, the data set, and bytes buffered for clients.</summary>
     internal long UsedMemory() => BaselineMemory + Keyspace.UsedMemory + ClientBufferBytes();

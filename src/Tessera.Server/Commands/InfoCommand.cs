@@ -270,7 +270,7 @@ internal static class InfoCommand
         field("used_memory_vm_eval", 0);
         field("used_memory_lua_human", "0B");
         field("used_memory_scripts_eval", 0);
-        field("number_of_cached_scripts", 0);
+        field("number_of_cached_scripts", server.CachedScripts);
         field("number_of_functions", 0);
         field("number_of_libraries", 0);
         field("used_memory_vm_functions", 0);
