@@ -216,6 +216,31 @@ public sealed partial class TesseraServer : IDisposable
         _scripts?.Dispose();
     }
 
+    /// <summary>
+    /// Takes the execution lock, unless a script has run past busy-reply-threshold: then false, and the caller
+    /// answers -BUSY (or defers its work) instead of waiting. A node that never ran a script waits plainly.
+    /// </summary>
+    internal bool TryEnterExecution()
+    {
+        var scripts = ScriptsIfStarted;
+        if (scripts is null)
+        {
+            ExecutionLock.Enter();
+            return true;
+        }
+        while (!scripts.TimedOut)
+        {
+            if (ExecutionLock.TryEnter(50))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The Lua engine if a script ever ran, else null (read without the execution lock).</summary>
+    internal Scripting.ScriptEngine? ScriptsIfStarted => Volatile.Read(ref _scripts);
+
     /// <summary>Scripts in the EVAL cache, without starting the Lua engine to count none.</summary>
     internal int CachedScripts => _scripts?.Count ?? 0;
 
@@ -349,6 +374,7 @@ public sealed partial class TesseraServer : IDisposable
                 ClientPause.CheckTimeout();
                 Stats.Sample();
                 PeakMemory = Math.Max(PeakMemory, UsedMemory());
+                Clients.ForgetDisconnected();
                 CloseIdleClients();
                 if (Config.MaxMemory.Value > 0)
                 {

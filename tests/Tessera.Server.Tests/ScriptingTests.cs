@@ -84,6 +84,58 @@ public class ScriptingTests
         Assert.StartsWith("ERR Error compiling script (new function): user_script:2:", error.Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_script_looping_forever_gets_others_busy_until_script_kill()
+    {
+        using var node = new TesseraNode();
+        var (looping, other) = StartSlowScript(node, "local i = 0 while true do i = i + 1 end");
+        using var _ = looping;
+        using var __ = other;
+        var clock = Stopwatch.StartNew();
+        var reply = other.Call("PING");
+        while (!reply.IsError && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            reply = other.Call("PING");
+        }
+        Assert.Equal("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", reply.Text);
+        Assert.Equal("OK", other.Call("SCRIPT", "KILL").Text);
+        var killed = looping.Read();
+        Assert.True(killed.IsError);
+        Assert.StartsWith("ERR Script killed by user with SCRIPT KILL...", killed.Text, StringComparison.Ordinal);
+        Assert.Equal("PONG", other.Call("PING").Text);
+        Assert.Equal("PONG", looping.Call("PING").Text);
+        Assert.Equal("NOTBUSY No scripts in execution right now.", other.Call("SCRIPT", "KILL").Text);
+    }
+
+    [Fact]
+    public async Task A_busy_script_that_wrote_cannot_be_killed_but_shutdown_nosave_ends_it()
+    {
+        using var node = new TesseraNode();
+        var (looping, other) = StartSlowScript(node, "redis.call('set', 'k', 'v') while true do end");
+        using var _ = looping;
+        using var __ = other;
+        var clock = Stopwatch.StartNew();
+        var reply = other.Call("SCRIPT", "KILL");
+        while (reply.Text!.StartsWith("NOTBUSY", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            reply = other.Call("SCRIPT", "KILL");
+        }
+        Assert.StartsWith("UNKILLABLE Sorry the script already executed write commands", reply.Text, StringComparison.Ordinal);
+        other.Send("SHUTDOWN", "NOSAVE");
+        await node.Server.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Sends a script that runs until killed (busy after 100 ms); returns its client and another one.</summary>
+    private static (RespClient Looping, RespClient Other) StartSlowScript(TesseraNode node, string script)
+    {
+        var looping = node.Connect();
+        looping.Call("CONFIG", "SET", "busy-reply-threshold", "100");
+        looping.Send("EVAL", script, "0");
+        // Once the script runs, its I/O thread accepts nothing: a connection opened then lands on another one.
+        Thread.Sleep(300);
+        return (looping, node.Connect());
+    }
+
     private static string RedisCli(int port, params string[] args)
     {
         var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -38,6 +38,12 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
     public static partial void ScriptLog(this ILogger logger, string message);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script detected: still in execution after {Milliseconds} milliseconds. You can try killing the script using the SCRIPT KILL command.")]
+    public static partial void SlowScript(this ILogger logger, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script {Sha} finished; other clients are served again")]
+    public static partial void SlowScriptEnded(this ILogger logger, string sha);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client addr={Address} closed for overcoming of output buffer limits ({Bytes} bytes of pub/sub messages waiting)")]
     public static partial void ClosingSlowSubscriber(this ILogger logger, string address, long bytes);
 

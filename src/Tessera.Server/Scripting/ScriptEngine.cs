@@ -21,10 +21,15 @@ internal sealed class ScriptEngine : IDisposable
     private readonly LuaFunction _call;
     private readonly LuaFunction _sha1hex;
     private readonly LuaFunction _log;
+    private readonly LuaFunction _killed;
     private readonly Dictionary<string, byte[]> _sources = [];
     private readonly RespWriter _scratch = new();
     private CommandContext? _caller;
     private bool _readOnly;
+    private long _startedMs;
+    private bool _wrote;
+    private volatile bool _timedOut;
+    private volatile bool _killRequested;
 
     public ScriptEngine(TesseraServer server)
     {
@@ -33,6 +38,8 @@ internal sealed class ScriptEngine : IDisposable
         _call = Call;
         _sha1hex = Sha1Hex;
         _log = Log;
+        _killed = Killed;
+        _lua.Register("__tessera_killed", _killed);
         _lua.Register("__tessera_call", _call);
         _lua.Register("__tessera_sha1hex", _sha1hex);
         _lua.Register("__tessera_log", _log);
@@ -44,6 +51,30 @@ internal sealed class ScriptEngine : IDisposable
         }
         _lua.NewTable();
         _lua.SetGlobal("__tessera_scripts");
+    }
+
+    /// <summary>
+    /// True while a script runs past busy-reply-threshold: other clients then get -BUSY instead of waiting for the
+    /// execution lock, and may SCRIPT KILL it. Read from other threads.
+    /// </summary>
+    public bool TimedOut => _timedOut;
+
+    /// <summary>
+    /// SCRIPT KILL (from another client's thread, without the execution lock): null when the script will stop,
+    /// else Redis's refusal. <paramref name="force"/> (SHUTDOWN NOSAVE) stops even a script that wrote.
+    /// </summary>
+    public string? Kill(bool force = false)
+    {
+        if (!_timedOut)
+        {
+            return "NOTBUSY No scripts in execution right now.";
+        }
+        if (_wrote && !force)
+        {
+            return "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+        }
+        _killRequested = true;
+        return null;
     }
 
     /// <summary>Scripts in the cache (INFO number_of_cached_scripts).</summary>
@@ -104,8 +135,16 @@ internal sealed class ScriptEngine : IDisposable
         lua.Remove(-2);
         _caller = c;
         _readOnly = readOnly;
+        _wrote = false;
+        _killRequested = false;
+        _startedMs = Environment.TickCount64;
         var status = lua.PCall(0, 1, top + 1);
         _caller = null;
+        if (_timedOut)
+        {
+            _server.Log.SlowScriptEnded(sha);
+            _timedOut = false;
+        }
         if (status == LuaStatus.OK)
         {
             LuaReplies.Write(lua, c.Reply, -1);
@@ -184,7 +223,9 @@ internal sealed class ScriptEngine : IDisposable
                 return Fail(lua, "ERR Lua redis lib command arguments must be strings or integers");
             }
         }
+        var dirty = _server.Dirty;
         var error = caller.Session.RunFromScript(args, _scratch, _readOnly);
+        _wrote |= _server.Dirty != dirty;
         if (error is not null)
         {
             return Fail(lua, error);
@@ -217,6 +258,18 @@ internal sealed class ScriptEngine : IDisposable
 
     /// <summary>Lua 5.1's number format (%.14g), so 3.0 passes as "3" as in Redis.</summary>
     private static string FormatNumber(double value) => value.ToString("G14", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-");
+
+    /// <summary>The count hook's question: has SCRIPT KILL asked this script to stop? Also notes a script gone slow.</summary>
+    private int Killed(IntPtr state)
+    {
+        if (!_timedOut && Environment.TickCount64 - _startedMs > _server.Config.BusyReplyThreshold.Value)
+        {
+            _server.Log.SlowScript(_server.Config.BusyReplyThreshold.Value);
+            _timedOut = true;
+        }
+        Lua.FromIntPtr(state).PushBoolean(_killRequested);
+        return 1;
+    }
 
     private int Sha1Hex(IntPtr state)
     {

@@ -30,7 +30,13 @@ local sandbox = {
 
 -- redis.call and redis.pcall run the command in C#; an error comes back as a table, raised here so that no
 -- Lua error ever unwinds through managed code.
-local call, sha1hex, log = __tessera_call, __tessera_sha1hex, __tessera_log
+local call, sha1hex, log, killed = __tessera_call, __tessera_sha1hex, __tessera_log, __tessera_killed
+
+-- Every 100,000 instructions the engine notes a script running past busy-reply-threshold, and a SCRIPT KILL
+-- ends the script with an error raised here, in Lua.
+debug.sethook(function()
+  if killed() then error({ err = 'ERR Script killed by user with SCRIPT KILL...' }, 0) end
+end, '', 100000)
 local redis = {
   call = function(...)
     local reply, failed = call(...)

@@ -3,8 +3,9 @@ using System.Text;
 namespace Tessera.Server.Sessions;
 
 /// <summary>
-/// Every connected client, for CLIENT LIST/KILL, INFO clients and maxclients. Changed under the execution lock,
-/// so commands that walk it see a consistent set.
+/// Every connected client, for CLIENT LIST/KILL, INFO clients and maxclients. The set has its own small lock, so
+/// connections come and go even while a slow script holds the execution lock; what a disconnected client leaves
+/// in other registries (blocking, WATCH, pub/sub) is cleared under the execution lock, later if a script is busy.
 /// </summary>
 internal sealed class ClientRegistry(TesseraServer server)
 {
@@ -21,13 +22,24 @@ internal sealed class ClientRegistry(TesseraServer server)
         "things in order for the server to start accepting connections from the outside.\r\n";
 
     private readonly Dictionary<long, ClientSession> _sessions = [];
+    private readonly Lock _lock = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ClientSession> _forgetLater = new();
     private long _nextId;
 
     /// <summary>Connected clients.</summary>
     public int Count => _sessions.Count;
 
     /// <summary>Clients in connection order (ids grow).</summary>
-    public IEnumerable<ClientSession> All => _sessions.Values.OrderBy(s => s.Id);
+    public IEnumerable<ClientSession> All
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _sessions.Values.OrderBy(s => s.Id)];
+            }
+        }
+    }
 
     public long ConnectionsReceived { get; private set; }
 
@@ -36,7 +48,7 @@ internal sealed class ClientRegistry(TesseraServer server)
     /// <summary>Null to accept a new connection, or the error line to send before closing it.</summary>
     public byte[]? Admit(string remote, bool unix)
     {
-        lock (server.ExecutionLock)
+        lock (_lock)
         {
             ConnectionsReceived++;
             if (_sessions.Count >= server.Config.MaxClients.Value)
@@ -56,7 +68,7 @@ internal sealed class ClientRegistry(TesseraServer server)
     /// <summary>Creates the session of a new connection.</summary>
     public ClientSession Register(IClientTransport? transport, string remote, string local, bool unix)
     {
-        lock (server.ExecutionLock)
+        lock (_lock)
         {
             var session = new ClientSession(server, ++_nextId, transport, remote, local);
             if (unix)
@@ -71,19 +83,51 @@ internal sealed class ClientRegistry(TesseraServer server)
     /// <summary>Forgets a closed connection's session.</summary>
     public void Unregister(ClientSession session)
     {
-        lock (server.ExecutionLock)
+        lock (_lock)
         {
             _sessions.Remove(session.Id);
-            server.Monitors.Remove(session);
-            server.ClientPause.Forget(session);
-            server.Blocking.Remove(session);
-            server.Watches.UnwatchAll(session);
-            server.PubSub.UnsubscribeAll(session);
+        }
+        if (!server.TryEnterExecution())
+        {
+            _forgetLater.Enqueue(session);
+            return;
+        }
+        try
+        {
+            Forget(session);
+        }
+        finally
+        {
+            server.ExecutionLock.Exit();
         }
     }
 
+    /// <summary>Clears what clients that disconnected during a slow script left behind (under the execution lock).</summary>
+    public void ForgetDisconnected()
+    {
+        while (_forgetLater.TryDequeue(out var session))
+        {
+            Forget(session);
+        }
+    }
+
+    private void Forget(ClientSession session)
+    {
+        server.Monitors.Remove(session);
+        server.ClientPause.Forget(session);
+        server.Blocking.Remove(session);
+        server.Watches.UnwatchAll(session);
+        server.PubSub.UnsubscribeAll(session);
+    }
+
     /// <summary>The client with this id, or null.</summary>
-    public ClientSession? Find(long id) => _sessions.GetValueOrDefault(id);
+    public ClientSession? Find(long id)
+    {
+        lock (_lock)
+        {
+            return _sessions.GetValueOrDefault(id);
+        }
+    }
 
     private static bool IsLoopback(string address)
         => address.StartsWith("127.", StringComparison.Ordinal) || address.StartsWith("[::1]", StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Tessera.Resp;
 using CommandFlags = Tessera.Core.Commands.CommandFlags;
 
@@ -8,6 +9,37 @@ namespace Tessera.Server.Sessions;
 internal sealed partial class ClientSession
 {
     private CommandContext? _scriptContext;
+
+    /// <summary>
+    /// A command received while a slow script holds the node (Redis's -BUSY state): SCRIPT KILL and SHUTDOWN
+    /// NOSAVE act, anything else gets -BUSY.
+    /// </summary>
+    private void AnswerWhileScriptBusy()
+    {
+        var args = _request;
+        var scripts = _server.ScriptsIfStarted!;
+        if (args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "script"u8) && Ascii.EqualsIgnoreCase(args[1], "kill"u8))
+        {
+            if (scripts.Kill() is { } refusal)
+            {
+                Output.WriteError(refusal);
+            }
+            else
+            {
+                Output.WriteLiteral("+OK\r\n"u8);
+            }
+            return;
+        }
+        if (args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "shutdown"u8) && Ascii.EqualsIgnoreCase(args[1], "nosave"u8))
+        {
+            // The script is stopped even if it wrote: nothing is saved, and the node goes down.
+            scripts.Kill(force: true);
+            _server.Shutdown();
+            Flags |= ClientFlags.CloseAfterReply;
+            return;
+        }
+        Output.WriteError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    }
 
     /// <summary>
     /// Runs one redis.call from a script of this client, replying into <paramref name="reply"/>; returns the error

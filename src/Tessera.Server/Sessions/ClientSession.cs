@@ -187,7 +187,12 @@ internal sealed partial class ClientSession
                 }
                 if (!locked)
                 {
-                    _server.ExecutionLock.Enter();
+                    if (!_server.TryEnterExecution())
+                    {
+                        AnswerWhileScriptBusy();
+                        _inputStart += consumed;
+                        continue;
+                    }
                     locked = true;
                 }
                 if (!ProcessCommand())
