@@ -72,7 +72,7 @@ WORKLOADS_ALL=(
     "zpopmin|-t zpopmin -c 50|ZPOPMIN zset|-t zadd -r 1000000"
     "lrange_100|-c 50 LRANGE mylist 0 99|LRANGE list 0 99|-t lpush"
     "publish|-c 50 PUBLISH channel message|PUBLISH channel message|"
-    "evalsha|-c 50 -r 100000 EVALSHA $SCRIPT_SHA 1 key:__rand_int__|EVALSHA $SCRIPT_SHA 1 k|"
+    "evalsha|-c 50 -r 100000 EVALSHA $SCRIPT_SHA 1 key:__rand_int__|EVALSHA $SCRIPT_SHA 1 scripted|"
 )
 # Subscribers listening on "channel" for the publish workload, on each server (on the load generator's CPU).
 SUBSCRIBERS=${SUBSCRIBERS:-4}
