@@ -20,12 +20,59 @@ local function readonly(t)
   })
 end
 
+-- The bit library Redis ships (LuaBitOp): 32-bit operations on numbers, results as signed 32-bit integers.
+-- Non-integers round to nearest, ties to even, as LuaBitOp's conversion does.
+local floor, tointeger = math.floor, math.tointeger
+local function tobit(x)
+  x = tonumber(x) or error('bad argument (number expected)', 2)
+  local n = tointeger(x)
+  if not n then
+    local f = floor(x)
+    local d = x - f
+    if d > 0.5 or (d == 0.5 and f % 2 == 1) then f = f + 1 end
+    n = tointeger(f % 4294967296) or 0
+  end
+  n = n & 0xffffffff
+  if n >= 0x80000000 then n = n - 0x100000000 end
+  return n
+end
+local function fold(op)
+  return function(x, ...)
+    local r = tobit(x)
+    for i = 1, select('#', ...) do r = op(r, tobit((select(i, ...)))) end
+    return tobit(r)
+  end
+end
+local bit = {
+  tobit = tobit,
+  bnot = function(x) return tobit(~tobit(x)) end,
+  band = fold(function(a, b) return a & b end),
+  bor = fold(function(a, b) return a | b end),
+  bxor = fold(function(a, b) return a ~ b end),
+  lshift = function(x, n) return tobit(tobit(x) << (tobit(n) & 31)) end,
+  rshift = function(x, n) return tobit((tobit(x) & 0xffffffff) >> (tobit(n) & 31)) end,
+  arshift = function(x, n) return tobit(tobit(x) // (1 << (tobit(n) & 31))) end,
+  rol = function(x, n) local v, k = tobit(x) & 0xffffffff, tobit(n) & 31 return tobit((v << k) | (v >> (32 - k))) end,
+  ror = function(x, n) local v, k = tobit(x) & 0xffffffff, tobit(n) & 31 return tobit((v >> k) | (v << (32 - k))) end,
+  bswap = function(x)
+    local v = tobit(x) & 0xffffffff
+    return tobit(((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24))
+  end,
+  tohex = function(x, n)
+    n = n == nil and 8 or tobit(n)
+    local spec = n < 0 and 'X' or 'x'
+    if n < 0 then n = -n end
+    if n > 8 then n = 8 end
+    return format('%0' .. n .. spec, tobit(x) & ((1 << (4 * n)) - 1))
+  end,
+}
+
 local sandbox = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
   rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, select = select, tonumber = tonumber,
   tostring = tostring51, type = type, xpcall = xpcall, getmetatable = getmetatable, setmetatable = setmetatable,
   unpack = table.unpack, collectgarbage = collectgarbage, _VERSION = 'Lua 5.1',
-  string = readonly(string), math = readonly(math), table = readonly(table),
+  string = readonly(string), math = readonly(math), table = readonly(table), bit = readonly(bit),
 }
 
 -- redis.call and redis.pcall run the command in C#; an error comes back as a table, raised here so that no
