@@ -75,6 +75,15 @@ public class ScriptingTests
     }
 
     [Fact]
+    public void Cjson_decodes_unicode_escapes_to_utf8()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        var reply = client.Call("EVAL", "return cjson.decode('[\"\\\\u00e9\\\\ud83d\\\\ude00\\\\n\"]')[1]", "0");
+        Assert.Equal("é😀\n", reply.Text);
+    }
+
+    [Fact]
     public void A_script_that_does_not_compile_names_the_line()
     {
         using var node = new TesseraNode();

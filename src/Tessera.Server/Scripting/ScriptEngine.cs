@@ -43,6 +43,9 @@ internal sealed class ScriptEngine : IDisposable
         _lua.Register("__tessera_call", _call);
         _lua.Register("__tessera_sha1hex", _sha1hex);
         _lua.Register("__tessera_log", _log);
+        // cjson.null: a light userdata, as in Redis.
+        _lua.PushLightUserData(IntPtr.Zero);
+        _lua.SetGlobal("__tessera_null");
         using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("sandbox.lua")!;
         using var reader = new StreamReader(stream);
         if (_lua.DoString(reader.ReadToEnd()))
@@ -129,6 +132,8 @@ internal sealed class ScriptEngine : IDisposable
         PushArguments(c, keyIndex + keyCount, c.ArgCount);
         lua.SetField(-2, "ARGV");
         lua.Pop(1);
+        lua.PushBoolean(SingleLine(sha));
+        lua.SetGlobal("__tessera_single_line");
         lua.GetGlobal("__tessera_error_handler");
         lua.GetGlobal("__tessera_scripts");
         lua.GetField(-1, sha);
@@ -156,6 +161,12 @@ internal sealed class ScriptEngine : IDisposable
         lua.SetTop(top);
     }
 
+    /// <summary>
+    /// True for a script of one line: an error raised where its frame is gone (a call in tail position) can
+    /// only have come from line 1.
+    /// </summary>
+    private bool SingleLine(string sha) => !_sources[sha].AsSpan().Contains((byte)'\n');
+
     /// <summary>Arguments [start, end) as a Lua array: KEYS or ARGV.</summary>
     private void PushArguments(CommandContext c, int start, int end)
     {
@@ -180,7 +191,7 @@ internal sealed class ScriptEngine : IDisposable
             // A redis.call in tail position ("return redis.call(...)") leaves no frame of the script to read
             // the line from; a one-line script can only have failed on line 1.
             var line = lua.GetField(-1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture)
-                : _sources[sha].AsSpan().Contains((byte)'\n') ? "?" : "1";
+                : SingleLine(sha) ? "1" : "?";
             lua.Pop(1);
             message += $" script: {sha}, on @user_script:{line}.";
         }

@@ -67,12 +67,193 @@ local bit = {
   end,
 }
 
+-- The cjson library Redis ships, for the common cases: cjson's array/object rules, escapes and number format,
+-- cjson.null (a light userdata). Objects list their keys in Lua's table order, which may differ from Redis's.
+local concat, char, byte, pairs, select, tonumber = table.concat, string.char, string.byte, pairs, select, tonumber
+local null = __tessera_null
+local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['/'] = '\\/', ['\b'] = '\\b', ['\f'] = '\\f',
+  ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+local function escape(text)
+  return '"' .. text:gsub('[%c"\\/]', function(c) return escapes[c] or format('\\u%04x', byte(c)) end) .. '"'
+end
+
+local encode_value
+local function encode_table(t, depth, out)
+  if depth > 1000 then error('Cannot serialise, excessive nesting (1001)', 0) end
+  local max, items, is_array = 0, 0, true
+  for k in pairs(t) do
+    if mathtype(k) == 'integer' and k > 0 or (type(k) == 'number' and k > 0 and floor(k) == k) then
+      if k > max then max = k end
+      items = items + 1
+    else
+      is_array = false
+      break
+    end
+  end
+  if is_array and max > 0 then
+    if max > items * 2 and max > 10 then error('Cannot serialise table: excessively sparse array', 0) end
+    out[#out + 1] = '['
+    for i = 1, max do
+      if i > 1 then out[#out + 1] = ',' end
+      local v = t[i]
+      if v == nil then out[#out + 1] = 'null' else encode_value(v, depth + 1, out) end
+    end
+    out[#out + 1] = ']'
+    return
+  end
+  out[#out + 1] = '{'
+  local first = true
+  for k, v in pairs(t) do
+    local key = type(k) == 'string' and k or type(k) == 'number' and tostring51(k)
+      or error('Cannot serialise table: table key must be a number or string', 0)
+    if not first then out[#out + 1] = ',' end
+    first = false
+    out[#out + 1] = escape(key)
+    out[#out + 1] = ':'
+    encode_value(v, depth + 1, out)
+  end
+  out[#out + 1] = '}'
+end
+
+encode_value = function(v, depth, out)
+  local kind = type(v)
+  if kind == 'string' then out[#out + 1] = escape(v)
+  elseif kind == 'number' then
+    if v ~= v or v == math.huge or v == -math.huge then
+      error('Cannot serialise number: must not be NaN or Inf', 0)
+    end
+    out[#out + 1] = tostring51(v)
+  elseif kind == 'boolean' then out[#out + 1] = tostring(v)
+  elseif v == nil or v == null then out[#out + 1] = 'null'
+  elseif kind == 'table' then encode_table(v, depth, out)
+  else error('Cannot serialise ' .. kind .. ': type not supported', 0) end
+end
+
+local function decode(text)
+  if type(text) ~= 'string' then error("bad argument #1 to 'decode' (string expected)", 2) end
+  local pos = 1
+  local tokens = { ['{'] = 'T_OBJ_BEGIN', ['}'] = 'T_OBJ_END', ['['] = 'T_ARR_BEGIN', [']'] = 'T_ARR_END',
+    [','] = 'T_COMMA', [':'] = 'T_COLON', ['"'] = 'T_STRING' }
+  local function fail(expected)
+    local c = text:sub(pos, pos)
+    local found = c == '' and 'T_END' or tokens[c] or (c:match('[-%d]') and 'T_NUMBER')
+      or ((text:sub(pos, pos + 3) == 'true' or text:sub(pos, pos + 4) == 'false') and 'T_BOOLEAN')
+      or (text:sub(pos, pos + 3) == 'null' and 'T_NULL') or 'invalid token'
+    error('Expected ' .. expected .. ' but found ' .. found .. ' at character ' .. pos, 0)
+  end
+  local function skip() pos = text:find('[^ \t\r\n]', pos) or #text + 1 end
+  local value
+  local function parse_string()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == '' then fail('value') end
+      if c == '"' then pos = i + 1 return concat(out) end
+      if c == '\\' then
+        local e = text:sub(i + 1, i + 1)
+        local simple = ({ b = '\b', f = '\f', n = '\n', r = '\r', t = '\t', ['"'] = '"', ['\\'] = '\\', ['/'] = '/' })[e]
+        if simple then out[#out + 1] = simple i = i + 2
+        elseif e == 'u' then
+          local code = tonumber(text:sub(i + 2, i + 5), 16) or fail('value')
+          i = i + 6
+          if code >= 0xD800 and code <= 0xDBFF and text:sub(i, i + 1) == '\\u' then
+            local low = tonumber(text:sub(i + 2, i + 5), 16)
+            if low and low >= 0xDC00 and low <= 0xDFFF then
+              code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+              i = i + 6
+            end
+          end
+          out[#out + 1] = utf8.char(code)
+        else fail('value') end
+      else
+        out[#out + 1] = c
+        i = i + 1
+      end
+    end
+  end
+  -- The items of an object or array up to its closing character, separated by commas.
+  local function elements(close, what, item)
+    pos = pos + 1
+    skip()
+    if text:sub(pos, pos) == close then pos = pos + 1 return end
+    while true do
+      item()
+      skip()
+      local d = text:sub(pos, pos)
+      if d == close then pos = pos + 1 return end
+      if d ~= ',' then fail('comma or ' .. what .. ' end') end
+      pos = pos + 1
+    end
+  end
+  value = function()
+    skip()
+    local c = text:sub(pos, pos)
+    if c == '{' then
+      local t = {}
+      elements('}', 'object', function()
+        skip()
+        if text:sub(pos, pos) ~= '"' then fail('object key string') end
+        local key = parse_string()
+        skip()
+        if text:sub(pos, pos) ~= ':' then fail('colon') end
+        pos = pos + 1
+        t[key] = value()
+      end)
+      return t
+    elseif c == '[' then
+      local t, n = {}, 0
+      elements(']', 'array', function()
+        n = n + 1
+        t[n] = value()
+      end)
+      return t
+    elseif c == '"' then return parse_string()
+    elseif text:sub(pos, pos + 3) == 'true' then pos = pos + 4 return true
+    elseif text:sub(pos, pos + 4) == 'false' then pos = pos + 5 return false
+    elseif text:sub(pos, pos + 3) == 'null' then pos = pos + 4 return null
+    else
+      local number = text:match('^-?%d+%.?%d*[eE]?[-+]?%d*', pos)
+      local n = number and number ~= '' and tonumber(number)
+      if not n then fail('value') end
+      pos = pos + #number
+      return n
+    end
+  end
+  local result = value()
+  skip()
+  if pos <= #text then fail('the end') end
+  return result
+end
+
+-- Errors are raised again at the script's line, where Redis's C library reports them. Called in tail position
+-- ("return cjson.encode(t)") the script's frame is gone; a one-line script can only be on line 1.
+local function at_caller(f)
+  return function(...)
+    local ok, result = pcall(f, ...)
+    if ok then return result end
+    local info = getinfo(2, 'Sl')
+    if info and info.source == '@user_script' then error(result, 2) end
+    error('user_script:' .. (__tessera_single_line and '1' or '?') .. ': ' .. result, 0)
+  end
+end
+
+local cjson = {
+  encode = at_caller(function(v)
+    local out = {}
+    encode_value(v, 1, out)
+    return concat(out)
+  end),
+  decode = at_caller(decode),
+  null = null,
+}
+
 local sandbox = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
   rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, select = select, tonumber = tonumber,
   tostring = tostring51, type = type, xpcall = xpcall, getmetatable = getmetatable, setmetatable = setmetatable,
   unpack = table.unpack, collectgarbage = collectgarbage, _VERSION = 'Lua 5.1',
   string = readonly(string), math = readonly(math), table = readonly(table), bit = readonly(bit),
+  cjson = readonly(cjson),
 }
 
 -- redis.call and redis.pcall run the command in C#; an error comes back as a table, raised here so that no
