@@ -6,9 +6,12 @@ namespace Tessera.Server.Scripting;
 
 /// <summary>
 /// Redis's conversions between RESP replies and Lua values (script_lua.c). Into Lua: integers become numbers,
-/// bulk strings strings, nulls false, arrays tables, status replies {ok=...} and errors {err=...}. Out of Lua:
-/// numbers become integers (truncated), strings bulk strings, true 1, false and nil null, tables with ok or err
-/// status or error replies, other tables arrays up to their first nil.
+/// bulk strings strings, nulls false (nil after redis.setresp(3)), arrays tables, status replies {ok=...} and
+/// errors {err=...}; RESP3 maps {map=...}, sets {set=...}, doubles {double=...}, booleans booleans, big numbers
+/// {big_number=...}, verbatim strings {verbatim_string={format=...,string=...}}. Out of Lua: numbers become
+/// integers (truncated), strings bulk strings, true 1 (RESP3: #t), false null (RESP3: #f), tables with ok or err
+/// status or error replies, with map, set, double, big_number or verbatim_string those types, other tables
+/// arrays up to their first nil.
 /// </summary>
 internal static class LuaReplies
 {
@@ -47,6 +50,57 @@ internal static class LuaReplies
                 lua.PushBuffer(reply.Slice(consumed, length).ToArray());
                 consumed += length + 2;
                 break;
+            case (byte)'_':
+                lua.PushNil();
+                break;
+            case (byte)'#':
+                lua.PushBoolean(line.Length > 0 && line[0] == (byte)'t');
+                break;
+            case (byte)',':
+                lua.CreateTable(0, 1);
+                lua.PushNumber(double.Parse(System.Text.Encoding.ASCII.GetString(line).Replace("inf", "Infinity"), System.Globalization.CultureInfo.InvariantCulture));
+                lua.SetField(-2, "double");
+                break;
+            case (byte)'(':
+                lua.CreateTable(0, 1);
+                lua.PushBuffer(line.ToArray());
+                lua.SetField(-2, "big_number");
+                break;
+            case (byte)'=':
+                Utf8Parser.TryParse(line, out int textLength, out _);
+                var verbatim = reply.Slice(consumed, textLength);
+                consumed += textLength + 2;
+                lua.CreateTable(0, 1);
+                lua.CreateTable(0, 2);
+                lua.PushBuffer(verbatim[..3].ToArray());
+                lua.SetField(-2, "format");
+                lua.PushBuffer(verbatim[4..].ToArray());
+                lua.SetField(-2, "string");
+                lua.SetField(-2, "verbatim_string");
+                break;
+            case (byte)'%':
+            case (byte)'~':
+                Utf8Parser.TryParse(line, out int entries, out _);
+                var isMap = reply[0] == (byte)'%';
+                lua.CreateTable(0, 1);
+                lua.CreateTable(0, entries);
+                for (var i = 0; i < entries; i++)
+                {
+                    PushValue(lua, reply[consumed..], out var used);
+                    consumed += used;
+                    if (isMap)
+                    {
+                        PushValue(lua, reply[consumed..], out used);
+                        consumed += used;
+                    }
+                    else
+                    {
+                        lua.PushBoolean(true);
+                    }
+                    lua.RawSet(-3);
+                }
+                lua.SetField(-2, isMap ? "map" : "set");
+                break;
             default:
                 Utf8Parser.TryParse(line, out int count, out _);
                 if (count < 0)
@@ -65,8 +119,11 @@ internal static class LuaReplies
         }
     }
 
-    /// <summary>Writes the Lua value at <paramref name="index"/> as the script's reply.</summary>
-    public static void Write(Lua lua, RespWriter w, int index)
+    /// <summary>
+    /// Writes the Lua value at <paramref name="index"/> as the script's reply. Booleans follow the script's
+    /// protocol (<paramref name="scriptProtocol"/>, from redis.setresp), as in Redis.
+    /// </summary>
+    public static void Write(Lua lua, RespWriter w, int index, int scriptProtocol)
     {
         index = lua.AbsIndex(index);
         switch (lua.Type(index))
@@ -76,6 +133,9 @@ internal static class LuaReplies
                 break;
             case LuaType.String:
                 w.WriteBulk(lua.ToBuffer(index));
+                break;
+            case LuaType.Boolean when scriptProtocol == 3:
+                w.WriteBoolean(lua.ToBoolean(index));
                 break;
             case LuaType.Boolean:
                 if (lua.ToBoolean(index))
@@ -88,7 +148,7 @@ internal static class LuaReplies
                 }
                 break;
             case LuaType.Table:
-                WriteTable(lua, w, index);
+                WriteTable(lua, w, index, scriptProtocol);
                 break;
             default:
                 w.WriteNullBulk();
@@ -96,11 +156,92 @@ internal static class LuaReplies
         }
     }
 
+    /// <summary>Tables standing for RESP3 types: {map=...}, {set=...}, {double=...}, {big_number=...}, {verbatim_string=...}.</summary>
+    private static bool WriteTyped(Lua lua, RespWriter w, int index, int scriptProtocol)
+    {
+        if (lua.GetField(index, "map") == LuaType.Table)
+        {
+            WriteEntries(lua, w, lua.GetTop(), map: true, scriptProtocol);
+            lua.Pop(1);
+            return true;
+        }
+        lua.Pop(1);
+        if (lua.GetField(index, "set") == LuaType.Table)
+        {
+            WriteEntries(lua, w, lua.GetTop(), map: false, scriptProtocol);
+            lua.Pop(1);
+            return true;
+        }
+        lua.Pop(1);
+        if (lua.GetField(index, "double") == LuaType.Number)
+        {
+            w.WriteDouble(lua.ToNumber(-1));
+            lua.Pop(1);
+            return true;
+        }
+        lua.Pop(1);
+        if (lua.GetField(index, "big_number") == LuaType.String)
+        {
+            if (w.Protocol == 3)
+            {
+                w.WriteRaw("("u8);
+                w.WriteRaw(lua.ToBuffer(-1));
+                w.WriteRaw("\r\n"u8);
+            }
+            else
+            {
+                w.WriteBulk(lua.ToBuffer(-1));
+            }
+            lua.Pop(1);
+            return true;
+        }
+        lua.Pop(1);
+        if (lua.GetField(index, "verbatim_string") == LuaType.Table)
+        {
+            lua.GetField(-1, "string");
+            w.WriteVerbatim(lua.ToBuffer(-1));
+            lua.Pop(2);
+            return true;
+        }
+        lua.Pop(1);
+        return false;
+    }
+
+    /// <summary>A map's or a set's entries, in Lua's table order.</summary>
+    private static void WriteEntries(Lua lua, RespWriter w, int table, bool map, int scriptProtocol)
+    {
+        var count = 0;
+        lua.PushNil();
+        while (lua.Next(table))
+        {
+            count++;
+            lua.Pop(1);
+        }
+        if (map)
+        {
+            w.WriteMapHeader(count);
+        }
+        else
+        {
+            w.WriteSetHeader(count);
+        }
+        lua.PushNil();
+        while (lua.Next(table))
+        {
+            Write(lua, w, -2, scriptProtocol);
+            if (map)
+            {
+                Write(lua, w, -1, scriptProtocol);
+            }
+            lua.Pop(1);
+        }
+    }
+
     /// <summary>C's (long long) cast on x86-64, as Redis converts: out of range and NaN give the minimum.</summary>
     private static long Truncate(double value)
         => value >= -9223372036854775808.0 && value < 9223372036854775808.0 ? (long)value : long.MinValue;
 
-    private static void WriteTable(Lua lua, RespWriter w, int index)
+    private static void WriteTable(Lua lua, RespWriter w, int index, int scriptProtocol)
     {
         if (lua.GetField(index, "err") == LuaType.String)
         {
@@ -116,6 +257,10 @@ internal static class LuaReplies
             return;
         }
         lua.Pop(1);
+        if (WriteTyped(lua, w, index, scriptProtocol))
+        {
+            return;
+        }
         var count = 0;
         while (lua.RawGetInteger(index, count + 1) != LuaType.Nil)
         {
@@ -127,7 +272,7 @@ internal static class LuaReplies
         for (var i = 1; i <= count; i++)
         {
             lua.RawGetInteger(index, i);
-            Write(lua, w, -1);
+            Write(lua, w, -1, scriptProtocol);
             lua.Pop(1);
         }
     }

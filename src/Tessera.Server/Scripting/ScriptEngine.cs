@@ -22,6 +22,7 @@ internal sealed class ScriptEngine : IDisposable
     private readonly LuaFunction _sha1hex;
     private readonly LuaFunction _log;
     private readonly LuaFunction _killed;
+    private readonly LuaFunction _setResp;
     private readonly Dictionary<string, byte[]> _sources = [];
     private readonly RespWriter _scratch = new();
     private CommandContext? _caller;
@@ -39,7 +40,9 @@ internal sealed class ScriptEngine : IDisposable
         _sha1hex = Sha1Hex;
         _log = Log;
         _killed = Killed;
+        _setResp = SetResp;
         _lua.Register("__tessera_killed", _killed);
+        _lua.Register("__tessera_setresp", _setResp);
         _lua.Register("__tessera_call", _call);
         _lua.Register("__tessera_sha1hex", _sha1hex);
         _lua.Register("__tessera_log", _log);
@@ -140,6 +143,7 @@ internal sealed class ScriptEngine : IDisposable
         lua.Remove(-2);
         _caller = c;
         _readOnly = readOnly;
+        _scratch.Protocol = 2;
         _wrote = false;
         _killRequested = false;
         _startedMs = Environment.TickCount64;
@@ -152,7 +156,7 @@ internal sealed class ScriptEngine : IDisposable
         }
         if (status == LuaStatus.OK)
         {
-            LuaReplies.Write(lua, c.Reply, -1);
+            LuaReplies.Write(lua, c.Reply, -1, _scratch.Protocol);
         }
         else
         {
@@ -279,6 +283,19 @@ internal sealed class ScriptEngine : IDisposable
             _timedOut = true;
         }
         Lua.FromIntPtr(state).PushBoolean(_killRequested);
+        return 1;
+    }
+
+    /// <summary>redis.setresp(2|3): the protocol redis.call replies are converted from; false for another version.</summary>
+    private int SetResp(IntPtr state)
+    {
+        var lua = Lua.FromIntPtr(state);
+        var version = lua.IsInteger(1) ? lua.ToInteger(1) : 0;
+        if (version is 2 or 3)
+        {
+            _scratch.Protocol = (int)version;
+        }
+        lua.PushBoolean(version is 2 or 3);
         return 1;
     }
 

@@ -259,6 +259,7 @@ local sandbox = {
 -- redis.call and redis.pcall run the command in C#; an error comes back as a table, raised here so that no
 -- Lua error ever unwinds through managed code.
 local call, sha1hex, log, killed = __tessera_call, __tessera_sha1hex, __tessera_log, __tessera_killed
+local setresp = __tessera_setresp
 
 -- Every 100,000 instructions the engine notes a script running past busy-reply-threshold, and a SCRIPT KILL
 -- ends the script with an error raised here, in Lua.
@@ -280,6 +281,9 @@ local redis = {
   end,
   status_reply = function(message) return { ok = message } end,
   sha1hex = function(text) return sha1hex(text) end,
+  setresp = function(version)
+    if not setresp(version) then error({ err = 'ERR RESP version must be 2 or 3.' }, 0) end
+  end,
   log = function(level, ...) log(level, ...) end,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
 }
