@@ -4,7 +4,7 @@ using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;
 
-/// <summary>EVAL, EVALSHA, their read-only forms, and SCRIPT (Redis's eval.c).</summary>
+/// <summary>EVAL, EVALSHA, their read-only forms and SCRIPT (Redis's eval.c); FUNCTION and FCALL (functions.c).</summary>
 internal static class ScriptingCommands
 {
     public static void Register(CommandRegistry r)
@@ -17,6 +17,31 @@ internal static class ScriptingCommands
         r.Add("script|exists", Exists);
         r.Add("script|flush", Flush);
         r.Add("script|kill", c => c.Error("NOTBUSY No scripts in execution right now."));
+        r.Add("fcall", c => FunctionCall(c, readOnly: false));
+        r.Add("fcall_ro", c => FunctionCall(c, readOnly: true));
+        r.Add("function|load", FunctionLoad);
+        r.Add("function|delete", c =>
+        {
+            if (c.Server.Scripts.DeleteLibrary(Encoding.Latin1.GetString(c.Arg(2))))
+            {
+                c.Reply.WriteLiteral(Replies.Ok);
+            }
+            else
+            {
+                c.Error("ERR Library not found");
+            }
+        });
+        r.Add("function|flush", c =>
+        {
+            if (c.ArgCount > 3 || (c.ArgCount == 3 && !c.ArgIs(2, "sync"u8) && !c.ArgIs(2, "async"u8)))
+            {
+                c.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+                return;
+            }
+            c.Server.Scripts.FlushLibraries();
+            c.Reply.WriteLiteral(Replies.Ok);
+        });
+        r.Add("function|list", FunctionList);
         r.Add("script|help", c => Help.Write(c,
             "EXISTS <sha1> [<sha1> ...]",
             "    Return information about the existence of the scripts in the script cache.",
@@ -34,18 +59,8 @@ internal static class ScriptingCommands
 
     private static void Eval(CommandContext c, bool bySha, bool readOnly)
     {
-        if (!c.TryGetLong(2, out var keys))
+        if (!TryGetKeyCount(c, out var keys))
         {
-            return;
-        }
-        if (keys > c.ArgCount - 3)
-        {
-            c.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (keys < 0)
-        {
-            c.Error("ERR Number of keys can't be negative");
             return;
         }
         var engine = c.Server.Scripts;
@@ -69,7 +84,123 @@ internal static class ScriptingCommands
                 return;
             }
         }
-        engine.Run(c, sha, 3, (int)keys, readOnly);
+        engine.Run(c, sha, 3, keys, readOnly);
+    }
+
+    /// <summary>The numkeys argument of EVAL and FCALL, checked as Redis does; false after replying an error.</summary>
+    private static bool TryGetKeyCount(CommandContext c, out int keyCount)
+    {
+        keyCount = 0;
+        if (!c.TryGetLong(2, out var keys))
+        {
+            return false;
+        }
+        if (keys > c.ArgCount - 3)
+        {
+            c.Error("ERR Number of keys can't be greater than number of args");
+            return false;
+        }
+        if (keys < 0)
+        {
+            c.Error("ERR Number of keys can't be negative");
+            return false;
+        }
+        keyCount = (int)keys;
+        return true;
+    }
+
+    private static void FunctionCall(CommandContext c, bool readOnly)
+    {
+        var name = Encoding.Latin1.GetString(c.Arg(1));
+        var flags = c.Server.Scripts.FunctionFlags(name);
+        if (flags is null)
+        {
+            c.Error("ERR Function not found");
+            return;
+        }
+        if (!TryGetKeyCount(c, out var keys))
+        {
+            return;
+        }
+        var noWrites = flags.Contains("no-writes");
+        if (readOnly && !noWrites)
+        {
+            c.Error("ERR Can not execute a script with write flag using *_ro command.");
+            return;
+        }
+        c.Server.Scripts.CallFunction(c, name, keys, readOnly || noWrites);
+    }
+
+    private static void FunctionLoad(CommandContext c)
+    {
+        var replace = c.ArgCount == 4 && c.ArgIs(2, "replace"u8);
+        if (c.ArgCount > 4 || (c.ArgCount == 4 && !replace))
+        {
+            c.Error($"ERR Unknown option given: {Encoding.Latin1.GetString(c.Arg(2))}");
+            return;
+        }
+        var (name, error) = c.Server.Scripts.LoadLibrary(c.Arg(c.ArgCount - 1).ToArray(), replace);
+        if (error is not null)
+        {
+            c.Error(error);
+            return;
+        }
+        c.Reply.WriteBulk(name!);
+    }
+
+    /// <summary>FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]: one map per library.</summary>
+    private static void FunctionList(CommandContext c)
+    {
+        byte[]? pattern = null;
+        var withCode = false;
+        for (var i = 2; i < c.ArgCount; i++)
+        {
+            if (c.ArgIs(i, "withcode"u8) && !withCode)
+            {
+                withCode = true;
+            }
+            else if (c.ArgIs(i, "libraryname"u8) && pattern is null && i + 1 < c.ArgCount)
+            {
+                pattern = c.Arg(++i).ToArray();
+            }
+            else
+            {
+                c.Error($"ERR Unknown argument {Encoding.Latin1.GetString(c.Arg(i))}");
+                return;
+            }
+        }
+        var libraries = c.Server.Scripts.Libraries
+            .Where(l => pattern is null || Core.Text.GlobPattern.IsMatch(pattern, Encoding.Latin1.GetBytes(l.Name))).ToList();
+        c.Reply.WriteArrayHeader(libraries.Count);
+        foreach (var library in libraries)
+        {
+            c.Reply.WriteMapHeader(withCode ? 4 : 3);
+            c.Reply.WriteBulk("library_name");
+            c.Reply.WriteBulk(library.Name);
+            c.Reply.WriteBulk("engine");
+            c.Reply.WriteBulk("LUA");
+            c.Reply.WriteBulk("functions");
+            c.Reply.WriteArrayHeader(library.Functions.Count);
+            foreach (var (function, flags) in library.Functions)
+            {
+                c.Reply.WriteMapHeader(3);
+                c.Reply.WriteBulk("name");
+                c.Reply.WriteBulk(function);
+                c.Reply.WriteBulk("description");
+                c.Reply.WriteNullBulk();
+                c.Reply.WriteBulk("flags");
+                c.Reply.WriteSetHeader(flags.Length);
+                foreach (var flag in flags)
+                {
+                    c.Reply.WriteSimpleString(Encoding.Latin1.GetBytes(flag));
+                }
+            }
+            if (withCode)
+            {
+                c.Reply.WriteBulk("library_code");
+                c.Reply.WriteBulk(library.Code);
+            }
+        }
     }
 
     private static void Load(CommandContext c)

@@ -14,7 +14,7 @@ namespace Tessera.Server.Scripting;
 /// private reply buffer, and the reply is converted to Lua values by Redis's rules. Used under the execution
 /// lock, so a script is atomic.
 /// </summary>
-internal sealed class ScriptEngine : IDisposable
+internal sealed partial class ScriptEngine : IDisposable
 {
     private readonly TesseraServer _server;
     private readonly Lua _lua;
@@ -57,6 +57,8 @@ internal sealed class ScriptEngine : IDisposable
         }
         _lua.NewTable();
         _lua.SetGlobal("__tessera_scripts");
+        _lua.NewTable();
+        _lua.SetGlobal("__tessera_functions");
     }
 
     /// <summary>
@@ -141,17 +143,28 @@ internal sealed class ScriptEngine : IDisposable
         lua.GetGlobal("__tessera_scripts");
         lua.GetField(-1, sha);
         lua.Remove(-2);
+        Execute(c, 0, top, readOnly, sha, SingleLine(sha) ? "1" : "?");
+    }
+
+    /// <summary>
+    /// Calls the function on the stack (above the error handler at <paramref name="top"/> + 1) with
+    /// <paramref name="arguments"/> arguments and writes its reply or error for the caller. An error's line
+    /// comes from the handler, or is <paramref name="unknownLine"/> when the script's frame was gone.
+    /// </summary>
+    private void Execute(CommandContext c, int arguments, int top, bool readOnly, string name, string unknownLine)
+    {
+        var lua = _lua;
         _caller = c;
         _readOnly = readOnly;
         _scratch.Protocol = 2;
         _wrote = false;
         _killRequested = false;
         _startedMs = Environment.TickCount64;
-        var status = lua.PCall(0, 1, top + 1);
+        var status = lua.PCall(arguments, 1, top + 1);
         _caller = null;
         if (_timedOut)
         {
-            _server.Log.SlowScriptEnded(sha);
+            _server.Log.SlowScriptEnded(name);
             _timedOut = false;
         }
         if (status == LuaStatus.OK)
@@ -160,9 +173,29 @@ internal sealed class ScriptEngine : IDisposable
         }
         else
         {
-            WriteScriptError(c, sha);
+            var message = ErrorText(-1);
+            if (lua.IsTable(-1))
+            {
+                var line = lua.GetField(-1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture) : unknownLine;
+                lua.Pop(1);
+                message += $" script: {name}, on {(arguments == 0 ? "@user_script" : "@user_function")}:{line}.";
+            }
+            c.Error(message.Replace('\r', ' ').Replace('\n', ' '));
         }
         lua.SetTop(top);
+    }
+
+    /// <summary>The text of the error value at <paramref name="index"/>: an {err=...} table's err, or the value.</summary>
+    private string ErrorText(int index)
+    {
+        if (!_lua.IsTable(index))
+        {
+            return "ERR " + _lua.ToString(index);
+        }
+        _lua.GetField(index, "err");
+        var message = _lua.ToString(-1) ?? "ERR unknown error";
+        _lua.Pop(1);
+        return message;
     }
 
     /// <summary>
@@ -180,30 +213,6 @@ internal sealed class ScriptEngine : IDisposable
             _lua.PushBuffer(c.Arg(i).ToArray());
             _lua.RawSetInteger(-2, i - start + 1);
         }
-    }
-
-    /// <summary>An error from the script: its err text, then where it came from, as Redis 7.0 reports it.</summary>
-    private void WriteScriptError(CommandContext c, string sha)
-    {
-        var lua = _lua;
-        string message;
-        if (lua.IsTable(-1))
-        {
-            lua.GetField(-1, "err");
-            message = lua.ToString(-1) ?? "ERR unknown error";
-            lua.Pop(1);
-            // A redis.call in tail position ("return redis.call(...)") leaves no frame of the script to read
-            // the line from; a one-line script can only have failed on line 1.
-            var line = lua.GetField(-1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture)
-                : SingleLine(sha) ? "1" : "?";
-            lua.Pop(1);
-            message += $" script: {sha}, on @user_script:{line}.";
-        }
-        else
-        {
-            message = "ERR " + lua.ToString(-1);
-        }
-        c.Error(message.Replace('\r', ' ').Replace('\n', ' '));
     }
 
     /// <summary>

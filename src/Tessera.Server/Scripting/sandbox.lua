@@ -304,6 +304,47 @@ __tessera_env = setmetatable({}, {
   __metatable = false,
 })
 
+-- Redis 7 functions. A library's code runs once at FUNCTION LOAD with an environment whose redis table only
+-- registers functions; the functions it registers see the full sandbox when FCALL runs them.
+local loading = false
+local registered = {}
+local function register_function(name, callback, ...)
+  local flags = {}
+  if type(name) == 'table' then
+    name, callback, flags = name.function_name, name.callback, name.flags or {}
+  end
+  if type(name) ~= 'string' then error('function name must be a string', 2) end
+  if type(callback) ~= 'function' then error('callback must be a function', 2) end
+  if registered[name] then error({ err = 'ERR Function ' .. name .. ' already exists' }, 0) end
+  registered[name] = { callback = callback, flags = flags }
+end
+local load_redis = readonly(setmetatable({ register_function = register_function, log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3 }, {
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+}))
+
+__tessera_function_env = setmetatable({}, {
+  __index = function(_, name)
+    if name == 'redis' and loading then return load_redis end
+    local value = sandbox[name]
+    if value ~= nil then return value end
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  __metatable = false,
+})
+
+-- Runs a library's code; returns the functions it registered (name -> {callback, flags}).
+__tessera_load_library = function(chunk)
+  registered, loading = {}, true
+  local ok, err = xpcall(chunk, __tessera_error_handler)
+  loading = false
+  if not ok then error(err, 0) end
+  return registered
+end
+
 -- The message handler of every script call: strings become ERR errors, and the error remembers the script
 -- line it was raised on, for Redis's "script: <sha>, on @user_script:<line>." suffix.
 __tessera_error_handler = function(err)
@@ -313,7 +354,7 @@ __tessera_error_handler = function(err)
   for level = 2, 32 do
     local info = getinfo(level, 'Sl')
     if not info then break end
-    if info.source == '@user_script' then
+    if info.source == '@user_script' or info.source == '@user_function' then
       err.line = info.currentline
       break
     end
