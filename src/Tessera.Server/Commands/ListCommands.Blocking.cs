@@ -36,24 +36,16 @@ internal static partial class ListCommands
         {
             return;
         }
-        for (var i = 1; i <= keys; i++)
+        if (!c.TryGetFirst(1, keys, out var index, out ListValue? list))
         {
-            var key = c.Arg(i);
-            if (c.SkipsKey(key))
-            {
-                continue;
-            }
-            if (!c.TryGet(key, out ListValue? list, LookupFlags.Write))
-            {
-                return;
-            }
-            if (list is not null)
-            {
-                c.Reply.WriteArrayHeader(2);
-                c.Reply.WriteBulk(key);
-                PopElements(c, key, list, head, 1, asArray: false);
-                return;
-            }
+            return;
+        }
+        if (list is not null)
+        {
+            c.Reply.WriteArrayHeader(2);
+            c.Reply.WriteBulk(c.Arg(index));
+            PopElements(c, c.Arg(index), list, head, 1, asArray: false);
+            return;
         }
         c.Block<ListValue>(c.CopyArgs(1, keys), deadline);
     }

@@ -498,24 +498,16 @@ internal static partial class ListCommands
         {
             return;
         }
-        for (var i = 0; i < keys; i++)
+        if (!c.TryGetFirst(at + 1, keys, out var index, out ListValue? list))
         {
-            var key = c.Arg(at + 1 + i);
-            if (c.SkipsKey(key))
-            {
-                continue;
-            }
-            if (!c.TryGet(key, out ListValue? list, LookupFlags.Write))
-            {
-                return;
-            }
-            if (list is not null)
-            {
-                c.Reply.WriteArrayHeader(2);
-                c.Reply.WriteBulk(key);
-                PopElements(c, key, list, !fromTail, count, asArray: true);
-                return;
-            }
+            return;
+        }
+        if (list is not null)
+        {
+            c.Reply.WriteArrayHeader(2);
+            c.Reply.WriteBulk(c.Arg(index));
+            PopElements(c, c.Arg(index), list, !fromTail, count, asArray: true);
+            return;
         }
         if (deadlineMs < 0)
         {

@@ -425,22 +425,14 @@ internal static partial class SortedSetCommands
         {
             return;
         }
-        for (var i = 0; i < keys; i++)
+        if (!c.TryGetFirst(at + 1, keys, out var index, out SortedSetValue? zset))
         {
-            var key = c.Arg(at + 1 + i);
-            if (c.SkipsKey(key))
-            {
-                continue;
-            }
-            if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
-            {
-                return;
-            }
-            if (zset is not null)
-            {
-                WriteMultiPop(c, key, PopFrom(c, key, zset, count, max));
-                return;
-            }
+            return;
+        }
+        if (zset is not null)
+        {
+            WriteMultiPop(c, c.Arg(index), PopFrom(c, c.Arg(index), zset, count, max));
+            return;
         }
         if (deadlineMs < 0)
         {
@@ -458,25 +450,17 @@ internal static partial class SortedSetCommands
         {
             return;
         }
-        for (var i = 1; i <= keys; i++)
+        if (!c.TryGetFirst(1, keys, out var index, out SortedSetValue? zset))
         {
-            var key = c.Arg(i);
-            if (c.SkipsKey(key))
-            {
-                continue;
-            }
-            if (!c.TryGet(key, out SortedSetValue? zset, LookupFlags.Write))
-            {
-                return;
-            }
-            if (zset is not null)
-            {
-                var (member, score) = PopFrom(c, key, zset, 1, max)[0];
-                c.Reply.WriteArrayHeader(3);
-                c.Reply.WriteBulk(key);
-                WriteScored(c.Reply, member, score, nested: false);
-                return;
-            }
+            return;
+        }
+        if (zset is not null)
+        {
+            var (member, score) = PopFrom(c, c.Arg(index), zset, 1, max)[0];
+            c.Reply.WriteArrayHeader(3);
+            c.Reply.WriteBulk(c.Arg(index));
+            WriteScored(c.Reply, member, score, nested: false);
+            return;
         }
         c.Block<SortedSetValue>(c.CopyArgs(1, keys), deadline);
     }

@@ -114,6 +114,30 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
         => TryGet(key, out value, out _, flags);
 
     /// <summary>
+    /// The pop commands' search (BLPOP, LMPOP, BZPOPMIN, ZMPOP ...): the first of the keys at arguments
+    /// [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) holding a
+    /// <typeparamref name="T"/>, looked up for writing, and its argument index; on a retry only the key that
+    /// became ready. Null value when none does; false after replying WRONGTYPE.
+    /// </summary>
+    public bool TryGetFirst<T>(int first, int count, out int keyIndex, out T? value)
+        where T : StoredValue
+    {
+        value = null;
+        for (keyIndex = first; keyIndex < first + count; keyIndex++)
+        {
+            if (SkipsKey(Arg(keyIndex)))
+            {
+                continue;
+            }
+            if (!TryGet(Arg(keyIndex), out value, LookupFlags.Write) || value is not null)
+            {
+                return value is not null;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
     /// The <typeparamref name="T"/> at <paramref name="key"/> for writing, created (and added) by
     /// <paramref name="create"/> when missing; false after replying WRONGTYPE.
     /// </summary>
