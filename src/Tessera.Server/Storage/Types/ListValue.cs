@@ -374,43 +374,31 @@ internal sealed class ListValue : KeyedValue
         return position;
     }
 
-    private void LinkBefore(Node? next, Node node)
+    private void LinkBefore(Node? next, Node node) => Link(next is null ? _tail : next.Previous, next, node);
+
+    private void LinkAfter(Node? previous, Node node) => Link(previous, previous is null ? _head : previous.Next, node);
+
+    /// <summary>Links <paramref name="node"/> between two neighbours (null: it becomes the head or the tail).</summary>
+    private void Link(Node? previous, Node? next, Node node)
     {
+        node.Previous = previous;
         node.Next = next;
-        node.Previous = next?.Previous;
-        if (next is not null)
-        {
-            next.Previous = node;
-        }
-        if (node.Previous is not null)
-        {
-            node.Previous.Next = node;
-        }
-        if (_head == next)
+        if (previous is null)
         {
             _head = node;
         }
-        _tail ??= node;
-        _nodesBytes += NodeBytes(node);
-    }
-
-    private void LinkAfter(Node? previous, Node node)
-    {
-        node.Previous = previous;
-        node.Next = previous?.Next;
-        if (previous is not null)
+        else
         {
             previous.Next = node;
         }
-        if (node.Next is not null)
-        {
-            node.Next.Previous = node;
-        }
-        if (_tail == previous)
+        if (next is null)
         {
             _tail = node;
         }
-        _head ??= node;
+        else
+        {
+            next.Previous = node;
+        }
         _nodesBytes += NodeBytes(node);
     }
 
