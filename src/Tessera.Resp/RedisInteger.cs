@@ -84,4 +84,15 @@ public static class RedisInteger
         }
         return length;
     }
+
+    /// <summary>
+    /// <paramref name="value"/> + <paramref name="increment"/> unless it overflows a signed 64-bit integer (INCRBY,
+    /// HINCRBY): Redis refuses those with "increment or decrement would overflow".
+    /// </summary>
+    public static bool TryAdd(long value, long increment, out long sum)
+    {
+        sum = unchecked(value + increment);
+        return !((increment < 0 && value < 0 && increment < long.MinValue - value)
+            || (increment > 0 && value > 0 && increment > long.MaxValue - value));
+    }
 }

@@ -216,13 +216,11 @@ internal static class HashCommands
             c.Error("ERR hash value is not an integer");
             return;
         }
-        if ((increment < 0 && value < 0 && increment < long.MinValue - value)
-            || (increment > 0 && value > 0 && increment > long.MaxValue - value))
+        if (!RedisInteger.TryAdd(value, increment, out value))
         {
             c.Error(Replies.Overflow);
             return;
         }
-        value += increment;
         Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
         var before = hash.MemoryBytes;
         SetResult(c, hash, text[..RedisInteger.Format(value, text)]);

@@ -329,13 +329,11 @@ internal static partial class StringCommands
                 return;
             }
         }
-        if ((increment < 0 && value < 0 && increment < long.MinValue - value)
-            || (increment > 0 && value > 0 && increment > long.MaxValue - value))
+        if (!RedisInteger.TryAdd(value, increment, out value))
         {
             c.Error(Replies.Overflow);
             return;
         }
-        value += increment;
         Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
         var length = RedisInteger.Format(value, text);
         if (exists)
