@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Tessera.Resp;
 using CommandFlags = Tessera.Core.Commands.CommandFlags;
@@ -68,13 +67,7 @@ internal sealed partial class ClientSession
         {
             return "ERR Write commands are not allowed from read-only scripts.";
         }
-        var context = _scriptContext ??= new CommandContext(this, _server) { Reply = reply, DenyBlocking = true, Args = new Request() };
-        var start = Stopwatch.GetTimestamp();
-        context.Args.Set(args);
-        context.Command = command;
-        context.Failed = false;
-        RunHandler(context);
-        Account(command, context, start);
+        RunNested(_scriptContext ??= new CommandContext(this, _server) { Reply = reply, DenyBlocking = true, Args = new Request() }, command, args);
         return null;
     }
 }

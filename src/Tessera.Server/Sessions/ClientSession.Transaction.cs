@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tessera.Resp;
 using Tessera.Server.Commands;
 
@@ -50,12 +49,7 @@ internal sealed partial class ClientSession
         var context = _execContext ??= new CommandContext(this, _server) { Reply = Output, DenyBlocking = true, Args = new Request() };
         foreach (var (command, args) in queued)
         {
-            var start = Stopwatch.GetTimestamp();
-            context.Args.Set(args);
-            context.Command = command;
-            context.Failed = false;
-            RunHandler(context);
-            Account(command, context, start);
+            RunNested(context, command, args);
         }
     }
 }

@@ -346,6 +346,20 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// Runs a command inside another one (queued in EXEC, called by a script) with its own context, counted in
+    /// the statistics like any command.
+    /// </summary>
+    private void RunNested(CommandContext context, ServerCommand command, byte[][] args)
+    {
+        var start = Stopwatch.GetTimestamp();
+        context.Args.Set(args);
+        context.Command = command;
+        context.Failed = false;
+        RunHandler(context);
+        Account(command, context, start);
+    }
+
     /// <summary>Statistics, slow log and MONITOR for a command just run (at top level or inside EXEC).</summary>
     private void Account(ServerCommand command, CommandContext context, long start)
     {
