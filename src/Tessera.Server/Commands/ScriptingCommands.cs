@@ -16,7 +16,8 @@ internal static class ScriptingCommands
         r.Add("script|load", Load);
         r.Add("script|exists", Exists);
         r.Add("script|flush", Flush);
-        r.Add("script|kill", c => c.Error("NOTBUSY No scripts in execution right now."));
+        // Holding the execution lock, no script runs: a slow one is killed from outside it (ClientSession.Scripting).
+        r.Add("script|kill", c => c.Error(ScriptEngine.NotBusy));
         r.Add("fcall", c => FunctionCall(c, readOnly: false));
         r.Add("fcall_ro", c => FunctionCall(c, readOnly: true));
         r.Add("function|load", FunctionLoad);

@@ -61,6 +61,9 @@ internal sealed partial class ScriptEngine : IDisposable
         _lua.SetGlobal("__tessera_functions");
     }
 
+    /// <summary>SCRIPT KILL's answer when no script is running.</summary>
+    public const string NotBusy = "NOTBUSY No scripts in execution right now.";
+
     /// <summary>
     /// True while a script runs past busy-reply-threshold: other clients then get -BUSY instead of waiting for the
     /// execution lock, and may SCRIPT KILL it. Read from other threads.
@@ -75,7 +78,7 @@ internal sealed partial class ScriptEngine : IDisposable
     {
         if (!_timedOut)
         {
-            return "NOTBUSY No scripts in execution right now.";
+            return NotBusy;
         }
         if (_wrote && !force)
         {
@@ -137,13 +140,14 @@ internal sealed partial class ScriptEngine : IDisposable
         PushArguments(c, keyIndex + keyCount, c.ArgCount);
         lua.SetField(-2, "ARGV");
         lua.Pop(1);
-        lua.PushBoolean(SingleLine(sha));
+        var singleLine = SingleLine(sha);
+        lua.PushBoolean(singleLine);
         lua.SetGlobal("__tessera_single_line");
         lua.GetGlobal("__tessera_error_handler");
         lua.GetGlobal("__tessera_scripts");
         lua.GetField(-1, sha);
         lua.Remove(-2);
-        Execute(c, 0, top, readOnly, sha, SingleLine(sha) ? "1" : "?");
+        Execute(c, 0, top, readOnly, sha, singleLine ? "1" : "?");
     }
 
     /// <summary>

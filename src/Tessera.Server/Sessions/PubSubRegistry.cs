@@ -32,10 +32,11 @@ internal sealed class PubSubRegistry
             return false;
         }
         var table = _subscribers[(int)kind];
-        if (!table.TryGetValue(name.ToArray(), out var clients))
+        var key = name.ToArray();
+        if (!table.TryGetValue(key, out var clients))
         {
             clients = [];
-            table[name.ToArray()] = clients;
+            table[key] = clients;
         }
         clients.Add(session);
         return true;
