@@ -252,13 +252,10 @@ internal static class HashCommands
             c.Error("ERR hash value is not a float");
             return;
         }
-        var result = value.Add(increment);
-        if (!result.IsFinite)
+        if (!StringCommands.TryAddFloat(c, value, increment, out var text))
         {
-            c.Error("ERR increment would produce NaN or Infinity");
             return;
         }
-        var text = System.Text.Encoding.ASCII.GetBytes(result.FormatHuman());
         var before = hash.MemoryBytes;
         SetResult(c, hash, text);
         c.Changed(key, hash, before);

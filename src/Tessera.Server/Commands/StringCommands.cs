@@ -373,13 +373,10 @@ internal static partial class StringCommands
             c.Error(Replies.NotFloat);
             return;
         }
-        var result = value.Add(increment);
-        if (!result.IsFinite)
+        if (!TryAddFloat(c, value, increment, out var text))
         {
-            c.Error("ERR increment would produce NaN or Infinity");
             return;
         }
-        var text = System.Text.Encoding.ASCII.GetBytes(result.FormatHuman());
         var encoding = StringValue.EncodingForLength(text.Length);
         if (exists)
         {
@@ -551,5 +548,22 @@ internal static partial class StringCommands
         db.AdjustMemory(target.MemoryBytes - before);
         c.Dirty();
         c.Reply.WriteInteger(target.Length);
+    }
+
+    /// <summary>
+    /// INCRBYFLOAT and HINCRBYFLOAT: the sum in Redis's human format (80-bit arithmetic), or false after replying
+    /// the error Redis gives when it is not finite.
+    /// </summary>
+    internal static bool TryAddFloat(CommandContext c, ExtendedFloat value, ExtendedFloat increment, out byte[] text)
+    {
+        var result = value.Add(increment);
+        if (!result.IsFinite)
+        {
+            c.Error("ERR increment would produce NaN or Infinity");
+            text = [];
+            return false;
+        }
+        text = System.Text.Encoding.ASCII.GetBytes(result.FormatHuman());
+        return true;
     }
 }
