@@ -41,6 +41,10 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
                     WaitUntilBlocked(script, step, _redis, waiting.Redis);
                     WaitUntilBlocked(script, step, _tessera, waiting.Tessera);
                     continue;
+                case "@messages":
+                    var subscriber = Connection(step.Args[0]);
+                    Compare(script, step, subscriber.Redis.ReadUntilPong(), subscriber.Tessera.ReadUntilPong(), sort: false);
+                    continue;
                 case "@read":
                     var reader = Connection(step.Args[0]);
                     Compare(script, step, reader.Redis.ReadRaw(), reader.Tessera.ReadRaw(), sort: false);

@@ -86,6 +86,25 @@ public sealed class RespClient : IDisposable
     /// <summary>Reads one reply and parses it.</summary>
     public RespValue Read() => RespValue.Parse(ReadRaw());
 
+    /// <summary>
+    /// Sends PING and returns every reply that arrives before its answer (messages already published to a
+    /// subscriber), concatenated: the PING answer marks where the messages sent so far end.
+    /// </summary>
+    public byte[] ReadUntilPong()
+    {
+        Send("PING");
+        var messages = new List<byte>();
+        while (true)
+        {
+            var reply = ReadRaw();
+            if (reply.AsSpan().SequenceEqual("+PONG\r\n"u8) || reply.AsSpan().SequenceEqual("*2\r\n$4\r\npong\r\n$0\r\n\r\n"u8))
+            {
+                return [.. messages];
+            }
+            messages.AddRange(reply);
+        }
+    }
+
     /// <summary>True when the server closed the connection (reads until EOF or timeout).</summary>
     public bool IsClosedByServer(int timeoutMs = 5000)
     {
