@@ -48,8 +48,19 @@ public sealed partial class TesseraServer : IDisposable
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(this);
         Watches = new WatchRegistry(Keyspace);
-        Keyspace.KeyExpired += (db, key) => Watches.Touch(db.Index, key, deleted: true);
-        Evictor.KeyEvicted += (db, key) => Watches.Touch(db.Index, key, deleted: true);
+        Notifications = new Pubsub.KeyspaceNotifier(Config, PubSub, () => CurrentClient);
+        Keyspace.KeyExpired += (db, key) =>
+        {
+            Notifications.Notify(Pubsub.KeyspaceEvents.Expired, "expired"u8, key, db.Index);
+            Watches.Touch(db.Index, key);
+        };
+        Evictor.KeyEvicted += (db, key) =>
+        {
+            Watches.Touch(db.Index, key);
+            Notifications.Notify(Pubsub.KeyspaceEvents.Evicted, "evicted"u8, key, db.Index);
+        };
+        Keyspace.KeyAdded = (db, key) => Notifications.Notify(Pubsub.KeyspaceEvents.New, "new"u8, key, db.Index);
+        Keyspace.KeyMissed = (db, key) => Notifications.Notify(Pubsub.KeyspaceEvents.KeyMiss, "keymiss"u8, key, db.Index);
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
         Config.MaxMemoryPolicy.Changed = () => Keyspace.Lfu = Config.MaxMemoryPolicy.Value.EndsWith("-lfu", StringComparison.Ordinal);
@@ -77,6 +88,11 @@ public sealed partial class TesseraServer : IDisposable
     internal WatchRegistry Watches { get; }
 
     internal PubSubRegistry PubSub { get; } = new();
+
+    internal Pubsub.KeyspaceNotifier Notifications { get; }
+
+    /// <summary>The client whose command is running (Redis's server.current_client); null for the cron's work.</summary>
+    internal ClientSession? CurrentClient { get; set; }
 
     internal Scripting.ScriptEngine Scripts => _scripts ??= new Scripting.ScriptEngine(this);
 

@@ -1,4 +1,5 @@
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -211,7 +212,7 @@ internal static partial class BitCommands
         }
         if (changes > 0)
         {
-            c.Dirty(changes);
+            c.Modified(c.Arg(1), KeyspaceEvents.String, "setbit"u8, changes);
         }
     }
 

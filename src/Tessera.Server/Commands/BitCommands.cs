@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -100,7 +101,7 @@ internal static partial class BitCommands
         if (grew || old != on)
         {
             bytes[index] = (byte)((bytes[index] & ~(1 << bit)) | ((int)on << bit));
-            c.Dirty();
+            c.Modified(c.Arg(1), KeyspaceEvents.String, "setbit"u8);
         }
         c.Reply.WriteLiteral(old == 1 ? Replies.One : Replies.Zero);
     }
@@ -398,7 +399,7 @@ internal static partial class BitCommands
         {
             if (db.Delete(destination))
             {
-                c.Dirty();
+                c.Modified(destination, KeyspaceEvents.Generic, "del"u8);
             }
             c.Reply.WriteLiteral(Replies.Zero);
             return;
@@ -424,7 +425,7 @@ internal static partial class BitCommands
             result[i] = (byte)output;
         }
         db.SetString(destination, result, StringEncoding.Raw);
-        c.Dirty();
+        c.Modified(destination, KeyspaceEvents.String, "set"u8);
         c.Reply.WriteInteger(maxLength);
     }
 }

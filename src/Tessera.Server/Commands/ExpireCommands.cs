@@ -1,3 +1,4 @@
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -93,12 +94,13 @@ internal static class ExpireCommands
         if (when <= c.Keyspace.Now && !c.Keyspace.IsReplica)
         {
             db.Remove(entry);
+            c.Modified(c.Arg(1), KeyspaceEvents.Generic, "del"u8);
         }
         else
         {
             db.SetExpire(entry, when);
+            c.Modified(c.Arg(1), KeyspaceEvents.Generic, "expire"u8);
         }
-        c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
     }
 
@@ -124,7 +126,7 @@ internal static class ExpireCommands
         if (c.Db.TryGet(c.Arg(1), out var entry, LookupFlags.Write) && entry.Expire != 0)
         {
             c.Db.ClearExpire(entry);
-            c.Dirty();
+            c.Modified(c.Arg(1), KeyspaceEvents.Generic, "persist"u8);
             c.Reply.WriteLiteral(Replies.One);
             return;
         }

@@ -1,5 +1,6 @@
 using Tessera.Core.Text;
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -67,8 +68,7 @@ internal static class HashCommands
                 created++;
             }
         }
-        c.Changed(key, hash, before);
-        c.Dirty((c.ArgCount - 2) / 2);
+        c.Changed(key, hash, before, KeyspaceEvents.Hash, "hset"u8, (c.ArgCount - 2) / 2);
         if (countNew)
         {
             c.Reply.WriteInteger(created);
@@ -96,8 +96,7 @@ internal static class HashCommands
             return;
         }
         hash.Set(c.Arg(2), c.Arg(3), config.HashMaxListpackEntries.Value);
-        c.Changed(key, hash, before);
-        c.Dirty();
+        c.Changed(key, hash, before, KeyspaceEvents.Hash, "hset"u8);
         c.Reply.WriteLiteral(Replies.One);
     }
 
@@ -193,8 +192,10 @@ internal static class HashCommands
                     deleted++;
                 }
             }
-            c.Changed(key, hash, before);
-            c.Dirty(deleted);
+            if (deleted > 0)
+            {
+                c.Changed(key, hash, before, KeyspaceEvents.Hash, "hdel"u8, deleted);
+            }
         }
         c.Reply.WriteInteger(deleted);
     }
@@ -224,8 +225,7 @@ internal static class HashCommands
         Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
         var before = hash.MemoryBytes;
         SetResult(c, hash, text[..RedisInteger.Format(value, text)]);
-        c.Changed(key, hash, before);
-        c.Dirty();
+        c.Changed(key, hash, before, KeyspaceEvents.Hash, "hincrby"u8);
         c.Reply.WriteInteger(value);
     }
 
@@ -258,8 +258,7 @@ internal static class HashCommands
         }
         var before = hash.MemoryBytes;
         SetResult(c, hash, text);
-        c.Changed(key, hash, before);
-        c.Dirty();
+        c.Changed(key, hash, before, KeyspaceEvents.Hash, "hincrbyfloat"u8);
         c.Reply.WriteBulk(text);
     }
 

@@ -1,3 +1,4 @@
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -80,7 +81,7 @@ internal static class HyperLogLogCommands
         if (updated > 0)
         {
             HyperLogLog.InvalidateCache(hll.Writable);
-            c.Dirty(updated);
+            c.Modified(key, KeyspaceEvents.String, "pfadd"u8, updated);
         }
         c.Reply.WriteLiteral(updated > 0 ? Replies.One : Replies.Zero);
     }
@@ -117,6 +118,7 @@ internal static class HyperLogLogCommands
             return;
         }
         HyperLogLog.SetCachedCount(hll.Writable, count);
+        c.SignalModified(key);
         c.Dirty();
         c.Reply.WriteInteger(count);
     }
@@ -195,7 +197,7 @@ internal static class HyperLogLogCommands
         }
         HyperLogLog.InvalidateCache(hll.Writable);
         c.Db.AdjustMemory(hll.MemoryBytes - before);
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "pfadd"u8);
         c.Reply.WriteLiteral(Replies.Ok);
     }
 
@@ -230,6 +232,7 @@ internal static class HyperLogLogCommands
                     return;
                 }
                 c.Db.AdjustMemory(hll.MemoryBytes - before);
+                c.SignalModified(c.Arg(2));
                 c.Dirty();
             }
             if (c.ArgIs(1, "todense"u8))

@@ -1,5 +1,6 @@
 using Tessera.Core.Text;
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -44,10 +45,10 @@ internal static partial class KeyCommands
         {
             if (c.Db.Delete(c.Arg(i)))
             {
+                c.Modified(c.Arg(i), KeyspaceEvents.Generic, "del"u8);
                 deleted++;
             }
         }
-        c.Dirty(deleted);
         c.Reply.WriteInteger(deleted);
     }
 
@@ -230,6 +231,10 @@ internal static partial class KeyCommands
         {
             db.SetExpire(added, expire);
         }
+        c.SignalModified(source);
+        c.SignalModified(destination);
+        c.Notify(KeyspaceEvents.Generic, "rename_from"u8, source);
+        c.Notify(KeyspaceEvents.Generic, "rename_to"u8, destination);
         c.Dirty();
         c.Reply.WriteLiteral(nx ? Replies.One : Replies.Ok);
     }
@@ -305,10 +310,8 @@ internal static partial class KeyCommands
         {
             target.SetExpire(added, expire);
         }
-        if (target != source)
-        {
-            c.Server.Watches.Touch(target.Index, newKey, deleted: false);
-        }
+        c.Server.Watches.Touch(target.Index, newKey);
+        c.Server.Notifications.Notify(KeyspaceEvents.Generic, "copy_to"u8, newKey, target.Index);
         c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
     }
@@ -346,7 +349,10 @@ internal static partial class KeyCommands
         {
             target.SetExpire(added, expire);
         }
-        c.Server.Watches.Touch(target.Index, key, deleted: false);
+        c.SignalModified(key);
+        c.Server.Watches.Touch(target.Index, key);
+        c.Notify(KeyspaceEvents.Generic, "move_from"u8, key);
+        c.Server.Notifications.Notify(KeyspaceEvents.Generic, "move_to"u8, key, target.Index);
         c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
     }

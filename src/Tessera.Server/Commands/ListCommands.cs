@@ -1,4 +1,5 @@
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -78,8 +79,7 @@ internal static partial class ListCommands
         {
             list.Push(c.Arg(i), head);
         }
-        c.Changed(key, list, before);
-        c.Dirty(c.ArgCount - 2);
+        c.Changed(key, list, before, KeyspaceEvents.List, head ? "lpush"u8 : "rpush"u8, c.ArgCount - 2);
         c.Reply.WriteInteger(list.Count);
     }
 
@@ -147,8 +147,7 @@ internal static partial class ListCommands
             WriteElements(list, head ? 0 : list.Count - 1, count, backwards: !head, w);
         }
         list.Drop(head, count);
-        c.Changed(key, list, before);
-        c.Dirty(count);
+        c.Changed(key, list, before, KeyspaceEvents.List, head ? "lpop"u8 : "rpop"u8, count);
     }
 
     /// <summary>Writes <paramref name="count"/> elements as bulk strings, from index <paramref name="start"/>.</summary>
@@ -251,8 +250,7 @@ internal static partial class ListCommands
             c.Error("ERR index out of range");
             return;
         }
-        c.Changed(key, list, before);
-        c.Dirty();
+        c.Changed(key, list, before, KeyspaceEvents.List, "lset"u8);
         c.Reply.WriteLiteral(Replies.Ok);
     }
 
@@ -280,8 +278,7 @@ internal static partial class ListCommands
             c.Reply.WriteLiteral(Replies.MinusOne);
             return;
         }
-        c.Changed(key, list, before);
-        c.Dirty();
+        c.Changed(key, list, before, KeyspaceEvents.List, "linsert"u8);
         c.Reply.WriteInteger(list.Count);
     }
 
@@ -303,8 +300,10 @@ internal static partial class ListCommands
             // Negating long.MinValue overflows in Redis too, leaving no limit.
             var limit = count == long.MinValue ? 0 : Math.Abs(count);
             removed = list.Remove(c.Arg(3), limit, fromTail: count < 0);
-            c.Changed(key, list, before);
-            c.Dirty(removed);
+            if (removed > 0)
+            {
+                c.Changed(key, list, before, KeyspaceEvents.List, "lrem"u8, removed);
+            }
         }
         c.Reply.WriteInteger(removed);
     }
@@ -330,8 +329,7 @@ internal static partial class ListCommands
                 end = 0;
             }
             list.Trim(start, end);
-            c.Changed(key, list, before);
-            c.Dirty(length - list.Count);
+            c.Changed(key, list, before, KeyspaceEvents.List, "ltrim"u8, length - list.Count);
         }
         c.Reply.WriteLiteral(Replies.Ok);
     }
@@ -482,12 +480,17 @@ internal static partial class ListCommands
         }
         var destinationBefore = destination.MemoryBytes;
         destination.Push(value, toHead);
+        // As Redis's LMOVE: the push event on the destination, then the pop event (and "del") on the source.
+        var pushEvent = toHead ? "lpush"u8 : "rpush"u8;
         if (destination != source)
         {
-            c.Changed(destinationKey, destination, destinationBefore);
+            c.Changed(destinationKey, destination, destinationBefore, KeyspaceEvents.List, pushEvent, changes: 0);
         }
-        c.Changed(sourceKey, source, sourceBefore);
-        c.Dirty();
+        else
+        {
+            c.Modified(destinationKey, KeyspaceEvents.List, pushEvent, changes: 0);
+        }
+        c.Changed(sourceKey, source, sourceBefore, KeyspaceEvents.List, fromHead ? "lpop"u8 : "rpop"u8);
         c.Reply.WriteBulk(value);
     }
 

@@ -1,4 +1,5 @@
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -64,8 +65,10 @@ internal static class SetCommands
                 added++;
             }
         }
-        c.Changed(key, set, before);
-        c.Dirty(added);
+        if (added > 0)
+        {
+            c.Changed(key, set, before, KeyspaceEvents.Set, "sadd"u8, added);
+        }
         c.Reply.WriteInteger(added);
     }
 
@@ -87,8 +90,10 @@ internal static class SetCommands
                     removed++;
                 }
             }
-            c.Changed(key, set, before);
-            c.Dirty(removed);
+            if (removed > 0)
+            {
+                c.Changed(key, set, before, KeyspaceEvents.Set, "srem"u8, removed);
+            }
         }
         c.Reply.WriteInteger(removed);
     }
@@ -132,8 +137,7 @@ internal static class SetCommands
             var member = single.Random(c.Keyspace.Random);
             single.Remove(member);
             c.Reply.WriteBulk(member);
-            c.Changed(key, single, before);
-            c.Dirty();
+            c.Changed(key, single, before, KeyspaceEvents.Set, "spop"u8);
             return;
         }
         if (c.ArgCount > 3)
@@ -175,8 +179,7 @@ internal static class SetCommands
         {
             c.Reply.WriteBulk(member);
         }
-        c.Changed(key, set, bytesBefore);
-        c.Dirty(popped.Count);
+        c.Changed(key, set, bytesBefore, KeyspaceEvents.Set, "spop"u8, count);
     }
 
     private static void RandomMember(CommandContext c)
@@ -253,15 +256,17 @@ internal static class SetCommands
             c.Reply.WriteLiteral(Replies.Zero);
             return;
         }
-        c.Changed(source, from, fromBefore);
+        c.Changed(source, from, fromBefore, KeyspaceEvents.Set, "srem"u8);
         if (to is null)
         {
             to = SetValue.CreateFor(member);
             c.Db.Add(destination, to);
         }
         var toBefore = to.MemoryBytes;
-        c.Dirty(to.Add(member, MaxIntset(c)) ? 2 : 1);
-        c.Changed(destination, to, toBefore);
+        if (to.Add(member, MaxIntset(c)))
+        {
+            c.Changed(destination, to, toBefore, KeyspaceEvents.Set, "sadd"u8);
+        }
         c.Reply.WriteLiteral(Replies.One);
     }
 
@@ -401,7 +406,7 @@ internal static class SetCommands
         {
             if (c.Db.Delete(destination))
             {
-                c.Dirty();
+                c.Modified(destination, KeyspaceEvents.Generic, "del"u8);
             }
             c.Reply.WriteLiteral(Replies.Zero);
             return;
@@ -415,7 +420,8 @@ internal static class SetCommands
             }
         }
         c.Db.Set(destination, built);
-        c.Dirty();
+        // The store commands' event is their name: sinterstore, sunionstore, sdiffstore.
+        c.Modified(destination, KeyspaceEvents.Set, c.Command.Info.FullNameBytes);
         c.Reply.WriteInteger(built.Count);
     }
 

@@ -1,4 +1,5 @@
 using Tessera.Core.Text;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -351,7 +352,7 @@ internal static class SortCommand
         {
             if (c.Db.Delete(key))
             {
-                c.Dirty();
+                c.Modified(key, KeyspaceEvents.Generic, "del"u8);
             }
             c.Reply.WriteLiteral(Replies.Zero);
             return;
@@ -371,7 +372,7 @@ internal static class SortCommand
             }
         }
         c.Db.Set(key, result);
-        c.Dirty(outputCount);
+        c.Modified(key, KeyspaceEvents.List, "sortstore"u8, outputCount);
         c.Reply.WriteInteger(outputCount);
     }
 

@@ -1,3 +1,4 @@
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage.Types;
 
@@ -204,7 +205,7 @@ internal static partial class SortedSetCommands
         return (reverse ? end - 1 - offset : first + offset, (int)take);
     }
 
-    /// <summary>ZRANGESTORE: the destination is replaced by the selection (deleted when empty).</summary>
+    /// <summary>ZRANGESTORE (and ZUNIONSTORE ...): the destination is replaced by the selection (deleted when empty).</summary>
     private static void StoreRange(CommandContext c, List<(byte[] Member, double Score)> selected)
     {
         var destination = c.Arg(1);
@@ -212,7 +213,7 @@ internal static partial class SortedSetCommands
         {
             if (c.Db.Delete(destination))
             {
-                c.Dirty();
+                c.Modified(destination, KeyspaceEvents.Generic, "del"u8);
             }
             c.Reply.WriteLiteral(Replies.Zero);
             return;
@@ -225,7 +226,8 @@ internal static partial class SortedSetCommands
             result.Insert(score, member);
         }
         c.Db.Set(destination, result);
-        c.Dirty();
+        // The event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore.
+        c.Modified(destination, KeyspaceEvents.ZSet, c.Command.Info.FullNameBytes);
         c.Reply.WriteInteger(result.Count);
     }
 }

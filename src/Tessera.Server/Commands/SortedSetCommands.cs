@@ -1,4 +1,5 @@
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 using Tessera.Server.Storage.Types;
@@ -157,7 +158,7 @@ internal static partial class SortedSetCommands
                     config.ZsetMaxListpackEntries.Value, config.ZsetMaxListpackValue.Value, out score);
                 if (result == ZAddResult.NotANumber)
                 {
-                    c.Changed(key, zset, before);
+                    ReportAdded(c, key, zset, before, added + updated, incr);
                     c.Error("ERR resulting score is not a number (NaN)");
                     return;
                 }
@@ -165,8 +166,7 @@ internal static partial class SortedSetCommands
                 updated += result == ZAddResult.Updated ? 1 : 0;
                 processed += result != ZAddResult.Skipped ? 1 : 0;
             }
-            c.Changed(key, zset, before);
-            c.Dirty(added + updated);
+            ReportAdded(c, key, zset, before, added + updated, incr);
         }
         if (incr)
         {
@@ -181,6 +181,19 @@ internal static partial class SortedSetCommands
             return;
         }
         c.Reply.WriteInteger(ch ? added + updated : added);
+    }
+
+    /// <summary>ZADD's notification ("zadd", or "zincr" with INCR), only when an element was added or updated.</summary>
+    private static void ReportAdded(CommandContext c, ReadOnlySpan<byte> key, SortedSetValue zset, long before, long changes, bool incr)
+    {
+        if (changes > 0)
+        {
+            c.Changed(key, zset, before, KeyspaceEvents.ZSet, incr ? "zincr"u8 : "zadd"u8, changes);
+        }
+        else if (zset.IsEmpty)
+        {
+            c.Db.Delete(key);
+        }
     }
 
     private static void Score(CommandContext c)
@@ -307,8 +320,10 @@ internal static partial class SortedSetCommands
                     removed++;
                 }
             }
-            c.Changed(key, zset, before);
-            c.Dirty(removed);
+            if (removed > 0)
+            {
+                c.Changed(key, zset, before, KeyspaceEvents.ZSet, "zrem"u8, removed);
+            }
         }
         c.Reply.WriteInteger(removed);
     }
@@ -324,8 +339,11 @@ internal static partial class SortedSetCommands
         var (start, end) = bounds(zset);
         var before = zset.MemoryBytes;
         var removed = end > start ? zset.RemoveRange(start, end).Count : 0;
-        c.Changed(c.Arg(1), zset, before);
-        c.Dirty(removed);
+        if (removed > 0)
+        {
+            // The event is the command's name: zremrangebyrank, zremrangebyscore, zremrangebylex.
+            c.Changed(c.Arg(1), zset, before, KeyspaceEvents.ZSet, c.Command.Info.FullNameBytes, removed);
+        }
         c.Reply.WriteInteger(removed);
     }
 
@@ -380,8 +398,10 @@ internal static partial class SortedSetCommands
         {
             zset.Remove(member);
         }
-        c.Changed(key, zset, before);
-        c.Dirty(popped.Count);
+        if (popped.Count > 0)
+        {
+            c.Changed(key, zset, before, KeyspaceEvents.ZSet, max ? "zpopmax"u8 : "zpopmin"u8, popped.Count);
+        }
         return popped;
     }
 

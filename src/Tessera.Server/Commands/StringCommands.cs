@@ -1,5 +1,6 @@
 using Tessera.Core.Text;
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -82,7 +83,7 @@ internal static partial class StringCommands
             // The common case, without options: no parsing, no allocation when overwriting a same-size value.
             var value = c.Arg(2);
             c.Db.SetString(c.Arg(1), value, StringValue.EncodingFor(value));
-            c.Dirty();
+            c.Modified(c.Arg(1), KeyspaceEvents.String, "set"u8);
             c.Reply.WriteLiteral(Replies.Ok);
             return;
         }
@@ -145,10 +146,11 @@ internal static partial class StringCommands
             return;
         }
         db.SetString(key, value, StringValue.EncodingFor(value), keepTtl: (options.Flags & SetFlags.KeepTtl) != 0);
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "set"u8);
         if (expireAt != 0 && db.TryFindRaw(key, out var entry))
         {
             db.SetExpire(entry, expireAt);
+            c.Notify(KeyspaceEvents.Generic, "expire"u8, key);
         }
         if ((options.Flags & SetFlags.Get) == 0)
         {
@@ -182,17 +184,17 @@ internal static partial class StringCommands
         if ((options.Flags & (SetFlags.Exat | SetFlags.Pxat)) != 0 && expireAt <= c.Keyspace.Now && !c.Keyspace.IsReplica)
         {
             db.Remove(entry);
-            c.Dirty();
+            c.Modified(key, KeyspaceEvents.Generic, "del"u8);
         }
         else if (expireAt != 0)
         {
             db.SetExpire(entry, expireAt);
-            c.Dirty();
+            c.Modified(key, KeyspaceEvents.Generic, "expire"u8);
         }
         else if ((options.Flags & SetFlags.Persist) != 0 && entry.Expire != 0)
         {
             db.ClearExpire(entry);
-            c.Dirty();
+            c.Modified(key, KeyspaceEvents.Generic, "persist"u8);
         }
     }
 
@@ -211,7 +213,7 @@ internal static partial class StringCommands
         }
         c.Reply.WriteBulk(value);
         db.Remove(entry);
-        c.Dirty();
+        c.Modified(c.Arg(1), KeyspaceEvents.Generic, "del"u8);
     }
 
     private static void GetSet(CommandContext c)
@@ -231,7 +233,7 @@ internal static partial class StringCommands
         }
         var value = c.Arg(2);
         c.Db.SetString(key, value, StringValue.EncodingFor(value));
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "set"u8);
     }
 
     private static void MGet(CommandContext c)
@@ -261,8 +263,8 @@ internal static partial class StringCommands
         {
             var value = c.Arg(i + 1);
             c.Db.SetString(c.Arg(i), value, StringValue.EncodingFor(value));
+            c.Modified(c.Arg(i), KeyspaceEvents.String, "set"u8);
         }
-        c.Dirty((c.ArgCount - 1) / 2);
         c.Reply.WriteLiteral(Replies.Ok);
     }
 
@@ -345,7 +347,7 @@ internal static partial class StringCommands
         {
             db.AddString(key, text[..length], StringEncoding.Int);
         }
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "incrby"u8);
         c.Reply.WriteInteger(value);
     }
 
@@ -386,7 +388,7 @@ internal static partial class StringCommands
         {
             db.AddString(key, text, encoding);
         }
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "incrbyfloat"u8);
         c.Reply.WriteBulk(text);
     }
 
@@ -398,7 +400,7 @@ internal static partial class StringCommands
         if (!db.TryGet(key, out var entry, LookupFlags.Write))
         {
             db.AddString(key, suffix, StringValue.EncodingFor(suffix));
-            c.Dirty();
+            c.Modified(key, KeyspaceEvents.String, "append"u8);
             c.Reply.WriteInteger(suffix.Length);
             return;
         }
@@ -415,7 +417,7 @@ internal static partial class StringCommands
         var before = mutable.MemoryBytes;
         mutable.Append(suffix);
         db.AdjustMemory(mutable.MemoryBytes - before);
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "append"u8);
         c.Reply.WriteInteger(mutable.Length);
     }
 
@@ -546,7 +548,7 @@ internal static partial class StringCommands
         target.EnsureLength((int)offset + value.Length);
         value.CopyTo(target.Writable[(int)offset..]);
         db.AdjustMemory(target.MemoryBytes - before);
-        c.Dirty();
+        c.Modified(key, KeyspaceEvents.String, "setrange"u8);
         c.Reply.WriteInteger(target.Length);
     }
 

@@ -24,7 +24,7 @@ internal sealed partial class ClientSession
     /// publisher itself (so it precedes PUBLISH's reply, as in Redis), otherwise into its remote output. A
     /// subscriber over <c>client-output-buffer-limit pubsub</c> is disconnected.
     /// </summary>
-    public void DeliverMessage(ClientSession publisher, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public void DeliverMessage(ClientSession? publisher, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         if (publisher == this)
         {

@@ -382,22 +382,21 @@ internal sealed partial class ClientSession
     private void RunHandler(CommandContext context)
     {
         var replyStart = context.Reply.Length;
-        var dirty = _server.Dirty;
-        var watched = _server.Watches.Count > 0 && (context.Command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
-            && _server.Watches.BeforeWrite(context.Command.Info, context.Args, Db);
+        var caller = _server.CurrentClient;
+        _server.CurrentClient = this;
         try
         {
             context.Command.Handler!(context);
-            if (watched && _server.Dirty != dirty)
-            {
-                _server.Watches.AfterWrite(context.Args, Db);
-            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             context.Reply.TruncateTo(replyStart);
             context.Error($"ERR internal error while running '{context.CommandName}'");
             _server.Log.CommandFailed(e, context.CommandName);
+        }
+        finally
+        {
+            _server.CurrentClient = caller;
         }
     }
 

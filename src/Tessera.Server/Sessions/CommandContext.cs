@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Tessera.Resp;
 using Tessera.Server.Commands;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Storage;
 
 namespace Tessera.Server.Sessions;
@@ -158,15 +159,38 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
         return true;
     }
 
-    /// <summary>After a collection changed: accounts its new size and deletes the key if it became empty.</summary>
-    public void Changed(ReadOnlySpan<byte> key, StoredValue value, long bytesBefore)
+    /// <summary>
+    /// After a collection changed: accounts its new size, deletes the key if it became empty, and reports the
+    /// change as <see cref="Modified"/> does, followed by a "del" event when the key went away.
+    /// </summary>
+    public void Changed(ReadOnlySpan<byte> key, StoredValue value, long bytesBefore, KeyspaceEvents type, ReadOnlySpan<byte> eventName, long changes = 1)
     {
         Db.AdjustMemory(value.MemoryBytes - bytesBefore);
-        if (value.IsEmpty)
+        var removed = value.IsEmpty && Db.Delete(key);
+        Modified(key, type, eventName, changes);
+        if (removed)
         {
-            Db.Delete(key);
+            Notify(KeyspaceEvents.Generic, "del"u8, key);
         }
     }
+
+    /// <summary>
+    /// A write changed <paramref name="key"/> (Redis's signalModifiedKey, notifyKeyspaceEvent and server.dirty
+    /// together): its watchers' transactions fail, the event is published, the change is counted.
+    /// </summary>
+    public void Modified(ReadOnlySpan<byte> key, KeyspaceEvents type, ReadOnlySpan<byte> eventName, long changes = 1)
+    {
+        SignalModified(key);
+        Notify(type, eventName, key);
+        Server.Dirty += changes;
+    }
+
+    /// <summary>A write changed <paramref name="key"/> without a keyspace event (PFCOUNT caching its estimate).</summary>
+    public void SignalModified(ReadOnlySpan<byte> key) => Server.Watches.Touch(Db.Index, key);
+
+    /// <summary>Publishes a keyspace event on <paramref name="key"/> of the client's database.</summary>
+    public void Notify(KeyspaceEvents type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key)
+        => Server.Notifications.Notify(type, eventName, key, Db.Index);
 
     /// <summary>True while a blocked command runs again because one of its keys became ready.</summary>
     public bool Retrying { get; init; }

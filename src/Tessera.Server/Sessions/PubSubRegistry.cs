@@ -78,7 +78,7 @@ internal sealed class PubSubRegistry
     /// PUBLISH (SPUBLISH when <paramref name="sharded"/>): sends the message to every subscriber of the channel,
     /// then (not for shard channels) to every subscriber of each matching pattern; returns how many deliveries.
     /// </summary>
-    public long Publish(ClientSession publisher, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool sharded)
+    public long Publish(ClientSession? publisher, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool sharded)
     {
         long receivers = 0;
         var kind = sharded ? SubscriptionKind.ShardChannel : SubscriptionKind.Channel;

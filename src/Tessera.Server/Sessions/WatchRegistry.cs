@@ -1,8 +1,5 @@
 using System.Text;
-using Tessera.Core.Commands;
-using Tessera.Resp;
 using Tessera.Server.Storage;
-using Tessera.Server.Storage.Types;
 
 namespace Tessera.Server.Sessions;
 
@@ -25,10 +22,6 @@ internal sealed class WatchedKey(int db, string key, bool expiredAtWatch)
 internal sealed class WatchRegistry(Keyspace keyspace)
 {
     private readonly Dictionary<(int Db, string Key), List<ClientSession>> _watchers = [];
-    private readonly List<int> _keyPositions = [];
-    private readonly List<int> _readOnlyPositions = [];
-    private readonly List<long> _before = [];
-    private bool _popsFromOneKey;
 
     /// <summary>Keys watched by at least one client.</summary>
     public int Count => _watchers.Count;
@@ -75,10 +68,10 @@ internal sealed class WatchRegistry(Keyspace keyspace)
         => session.WatchedKeys.Any(w => !w.ExpiredAtWatch && keyspace.Databases[w.Db].IsLogicallyExpired(Encoding.Latin1.GetBytes(w.Key)));
 
     /// <summary>
-    /// Marks the watchers of <paramref name="key"/> dirty (Redis's touchWatchedKey). A watcher that saw the key
-    /// already expired is not dirtied when the key is merely deleted.
+    /// A write changed <paramref name="key"/> (Redis's touchWatchedKey): its watchers become dirty, except one
+    /// that saw the key already expired at WATCH and finds it now deleted, which is no change.
     /// </summary>
-    public void Touch(int db, ReadOnlySpan<byte> key, bool deleted)
+    public void Touch(int db, ReadOnlySpan<byte> key)
     {
         if (_watchers.Count == 0)
         {
@@ -92,108 +85,12 @@ internal sealed class WatchRegistry(Keyspace keyspace)
         foreach (var session in clients)
         {
             var watched = session.WatchedKeys.First(w => w.Db == db && w.Key == name);
-            if (watched.ExpiredAtWatch && deleted)
+            if (watched.ExpiredAtWatch && !keyspace.Databases[db].Exists(key))
             {
                 watched.ExpiredAtWatch = false;
                 continue;
             }
             session.Flags |= ClientFlags.DirtyCas;
-        }
-    }
-
-    /// <summary>
-    /// Before a write command: finds the keys it may write (its key specs that are not read-only) and notes
-    /// which of the watched ones exist, so <see cref="AfterWrite"/> can tell a key written from one only named.
-    /// False when it names no watched key.
-    /// </summary>
-    public bool BeforeWrite(CommandInfo command, Request args, Database db)
-    {
-        var positions = _keyPositions;
-        var readOnly = _readOnlyPositions;
-        positions.Clear();
-        readOnly.Clear();
-        var specsServe = command.KeySpecs.Count > 0;
-        foreach (var spec in command.KeySpecs)
-        {
-            if (spec.NotKey)
-            {
-                continue;
-            }
-            if (spec.Flags.Contains("RO"))
-            {
-                spec.AddKeys(args, 0, readOnly);
-            }
-            else if (!spec.AddKeys(args, 0, positions))
-            {
-                specsServe = false;
-            }
-        }
-        if (!specsServe)
-        {
-            // Keys the specs cannot locate (SORT ... STORE): those the command's own finder reports, except the
-            // ones read-only specs did locate.
-            positions.Clear();
-            KeyExtractor.GetKeys(command, args, 0, positions);
-            positions.RemoveAll(readOnly.Contains);
-        }
-        if (command.Name == "copy" && CopiesToAnotherDatabase(args))
-        {
-            // COPY ... DB n writes its destination elsewhere; the command touches it there itself.
-            positions.Remove(2);
-        }
-        positions.RemoveAll(p => !_watchers.ContainsKey((db.Index, Encoding.Latin1.GetString(args[p]))));
-        _popsFromOneKey = command.Name is "lmpop" or "blmpop" or "zmpop" or "bzmpop" or "blpop" or "brpop" or "bzpopmin" or "bzpopmax";
-        _before.Clear();
-        foreach (var position in positions)
-        {
-            _before.Add(State(db, args[position]));
-        }
-        return positions.Count > 0;
-    }
-
-    private static bool CopiesToAnotherDatabase(Request args)
-    {
-        for (var i = 3; i < args.Count; i++)
-        {
-            if (Ascii.EqualsIgnoreCase(args[i], "db"u8))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>-1 for a missing key, else its element count for lists and sorted sets (0 for other types).</summary>
-    private static long State(Database db, ReadOnlySpan<byte> key)
-    {
-        if (!db.TryFindRaw(key, out var found))
-        {
-            return -1;
-        }
-        return found.Item switch
-        {
-            ListValue list => list.Count,
-            SortedSetValue zset => zset.Count,
-            _ => 0,
-        };
-    }
-
-    /// <summary>
-    /// After a write command that changed the dataset: touches the watched keys found by
-    /// <see cref="BeforeWrite"/> that existed before or exist now (DEL of a missing key changes nothing). The
-    /// commands that pop from the first non-empty of several keys changed only the one whose size changed.
-    /// </summary>
-    public void AfterWrite(Request args, Database db)
-    {
-        for (var i = 0; i < _keyPositions.Count; i++)
-        {
-            var key = args[_keyPositions[i]];
-            var now = State(db, key);
-            var changed = _popsFromOneKey ? now != _before[i] : now >= 0 || _before[i] >= 0;
-            if (changed)
-            {
-                Touch(db.Index, key, deleted: now < 0);
-            }
         }
     }
 

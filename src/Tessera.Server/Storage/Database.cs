@@ -92,6 +92,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         if ((flags & (LookupFlags.Write | LookupFlags.NoStats)) == 0)
         {
             Keyspace.KeyspaceMisses++;
+            Keyspace.KeyMissed?.Invoke(this, key);
         }
         return false;
     }
@@ -131,7 +132,9 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         {
             Keyspace.CollectionAdded?.Invoke(this, collection);
         }
-        return new KeyRef(table, index, slot);
+        var added = new KeyRef(table, index, slot);
+        Keyspace.KeyAdded?.Invoke(this, added.Key);
+        return added;
     }
 
     /// <summary>Replaces a key's string value; its TTL is cleared unless <paramref name="keepTtl"/>.</summary>

@@ -5,6 +5,9 @@ using Tessera.Server.Storage.Structures;
 
 namespace Tessera.Server.Storage;
 
+/// <summary>Something that happened to <paramref name="key"/> in <paramref name="db"/> (keyspace notification hooks).</summary>
+internal delegate void KeyEvent(Database db, ReadOnlySpan<byte> key);
+
 /// <summary>
 /// All databases of the node and what they share: the command's time snapshot (all expiry decisions of one
 /// command use one "now", as Redis's commandTimeSnapshot), the LRU/LFU clock, keyspace statistics and the active
@@ -60,6 +63,12 @@ internal sealed class Keyspace
 
     /// <summary>Called after a key was deleted because it expired (notifications, propagation).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
+
+    /// <summary>Called when a key is created (the "new" keyspace event).</summary>
+    public KeyEvent? KeyAdded { get; set; }
+
+    /// <summary>Called when a read finds no key (the "keymiss" keyspace event).</summary>
+    public KeyEvent? KeyMissed { get; set; }
 
     /// <summary>Estimated bytes of all data.</summary>
     public long UsedMemory
