@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -13,10 +14,11 @@ public sealed class CommandInfo
 {
     private readonly Dictionary<string, CommandInfo>.AlternateLookup<ReadOnlySpan<char>> _subcommandLookup;
 
-    internal CommandInfo(JsonElement entry, CommandInfo? parent, int id)
+    internal CommandInfo(JsonElement entry, CommandInfo? parent, int id, StrongBox<int> nextIndex)
     {
         Parent = parent;
         Id = id;
+        Index = nextIndex.Value++;
         FullName = entry.GetProperty("name").GetString()!;
         Name = parent is null ? FullName : FullName[(FullName.IndexOf('|') + 1)..];
         FullNameBytes = Encoding.ASCII.GetBytes(FullName);
@@ -41,7 +43,7 @@ public sealed class CommandInfo
         {
             foreach (var sub in subs.EnumerateArray())
             {
-                var info = new CommandInfo(sub, this, id);
+                var info = new CommandInfo(sub, this, id, nextIndex);
                 subcommands[info.Name] = info;
             }
         }
@@ -60,6 +62,9 @@ public sealed class CommandInfo
 
     /// <summary>Dense index of the top-level command, shared by its subcommands; for per-command counters.</summary>
     public int Id { get; }
+
+    /// <summary>Dense index over commands and subcommands alike (ACL permission bits), below <see cref="CommandTable.IndexCount"/>.</summary>
+    public int Index { get; }
 
     public int Arity { get; }
 

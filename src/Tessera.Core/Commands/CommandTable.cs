@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -35,6 +36,9 @@ public sealed class CommandTable
     /// <summary>Number of top-level commands.</summary>
     public int Count => _commands.Count;
 
+    /// <summary>Number of commands and subcommands: the bound of <see cref="CommandInfo.Index"/>.</summary>
+    public int IndexCount { get; private set; }
+
     /// <summary>The command named <paramref name="name"/> in any case, or null.</summary>
     public CommandInfo? Find(ReadOnlySpan<byte> name)
     {
@@ -51,7 +55,7 @@ public sealed class CommandTable
     public CommandInfo? Find(string name) => _commands.GetValueOrDefault(name);
 
     /// <summary>A table holding only the commands <paramref name="keep"/> selects (subcommands follow their parent).</summary>
-    public CommandTable Where(Func<CommandInfo, bool> keep) => new(All.Where(keep));
+    public CommandTable Where(Func<CommandInfo, bool> keep) => new(All.Where(keep)) { IndexCount = IndexCount };
 
     private static CommandTable Load()
     {
@@ -59,6 +63,9 @@ public sealed class CommandTable
             ?? throw new InvalidOperationException("the command table resource is missing");
         using var document = JsonDocument.Parse(stream);
         var id = 0;
-        return new CommandTable([.. document.RootElement.EnumerateArray().Select(e => new CommandInfo(e, null, id++))]);
+        var nextIndex = new StrongBox<int>(0);
+        var table = new CommandTable([.. document.RootElement.EnumerateArray().Select(e => new CommandInfo(e, null, id++, nextIndex))]);
+        table.IndexCount = nextIndex.Value;
+        return table;
     }
 }

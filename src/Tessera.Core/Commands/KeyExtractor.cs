@@ -39,4 +39,27 @@ public static class KeyExtractor
         }
         return 0;
     }
+
+    /// <summary>
+    /// The flags (RO, RW, OW, RM, access, update, insert, delete ...) of the key at <paramref name="position"/> of
+    /// the command in <c>args[offset..]</c>: those of the key spec that yields it, or those the command decides
+    /// from its options (SET ... GET, BITFIELD).
+    /// </summary>
+    public static IReadOnlyList<string> FlagsOf(CommandInfo command, Request args, int offset, int position)
+    {
+        if ((NativeKeyFinder.VariableFlags(command, args, offset) ?? NativeKeyFinder.FinderFlags(command, position)) is { } decided)
+        {
+            return decided;
+        }
+        var found = new List<int>();
+        foreach (var spec in command.KeySpecs)
+        {
+            found.Clear();
+            if (spec.AddKeys(args, offset, found) && found.Contains(position))
+            {
+                return spec.Flags;
+            }
+        }
+        return command.KeySpecs.FirstOrDefault()?.Flags ?? [];
+    }
 }

@@ -163,6 +163,17 @@ public static class NativeKeyFinder
     }
 
     /// <summary>
+    /// Key flags of the commands whose specs cannot place every key (SORT's STORE, MIGRATE's KEYS, GEORADIUS's
+    /// STORE), as their key finders in Redis assign them; null for other commands.
+    /// </summary>
+    public static IReadOnlyList<string>? FinderFlags(CommandInfo command, int position) => command.Parent is null ? command.Name switch
+    {
+        "sort" or "sort_ro" or "georadius" or "georadiusbymember" => position == 1 ? ["RO", "access"] : ["OW", "update"],
+        "migrate" => ["RW", "access", "delete"],
+        _ => null,
+    } : null;
+
+    /// <summary>
     /// Key flags of commands whose specs say "variable_flags" (SET, BITFIELD): they depend on the options given,
     /// as Redis's setGetKeys and bitfieldGetKeys decide. Null for other commands.
     /// </summary>

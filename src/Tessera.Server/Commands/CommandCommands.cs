@@ -188,30 +188,12 @@ internal static class CommandCommands
             }
             c.Reply.WriteArrayHeader(2);
             c.Reply.WriteBulk(c.Arg(2 + position));
-            var flags = SpecFlagsFor(info, c, position);
+            var flags = KeyExtractor.FlagsOf(info, c.Args, 2, position);
             c.Reply.WriteSetHeader(flags.Count);
             foreach (var flag in flags)
             {
                 c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(flag));
             }
         }
-    }
-
-    /// <summary>The flags of the key spec that yields the key at <paramref name="position"/>.</summary>
-    private static IReadOnlyList<string> SpecFlagsFor(CommandInfo info, CommandContext c, int position)
-    {
-        if (NativeKeyFinder.VariableFlags(info, c.Args, 2) is { } variable)
-        {
-            return variable;
-        }
-        foreach (var spec in info.KeySpecs)
-        {
-            var found = new List<int>();
-            if (spec.AddKeys(c.Args, 2, found) && found.Contains(position))
-            {
-                return spec.Flags;
-            }
-        }
-        return info.KeySpecs.FirstOrDefault()?.Flags ?? [];
     }
 }
