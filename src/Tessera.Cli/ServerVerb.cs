@@ -55,7 +55,15 @@ internal static class ServerVerb
             builder.SetMinimumLevel(LogLevel.Debug);
             builder.AddProvider(new RedisLogFormat(output, () => LevelOf(server?.LogLevel ?? serverOptions.LogLevel)));
         });
-        server = new TesseraServer(serverOptions, loggerFactory);
+        try
+        {
+            server = new TesseraServer(serverOptions, loggerFactory);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine(e.Report);
+            return 1;
+        }
         if (serverOptions.PidFile.Length > 0)
         {
             // Written before listening, as redis-server does, so whoever sees the port open finds the pid.

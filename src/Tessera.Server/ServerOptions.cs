@@ -14,11 +14,12 @@ public sealed class ServerOptions
     /// <summary>The Redis version Tessera is compatible with, reported where clients look for it (HELLO, INFO).</summary>
     public const string RedisVersion = "7.0.15";
 
-    private ServerOptions(ServerConfig config, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, string> renamed, string? configFile)
+    private ServerOptions(ServerConfig config, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, string> renamed, IReadOnlyList<string[]> users, string? configFile)
     {
         Config = config;
         Warnings = warnings;
         RenamedCommands = renamed;
+        Users = users;
         ConfigFile = configFile is null ? null : Path.GetFullPath(configFile);
     }
 
@@ -27,6 +28,9 @@ public sealed class ServerOptions
     internal IReadOnlyList<string> Warnings { get; }
 
     internal IReadOnlyDictionary<string, string> RenamedCommands { get; }
+
+    /// <summary>ACL users declared in the config file (name, then rules).</summary>
+    internal IReadOnlyList<string[]> Users { get; }
 
     /// <summary>Absolute path of the config file, for CONFIG REWRITE and INFO; null without one.</summary>
     public string? ConfigFile { get; }
@@ -59,7 +63,7 @@ public sealed class ServerOptions
         {
             throw new ConfigurationException(e.Line, e.Text, e.Message);
         }
-        return new ServerOptions(config, loader.Warnings, loader.RenamedCommands, configFile);
+        return new ServerOptions(config, loader.Warnings, loader.RenamedCommands, loader.Users, configFile);
     }
 }
 

@@ -43,6 +43,9 @@ public sealed partial class TesseraServer : IDisposable
         {
             Commands.Rename(name, newName);
         }
+        Acl = new Acl.AccessControl(Config);
+        Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
+        LoadUsers(options.Users);
         Clients = new ClientRegistry(this);
         Slowlog = new Slowlog(Config);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
@@ -131,7 +134,31 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>Highest used_memory seen by the cron.</summary>
     internal long PeakMemory { get; private set; }
 
-    internal bool RequiresAuthentication => Config.RequirePass.Value.Length > 0;
+    /// <summary>
+    /// Creates the users of the config file's <c>user</c> lines or of <c>aclfile</c> (not both, as in Redis);
+    /// an invalid definition stops the server before it listens.
+    /// </summary>
+    private void LoadUsers(IReadOnlyList<string[]> users)
+    {
+        var aclFile = Config.AclFile.Value;
+        if (aclFile.Length > 0 && users.Count > 0)
+        {
+            throw new ConfigurationException(0, "", "Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
+        }
+        var error = Acl.LoadConfigured(users);
+        if (error is null && aclFile.Length > 0)
+        {
+            error = Acl.LoadFile(aclFile);
+            error = error is null ? null : "Aborting Redis startup because of ACL errors: " + error;
+        }
+        if (error is not null)
+        {
+            throw new ConfigurationException(0, "", error);
+        }
+    }
+
+    /// <summary>Users and permissions (ACL).</summary>
+    internal Acl.AccessControl Acl { get; }
 
     /// <summary>The TCP port actually bound (differs from the configured one when it was 0).</summary>
     public int Port => _listeners.FirstOrDefault(l => l.UnixPath is null)?.Port ?? (int)Config.Port.Value;

@@ -121,7 +121,7 @@ internal static class ClientCommands
             $"sub={s.Subscriptions(SubscriptionKind.Channel).Count} psub={s.Subscriptions(SubscriptionKind.Pattern).Count} ssub={s.Subscriptions(SubscriptionKind.ShardChannel).Count} multi={s.QueuedCommands} qbuf={queryBuffer} qbuf-free={queryFree} argv-mem=0 multi-mem=0 " +
             $"rbs={(output > 0 ? Resp.OutputBuffer.ChunkSize : 0)} rbp=0 obl={Math.Min(output, Resp.OutputBuffer.ChunkSize)} " +
             $"oll={Math.Max(0, (output - 1) / Resp.OutputBuffer.ChunkSize)} omem={output} tot-mem={totalMemory} events={events} " +
-            $"cmd={cmd} user={s.User} redir=-1 resp={s.Protocol}";
+            $"cmd={cmd} user={s.User.Name} redir=-1 resp={s.Protocol}";
     }
 
     private static void List(CommandContext c)
@@ -184,7 +184,7 @@ internal static class ClientCommands
                 return;
             }
             c.Reply.WriteLiteral(Replies.Ok);
-            Close(target, self);
+            Disconnect(target, self);
             return;
         }
         if ((c.ArgCount - 2) % 2 != 0)
@@ -260,17 +260,17 @@ internal static class ClientCommands
         }
         var victims = c.Server.Clients.All.Where(s =>
             typeNormal && (id is null || s.Id == id) && (addr is null || s.RemoteAddress == addr)
-            && (laddr is null || s.LocalAddress == laddr) && (user is null || s.User == user)
+            && (laddr is null || s.LocalAddress == laddr) && (user is null || s.User.Name == user)
             && !(skipMe && s == self)).ToList();
         c.Reply.WriteInteger(victims.Count);
         foreach (var victim in victims)
         {
-            Close(victim, self);
+            Disconnect(victim, self);
         }
     }
 
     /// <summary>Closes a killed client: itself after this reply, another one right away.</summary>
-    private static void Close(ClientSession target, ClientSession self)
+    internal static void Disconnect(ClientSession target, ClientSession self)
     {
         if (target == self)
         {

@@ -27,6 +27,7 @@ internal static class CommandFamilies
         ServerCommands.Register(registry);
         DebugCommands.Register(registry);
         MemoryCommands.Register(registry);
+        AclCommands.Register(registry);
         return registry;
     }
 }

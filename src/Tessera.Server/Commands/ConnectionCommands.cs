@@ -60,7 +60,7 @@ internal static class ConnectionCommands
             c.SyntaxError();
             return;
         }
-        if (c.ArgCount == 2 && !c.Server.RequiresAuthentication)
+        if (c.ArgCount == 2 && c.Server.Acl.Default.NoPass)
         {
             c.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
@@ -78,21 +78,19 @@ internal static class ConnectionCommands
     }
 
     /// <summary>
-    /// Checks credentials against the users Tessera knows: "default", with <c>requirepass</c> as its password
-    /// (or accepting any password when none is set, like Redis's nopass default user).
+    /// Checks credentials against the ACL users (Redis's ACLAuthenticateUser); a failure is logged in the ACL LOG
+    /// under the name given.
     /// </summary>
     private static bool TryAuthenticate(CommandContext c, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
     {
-        if (!user.SequenceEqual("default"u8))
+        var name = Encoding.Latin1.GetString(user);
+        var found = c.Server.Acl.Authenticate(name, password);
+        if (found is null)
         {
+            c.Session.LogAclDenial(Acl.AclDenial.Auth, Encoding.Latin1.GetString(c.Arg(0)), name);
             return false;
         }
-        var required = c.Server.Config.RequirePass.Value;
-        if (required.Length > 0 && !password.SequenceEqual(Encoding.UTF8.GetBytes(required)))
-        {
-            return false;
-        }
-        c.Session.Authenticate("default");
+        c.Session.Authenticate(found);
         return true;
     }
 

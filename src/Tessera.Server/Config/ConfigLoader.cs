@@ -30,6 +30,9 @@ internal sealed class ConfigLoader(ServerConfig config)
     /// <summary>rename-command directives: original name to new name ("" disables the command).</summary>
     public Dictionary<string, string> RenamedCommands { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>ACL users declared by <c>user name rules...</c> lines, created at start-up.</summary>
+    public List<string[]> Users { get; } = [];
+
     /// <summary>Loads <paramref name="file"/> (may be null) then <paramref name="arguments"/>; throws <see cref="ConfigFileException"/>.</summary>
     public void Load(string? file, IReadOnlyList<string> arguments)
     {
@@ -152,6 +155,12 @@ internal sealed class ConfigLoader(ServerConfig config)
                 }
                 return "No such command in rename-command";
             case "user" when args.Length >= 2:
+                if (Users.Any(u => u[0] == args[1]))
+                {
+                    return "Duplicate user found. A user can only be defined once in config files";
+                }
+                Users.Add(args[1..]);
+                return null;
             case "loadmodule" when args.Length >= 2:
                 _warnings.Add(name);
                 return null;

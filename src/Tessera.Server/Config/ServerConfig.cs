@@ -114,7 +114,7 @@ internal sealed partial class ServerConfig
 
     // Scripting and ACL.
     public readonly NumberOption BusyReplyThreshold = new("busy-reply-threshold", 5000, 0, LongMax, aliases: "lua-time-limit");
-    public readonly StringOption AclFile = new("aclfile", "", Immutable | NotImplemented);
+    public readonly StringOption AclFile = new("aclfile", "", Immutable);
     public readonly NumberOption AclLogMaxLen = new("acllog-max-len", 128, 0, LongMax);
     public readonly EnumOption AclPubsubDefault = new("acl-pubsub-default", ["allchannels", "resetchannels"], "resetchannels");
 

@@ -56,7 +56,7 @@ internal sealed class ClientRegistry(TesseraServer server)
                 RejectedConnections++;
                 return "-ERR max number of clients reached\r\n"u8.ToArray();
             }
-            if (!unix && server.Config.ProtectedMode.Value && !server.RequiresAuthentication && !IsLoopback(remote))
+            if (!unix && server.Config.ProtectedMode.Value && !server.Acl.AuthRequired && !IsLoopback(remote))
             {
                 RejectedConnections++;
                 return Encoding.ASCII.GetBytes(ProtectedModeMessage);

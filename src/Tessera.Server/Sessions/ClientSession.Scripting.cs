@@ -63,11 +63,16 @@ internal sealed partial class ClientSession
         {
             return "ERR This Redis command is not allowed from script";
         }
+        var context = _scriptContext ??= new CommandContext(this, _server) { Reply = reply, DenyBlocking = true, Args = new Request() };
+        if (ScriptPermissionError(command, args, context.Args) is { } denied)
+        {
+            return denied;
+        }
         if (readOnly && (command.Info.Flags & CommandFlags.Write) != 0)
         {
             return "ERR Write commands are not allowed from read-only scripts.";
         }
-        RunNested(_scriptContext ??= new CommandContext(this, _server) { Reply = reply, DenyBlocking = true, Args = new Request() }, command, args);
+        RunNested(context, command, args);
         return null;
     }
 }

@@ -12,14 +12,21 @@ internal sealed partial class ClientSession
     public void Select(int index) => Db = _server.Keyspace.Databases[index];
 
     /// <summary>Marks the session authenticated as <paramref name="user"/>.</summary>
-    public void Authenticate(string user)
+    public void Authenticate(Acl.AclUser user)
     {
         Authenticated = true;
         User = user;
         _parser.Unauthenticated = false;
     }
 
-    /// <summary>RESET: back to a fresh connection's state (database 0, RESP2, no name, reply on, authenticated only if no password is set).</summary>
+    /// <summary>The session's user was deleted: it falls back to the default user, unauthenticated.</summary>
+    public void Deauthenticate(Acl.AclUser defaultUser)
+    {
+        Authenticated = false;
+        User = defaultUser;
+    }
+
+    /// <summary>RESET: back to a fresh connection's state (database 0, RESP2, no name, reply on, the default user, authenticated only if it needs no password).</summary>
     public void Reset()
     {
         DiscardTransaction();
@@ -28,12 +35,9 @@ internal sealed partial class ClientSession
         Protocol = 2;
         Name = null;
         Flags &= ClientFlags.UnixSocket;
-        if (_server.RequiresAuthentication)
-        {
-            Authenticated = false;
-            _parser.Unauthenticated = true;
-        }
-        User = "default";
+        User = _server.Acl.Default;
+        Authenticated = !_server.Acl.AuthRequired;
+        _parser.Unauthenticated = !Authenticated;
         _server.Monitors.Remove(this);
     }
 

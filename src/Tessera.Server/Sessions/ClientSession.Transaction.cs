@@ -49,6 +49,11 @@ internal sealed partial class ClientSession
         var context = _execContext ??= new CommandContext(this, _server) { Reply = Output, DenyBlocking = true, Args = new Request() };
         foreach (var (command, args) in queued)
         {
+            if (QueuedPermissionError(command, args, context.Args) is { } denied)
+            {
+                Output.WriteError(denied);
+                continue;
+            }
             RunNested(context, command, args);
         }
     }

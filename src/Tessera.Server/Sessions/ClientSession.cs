@@ -44,7 +44,8 @@ internal sealed partial class ClientSession
         _context = new CommandContext(this, server);
         CreatedMs = Environment.TickCount64;
         LastInteractionMs = CreatedMs;
-        Authenticated = !server.RequiresAuthentication;
+        User = server.Acl.Default;
+        Authenticated = !server.Acl.AuthRequired;
         _parser.MaxBulkLength = server.Config.ProtoMaxBulkLen.Value;
         _parser.Unauthenticated = !Authenticated;
     }
@@ -67,7 +68,8 @@ internal sealed partial class ClientSession
 
     public bool Authenticated { get; private set; }
 
-    public string User { get; private set; } = "default";
+    /// <summary>The ACL user the connection runs as ("default" until AUTH).</summary>
+    public Acl.AclUser User { get; private set; }
 
     public ClientFlags Flags { get; set; }
 
@@ -265,16 +267,21 @@ internal sealed partial class ClientSession
             Reject(command, "NOAUTH Authentication required.");
             return true;
         }
-        if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
-            or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
-        {
-            Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
-            return true;
-        }
         var inMulti = (Flags & ClientFlags.Multi) != 0;
         if (inMulti && (command.Info.Flags & Core.Commands.CommandFlags.NoMulti) != 0)
         {
             Reject(command, "ERR Command not allowed inside a transaction");
+            return true;
+        }
+        if (PermissionError(command, args) is { } denied)
+        {
+            Reject(command, denied);
+            return true;
+        }
+        if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
+            or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
+        {
+            Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return true;
         }
         var start = Stopwatch.GetTimestamp();
@@ -428,8 +435,9 @@ internal sealed partial class ClientSession
             command.RejectedCalls++;
         }
         var replyStart = Output.Length;
-        if ((Flags & ClientFlags.Multi) != 0 && command?.Info.Name == "exec")
+        if (command?.Info.Name == "exec")
         {
+            // Redis's rejectCommand: a refused EXEC aborts the transaction, even when none was open.
             DiscardTransaction();
             // Redis formats the reason without its generic ERR code.
             error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
