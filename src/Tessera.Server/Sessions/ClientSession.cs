@@ -375,7 +375,7 @@ internal sealed partial class ClientSession
         LastCommand = command;
         command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
         server.Stats.CommandsProcessed++;
-        server.Slowlog.Record(this, context.Args, nanoseconds / 1000);
+        server.Slowlog.Record(this, command.Info, context.Args, nanoseconds / 1000);
         if (server.Monitors.Count > 0)
         {
             server.FeedMonitors(this, command, context.Args);

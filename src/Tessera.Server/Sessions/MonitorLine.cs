@@ -17,11 +17,10 @@ internal static class MonitorLine
         text.Append(micros / 1000000).Append('.').Append((micros % 1000000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture));
         var origin = (session.Flags & ClientFlags.UnixSocket) != 0 ? "unix:" + session.LocalAddress[..^2] : session.RemoteAddress;
         text.Append(" [").Append(session.DbIndex).Append(' ').Append(origin).Append(']');
-        var redactFrom = RedactedFrom(command, args);
         for (var i = 0; i < args.Count; i++)
         {
             text.Append(' ');
-            if (i >= redactFrom)
+            if (Redaction.IsSecret(command.Info, args, i))
             {
                 text.Append("\"(redacted)\"");
             }
@@ -31,26 +30,6 @@ internal static class MonitorLine
             }
         }
         return Encoding.Latin1.GetBytes(text.ToString());
-    }
-
-    /// <summary>Index from which arguments are secrets: AUTH's, and HELLO's after AUTH.</summary>
-    private static int RedactedFrom(ServerCommand command, Request args)
-    {
-        if (command.Info.Name == "auth")
-        {
-            return 1;
-        }
-        if (command.Info.Name == "hello")
-        {
-            for (var i = 2; i < args.Count; i++)
-            {
-                if (Ascii.EqualsIgnoreCase(args[i], "auth"u8))
-                {
-                    return i + 1;
-                }
-            }
-        }
-        return int.MaxValue;
     }
 
     /// <summary>Redis's sdscatrepr: printable bytes as is, escapes for quotes, backslash and control bytes.</summary>

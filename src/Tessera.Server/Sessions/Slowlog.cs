@@ -23,7 +23,7 @@ internal sealed class Slowlog(ServerConfig config)
     public IEnumerable<Entry> Entries => _entries;
 
     /// <summary>Records the command if it was slow enough.</summary>
-    public void Record(ClientSession session, Request args, long micros)
+    public void Record(ClientSession session, Core.Commands.CommandInfo command, Request args, long micros)
     {
         var threshold = config.SlowlogLogSlowerThan.Value;
         if (threshold < 0 || micros < threshold)
@@ -39,7 +39,7 @@ internal sealed class Slowlog(ServerConfig config)
                 copied[i] = Encoding.ASCII.GetBytes($"... ({args.Count - MaxArgs + 1} more arguments)");
                 break;
             }
-            var arg = args[i];
+            var arg = Redaction.IsSecret(command, args, i) ? Redaction.Placeholder : args[i];
             copied[i] = arg.Length > MaxArgLength
                 ? [.. arg[..MaxArgLength], .. Encoding.ASCII.GetBytes($"... ({arg.Length - MaxArgLength} more bytes)")]
                 : arg.ToArray();
