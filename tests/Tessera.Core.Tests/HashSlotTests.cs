@@ -9,6 +9,13 @@ public class HashSlotTests
     [Fact]
     public void Crc16_matches_the_XMODEM_check_value() => Assert.Equal(0x31C3, Crc16.Compute("123456789"u8));
 
+    [Fact]
+    public void Crc64_matches_redis_check_value_and_continues_across_chunks()
+    {
+        Assert.Equal(0xe9c6d914c4b8d9caUL, Crc64.Compute("123456789"u8));
+        Assert.Equal(Crc64.Compute("123456789"u8), Crc64.Compute("6789"u8, Crc64.Compute("12345"u8)));
+    }
+
     [Theory]
     [InlineData("foo", 12182)]
     [InlineData("bar", 5061)]

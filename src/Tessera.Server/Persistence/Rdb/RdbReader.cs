@@ -1,0 +1,113 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Tessera.Core.Hashing;
+
+namespace Tessera.Server.Persistence.Rdb;
+
+/// <summary>Reads RDB primitives (rdb.c's rdbLoad*) from a stream; malformed input throws <see cref="RdbFormatException"/>.</summary>
+internal sealed class RdbReader(Stream stream)
+{
+    /// <summary>CRC-64 of the bytes read so far.</summary>
+    public ulong Checksum { get; private set; }
+
+    public void Read(Span<byte> buffer)
+    {
+        if (stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) < buffer.Length)
+        {
+            throw new RdbFormatException("Unexpected EOF reading RDB file");
+        }
+        Checksum = Crc64.Compute(buffer, Checksum);
+    }
+
+    public byte ReadByte()
+    {
+        Span<byte> one = stackalloc byte[1];
+        Read(one);
+        return one[0];
+    }
+
+    /// <summary>A length, or with <paramref name="encoded"/> the special encoding number of a string.</summary>
+    public ulong ReadLength(out bool encoded)
+    {
+        encoded = false;
+        var first = ReadByte();
+        switch (first >> 6)
+        {
+            case RdbFormat.Len6Bit:
+                return (ulong)(first & 0x3f);
+            case RdbFormat.Len14Bit:
+                return ((ulong)(first & 0x3f) << 8) | ReadByte();
+            case RdbFormat.Encoded:
+                encoded = true;
+                return (ulong)(first & 0x3f);
+        }
+        Span<byte> buffer = stackalloc byte[8];
+        switch (first)
+        {
+            case RdbFormat.Len32Bit:
+                Read(buffer[..4]);
+                return BinaryPrimitives.ReadUInt32BigEndian(buffer);
+            case RdbFormat.Len64Bit:
+                Read(buffer);
+                return BinaryPrimitives.ReadUInt64BigEndian(buffer);
+            default:
+                throw new RdbFormatException($"Unknown length encoding {first} in rdbLoadLen()");
+        }
+    }
+
+    public ulong ReadLength()
+    {
+        var length = ReadLength(out var encoded);
+        return encoded ? throw new RdbFormatException("Unexpected encoded length") : length;
+    }
+
+    /// <summary>A string in any of its encodings: verbatim, an integer, or LZF-compressed.</summary>
+    public byte[] ReadString()
+    {
+        var length = ReadLength(out var encoded);
+        if (!encoded)
+        {
+            return ReadBytes(length);
+        }
+        Span<byte> buffer = stackalloc byte[4];
+        switch ((int)length)
+        {
+            case RdbFormat.EncodingInt8:
+                return Number((sbyte)ReadByte());
+            case RdbFormat.EncodingInt16:
+                Read(buffer[..2]);
+                return Number(BinaryPrimitives.ReadInt16LittleEndian(buffer));
+            case RdbFormat.EncodingInt32:
+                Read(buffer);
+                return Number(BinaryPrimitives.ReadInt32LittleEndian(buffer));
+            case RdbFormat.EncodingLzf:
+                var compressedLength = ReadLength();
+                var value = new byte[CheckedLength(ReadLength())];
+                var compressed = ReadBytes(compressedLength);
+                if (Lzf.Decompress(compressed, value) != value.Length)
+                {
+                    throw new RdbFormatException("Invalid LZF compressed string");
+                }
+                return value;
+            default:
+                throw new RdbFormatException($"Unknown RDB string encoding type {length}");
+        }
+    }
+
+    private byte[] ReadBytes(ulong length)
+    {
+        if (stream.CanSeek && length > (ulong)(stream.Length - stream.Position))
+        {
+            throw new RdbFormatException("Unexpected EOF reading RDB file");
+        }
+        var bytes = new byte[CheckedLength(length)];
+        Read(bytes);
+        return bytes;
+    }
+
+    private static int CheckedLength(ulong length)
+        => length <= int.MaxValue ? (int)length : throw new RdbFormatException($"String of {length} bytes is too long");
+
+    private static byte[] Number(long value) => Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+}
