@@ -61,6 +61,13 @@ public sealed class RespClient : IDisposable
     }
 
     /// <summary>Sends a command and returns its parsed reply.</summary>
+    /// <summary>Sends a command of raw arguments and reads its reply.</summary>
+    public RespValue Call(byte[][] args)
+    {
+        Send(args);
+        return Read();
+    }
+
     public RespValue Call(params string[] args)
     {
         Send(args);

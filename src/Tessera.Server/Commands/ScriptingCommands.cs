@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Server.Persistence.Rdb;
 using Tessera.Server.Scripting;
 using Tessera.Server.Sessions;
 
@@ -43,6 +44,11 @@ internal static class ScriptingCommands
             c.Reply.WriteLiteral(Replies.Ok);
         });
         r.Add("function|list", FunctionList);
+        r.Add("function|dump", FunctionDump);
+        r.Add("function|restore", FunctionRestore);
+        r.Add("function|stats", c => WriteFunctionStats(c.Reply, c.Server.Scripts));
+        // Holding the execution lock, no function runs (see SCRIPT KILL).
+        r.Add("function|kill", c => c.Error(ScriptEngine.NotBusy));
         r.Add("script|help", c => Help.Write(c,
             "EXISTS <sha1> [<sha1> ...]",
             "    Return information about the existence of the scripts in the script cache.",
@@ -147,6 +153,106 @@ internal static class ScriptingCommands
             return;
         }
         c.Reply.WriteBulk(name!);
+    }
+
+    /// <summary>FUNCTION DUMP: every library's code as an RDB function record, in a DUMP envelope.</summary>
+    private static void FunctionDump(CommandContext c)
+    {
+        using var buffer = new MemoryStream();
+        var writer = new RdbWriter(buffer, c.Server.Config.RdbCompression.Value);
+        foreach (var library in c.Server.Scripts.Libraries)
+        {
+            writer.WriteByte(RdbFormat.OpFunction2);
+            writer.WriteString(library.Code);
+        }
+        c.Reply.WriteBulk(DumpPayload.Seal(buffer));
+    }
+
+    /// <summary>FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE] (APPEND by default).</summary>
+    private static void FunctionRestore(CommandContext c)
+    {
+        if (c.ArgCount > 4)
+        {
+            Help.SubcommandSyntaxError(c);
+            return;
+        }
+        var policy = c.ArgCount == 4 ? Encoding.Latin1.GetString(c.Arg(3)).ToLowerInvariant() : "append";
+        if (policy is not ("append" or "replace" or "flush"))
+        {
+            c.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+            return;
+        }
+        if (!DumpPayload.TryOpen(c.Arg(2), out var data))
+        {
+            c.Error("ERR DUMP payload version or checksum are wrong");
+            return;
+        }
+        var codes = new List<byte[]>();
+        using (var stream = new MemoryStream(data.ToArray()))
+        {
+            var reader = new RdbReader(stream);
+            try
+            {
+                while (stream.Position < stream.Length)
+                {
+                    var type = reader.ReadByte();
+                    if (type != RdbFormat.OpFunction2)
+                    {
+                        c.Error(type == RdbFormat.OpFunctionPreGa ? "ERR Pre-GA function format not supported" : "ERR given type is not a function");
+                        return;
+                    }
+                    codes.Add(reader.ReadString());
+                }
+            }
+            catch (RdbFormatException)
+            {
+                c.Error("ERR failed loading the given functions payload");
+                return;
+            }
+        }
+        if (c.Server.Scripts.RestoreLibraries(codes, policy) is { } error)
+        {
+            c.Error(error);
+            return;
+        }
+        c.Dirty();
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    /// <summary>
+    /// FUNCTION STATS: the slow function running now (only answerable while one holds the node, from outside the
+    /// execution lock) and, per engine, how many libraries and functions are loaded.
+    /// </summary>
+    internal static void WriteFunctionStats(Resp.RespWriter w, ScriptEngine engine)
+    {
+        w.WriteMapHeader(2);
+        w.WriteBulk("running_script"u8);
+        if (engine.RunningFunction is { } running)
+        {
+            w.WriteMapHeader(3);
+            w.WriteBulk("name"u8);
+            w.WriteBulk(Encoding.Latin1.GetBytes(running.Name));
+            w.WriteBulk("command"u8);
+            w.WriteArrayHeader(running.Command.Length);
+            foreach (var arg in running.Command)
+            {
+                w.WriteBulk(arg);
+            }
+            w.WriteBulk("duration_ms"u8);
+            w.WriteInteger(running.DurationMs);
+        }
+        else
+        {
+            w.WriteNullBulk();
+        }
+        w.WriteBulk("engines"u8);
+        w.WriteMapHeader(1);
+        w.WriteBulk("LUA"u8);
+        w.WriteMapHeader(2);
+        w.WriteBulk("libraries_count"u8);
+        w.WriteInteger(engine.Libraries.Count());
+        w.WriteBulk("functions_count"u8);
+        w.WriteInteger(engine.Libraries.Sum(l => l.Functions.Count));
     }
 
     /// <summary>FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]: one map per library.</summary>

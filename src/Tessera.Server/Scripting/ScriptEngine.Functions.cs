@@ -22,25 +22,12 @@ internal sealed partial class ScriptEngine
     /// </summary>
     public (string? Name, string? Error) LoadLibrary(byte[] code, bool replace)
     {
+        var (name, metadataError) = LibraryName(code);
+        if (name is null)
+        {
+            return (null, metadataError);
+        }
         var newline = Array.IndexOf(code, (byte)'\n');
-        if (code.Length < 2 || code[0] != (byte)'#' || code[1] != (byte)'!')
-        {
-            return (null, "ERR Missing library metadata");
-        }
-        var metadata = newline < 0 ? null : Encoding.Latin1.GetString(code, 2, newline - 2).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (metadata is not { Length: 2 } || !metadata[1].StartsWith("name=", StringComparison.Ordinal))
-        {
-            return (null, "ERR Invalid library metadata");
-        }
-        if (!metadata[0].Equals("lua", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, $"ERR Engine '{metadata[0]}' not found");
-        }
-        var name = metadata[1][5..];
-        if (!IsValidName(name))
-        {
-            return (null, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
-        }
         if (_libraries.ContainsKey(name) && !replace)
         {
             return (null, $"ERR Library '{name}' already exists");
@@ -101,6 +88,72 @@ internal sealed partial class ScriptEngine
         }
         _lua.SetTop(top);
         return (name, null);
+    }
+
+    /// <summary>The library name of the "#!lua name=..." line that starts <paramref name="code"/>, or Redis's error.</summary>
+    private static (string? Name, string? Error) LibraryName(byte[] code)
+    {
+        var newline = Array.IndexOf(code, (byte)'\n');
+        if (code.Length < 2 || code[0] != (byte)'#' || code[1] != (byte)'!')
+        {
+            return (null, "ERR Missing library metadata");
+        }
+        var metadata = newline < 0 ? null : Encoding.Latin1.GetString(code, 2, newline - 2).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (metadata is not { Length: 2 } || !metadata[1].StartsWith("name=", StringComparison.Ordinal))
+        {
+            return (null, "ERR Invalid library metadata");
+        }
+        if (!metadata[0].Equals("lua", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, $"ERR Engine '{metadata[0]}' not found");
+        }
+        var name = metadata[1][5..];
+        return IsValidName(name)
+            ? (name, null)
+            : (null, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+
+    /// <summary>
+    /// FUNCTION RESTORE: loads the libraries of a dump all or none. FLUSH drops the current ones first, REPLACE
+    /// the ones with the same names, APPEND refuses a name already loaded. On any error the libraries are as
+    /// before and the error is returned.
+    /// </summary>
+    public string? RestoreLibraries(IReadOnlyList<byte[]> codes, string policy)
+    {
+        var before = _libraries.Values.ToList();
+        var names = new List<string>();
+        foreach (var code in codes)
+        {
+            var (name, error) = LibraryName(code);
+            if (name is null)
+            {
+                return error;
+            }
+            if (policy == "append" && _libraries.ContainsKey(name))
+            {
+                return $"ERR Library {name} already exists";
+            }
+            names.Add(name);
+        }
+        if (policy == "flush")
+        {
+            FlushLibraries();
+        }
+        else if (policy == "replace")
+        {
+            names.ForEach(name => DeleteLibrary(name));
+        }
+        foreach (var code in codes)
+        {
+            var (_, error) = LoadLibrary(code, replace: false);
+            if (error is not null)
+            {
+                FlushLibraries();
+                before.ForEach(library => LoadLibrary(library.Code, replace: false));
+                return error;
+            }
+        }
+        return null;
     }
 
     /// <summary>FUNCTION DELETE: false when there is no such library.</summary>

@@ -31,6 +31,8 @@ internal sealed partial class ScriptEngine : IDisposable
     private bool _wrote;
     private volatile bool _timedOut;
     private volatile bool _killRequested;
+    private string? _runningFunction;
+    private volatile byte[][]? _busyCommand;
 
     public ScriptEngine(TesseraServer server)
     {
@@ -74,7 +76,7 @@ internal sealed partial class ScriptEngine : IDisposable
     /// SCRIPT KILL (from another client's thread, without the execution lock): null when the script will stop,
     /// else Redis's refusal. <paramref name="force"/> (SHUTDOWN NOSAVE) stops even a script that wrote.
     /// </summary>
-    public string? Kill(bool force = false)
+    public string? Kill(bool force = false, bool function = false)
     {
         if (!_timedOut)
         {
@@ -84,9 +86,26 @@ internal sealed partial class ScriptEngine : IDisposable
         {
             return "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
         }
+        if (!force && function != (_runningFunction is not null))
+        {
+            // SCRIPT KILL stops only EVAL scripts, FUNCTION KILL only functions.
+            return BusyError;
+        }
         _killRequested = true;
         return null;
     }
+
+    /// <summary>What a command gets while a slow script holds the node; it names the way to stop that kind of script.</summary>
+    public string BusyError => _runningFunction is null
+        ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        : "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+    /// <summary>
+    /// FUNCTION STATS' running_script while a slow function runs: its name, the command that called it and how long
+    /// it has run; null when none is (an EVAL script does not count).
+    /// </summary>
+    public (string Name, byte[][] Command, long DurationMs)? RunningFunction
+        => _timedOut && _runningFunction is { } name && _busyCommand is { } command ? (name, command, Environment.TickCount64 - _startedMs) : null;
 
     /// <summary>Scripts in the cache (INFO number_of_cached_scripts).</summary>
     public int Count => _sources.Count;
@@ -163,9 +182,11 @@ internal sealed partial class ScriptEngine : IDisposable
         _scratch.Protocol = 2;
         _wrote = false;
         _killRequested = false;
+        _runningFunction = arguments > 0 ? name : null;
         _startedMs = Environment.TickCount64;
         var status = lua.PCall(arguments, 1, top + 1);
         _caller = null;
+        _busyCommand = null;
         if (_timedOut)
         {
             _server.Log.SlowScriptEnded(name);
@@ -293,6 +314,8 @@ internal sealed partial class ScriptEngine : IDisposable
         if (!_timedOut && Environment.TickCount64 - _startedMs > _server.Config.BusyReplyThreshold.Value)
         {
             _server.Log.SlowScript(_server.Config.BusyReplyThreshold.Value);
+            var args = _caller!.Args;
+            _busyCommand = [.. Enumerable.Range(0, args.Count).Select(args.ToArray)];
             _timedOut = true;
         }
         Lua.FromIntPtr(state).PushBoolean(_killRequested);

@@ -10,16 +10,18 @@ internal sealed partial class ClientSession
     private CommandContext? _scriptContext;
 
     /// <summary>
-    /// A command received while a slow script holds the node (Redis's -BUSY state): SCRIPT KILL and SHUTDOWN
-    /// NOSAVE act, anything else gets -BUSY.
+    /// A command received while a slow script holds the node (Redis's -BUSY state): SCRIPT KILL, FUNCTION KILL,
+    /// FUNCTION STATS and SHUTDOWN NOSAVE act, anything else gets -BUSY.
     /// </summary>
     private void AnswerWhileScriptBusy()
     {
         var args = _request;
         var scripts = _server.ScriptsIfStarted!;
-        if (args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "script"u8) && Ascii.EqualsIgnoreCase(args[1], "kill"u8))
+        var scriptKill = args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "script"u8) && Ascii.EqualsIgnoreCase(args[1], "kill"u8);
+        var function = args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "function"u8);
+        if (scriptKill || (function && Ascii.EqualsIgnoreCase(args[1], "kill"u8)))
         {
-            if (scripts.Kill() is { } refusal)
+            if (scripts.Kill(function: !scriptKill) is { } refusal)
             {
                 Output.WriteError(refusal);
             }
@@ -27,6 +29,11 @@ internal sealed partial class ClientSession
             {
                 Output.WriteLiteral("+OK\r\n"u8);
             }
+            return;
+        }
+        if (function && Ascii.EqualsIgnoreCase(args[1], "stats"u8) && scripts.RunningFunction is not null)
+        {
+            Commands.ScriptingCommands.WriteFunctionStats(Output, scripts);
             return;
         }
         if (args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "shutdown"u8) && Ascii.EqualsIgnoreCase(args[1], "nosave"u8))
@@ -37,7 +44,7 @@ internal sealed partial class ClientSession
             Flags |= ClientFlags.CloseAfterReply;
             return;
         }
-        Output.WriteError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        Output.WriteError(scripts.BusyError);
     }
 
     /// <summary>
