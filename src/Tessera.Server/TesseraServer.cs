@@ -248,6 +248,8 @@ public sealed partial class TesseraServer : IDisposable
 
     public void Dispose()
     {
+        // A script looping forever would otherwise hold the node, and this call, forever.
+        ScriptsIfStarted?.Kill(force: true);
         Shutdown();
         Stopped.Wait();
         foreach (var loop in _loops)

@@ -134,12 +134,39 @@ public class ScriptingTests
         await node.Server.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
-    /// <summary>Sends a script that runs until killed (busy after 100 ms); returns its client and another one.</summary>
-    private static (RespClient Looping, RespClient Other) StartSlowScript(TesseraNode node, string script)
+    [Fact]
+    public void A_function_looping_forever_is_stopped_by_function_kill_and_shown_by_function_stats()
+    {
+        using var node = new TesseraNode();
+        using (var setup = node.Connect())
+        {
+            setup.Call("FUNCTION", "LOAD", "#!lua name=spin\nredis.register_function('spin', function() while true do end end)");
+        }
+        var (looping, other) = StartSlowScript(node, "FCALL", "spin", "0");
+        using var _ = looping;
+        using var __ = other;
+        var clock = Stopwatch.StartNew();
+        var reply = other.Call("PING");
+        while (!reply.IsError && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            reply = other.Call("PING");
+        }
+        Assert.Equal("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.", reply.Text);
+        Assert.Equal(reply.Text, other.Call("SCRIPT", "KILL").Text);
+        var stats = other.Call("FUNCTION", "STATS").Items;
+        Assert.StartsWith("[name, spin, command, [FCALL, spin, 0], duration_ms, ", stats[1].ToString(), StringComparison.Ordinal);
+        Assert.Equal("OK", other.Call("FUNCTION", "KILL").Text);
+        Assert.True(looping.Read().IsError);
+        Assert.Equal("PONG", other.Call("PING").Text);
+        Assert.Equal("[running_script, (nil), engines, [LUA, [libraries_count, 1, functions_count, 1]]]", other.Call("FUNCTION", "STATS").ToString());
+    }
+
+    /// <summary>Sends a script (EVAL body, or a whole command) that runs until killed (busy after 100 ms); returns its client and another one.</summary>
+    private static (RespClient Looping, RespClient Other) StartSlowScript(TesseraNode node, params string[] command)
     {
         var looping = node.Connect();
         looping.Call("CONFIG", "SET", "busy-reply-threshold", "100");
-        looping.Send("EVAL", script, "0");
+        looping.Send(command.Length == 1 ? ["EVAL", command[0], "0"] : command);
         // Once the script runs, its I/O thread accepts nothing: a connection opened then lands on another one.
         Thread.Sleep(300);
         return (looping, node.Connect());

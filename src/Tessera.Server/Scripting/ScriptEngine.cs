@@ -78,7 +78,7 @@ internal sealed partial class ScriptEngine : IDisposable
     /// </summary>
     public string? Kill(bool force = false, bool function = false)
     {
-        if (!_timedOut)
+        if (!_timedOut && !force)
         {
             return NotBusy;
         }
