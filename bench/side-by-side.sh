@@ -123,6 +123,17 @@ run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+# Warm-up, untimed: both servers serve every selected workload once, so Tessera's JIT has compiled the hot paths
+# (a server runs for days; the first seconds after start say nothing about it) and redis-server's caches are warm.
+for entry in "${WORKLOADS_ALL[@]}"; do
+    IFS='|' read -r name args _ setup <<<"$entry"
+    [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
+    for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+        # shellcheck disable=SC2086
+        taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -n "$((REQUESTS / 4))" -q $args >/dev/null 2>&1
+    done
+done
+
 printf "%-10s | %12s %7s %7s %8s | %12s %7s %7s %8s | %6s %6s\n" workload "redis rps" "p50" "p99" "cpu/req" \
     "tessera rps" "p50" "p99" "cpu/req" "rps x" "cpu x"
 RATIOS=()
