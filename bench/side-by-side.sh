@@ -129,6 +129,7 @@ for entry in "${WORKLOADS_ALL[@]}"; do
     IFS='|' read -r name args _ setup <<<"$entry"
     [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $name "* ]] && continue
     for port in "$REDIS_PORT" "$TESSERA_PORT"; do
+        redis-cli -p "$port" flushall >/dev/null
         # shellcheck disable=SC2086
         taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -n "$((REQUESTS / 4))" -q $args >/dev/null 2>&1
     done
