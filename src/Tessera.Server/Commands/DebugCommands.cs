@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Tessera.Resp;
+using Tessera.Server.Persistence;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 
@@ -8,7 +9,8 @@ namespace Tessera.Server.Commands;
 
 /// <summary>
 /// DEBUG (refused unless <c>enable-debug-command</c> allows it, checked by the pipeline): SLEEP,
-/// SET-ACTIVE-EXPIRE, OBJECT, POPULATE, PROTOCOL, LOG, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD, HELP.
+/// SET-ACTIVE-EXPIRE, OBJECT, POPULATE, DIGEST, DIGEST-VALUE, PROTOCOL, LOG, CHANGE-REPL-ID,
+/// QUICKLIST-PACKED-THRESHOLD, HELP.
 /// </summary>
 internal static class DebugCommands
 {
@@ -41,6 +43,20 @@ internal static class DebugCommands
         else if (c.ArgIs(1, "populate"u8) && c.ArgCount is >= 3 and <= 5)
         {
             Populate(c);
+        }
+        else if (c.ArgIs(1, "digest"u8) && c.ArgCount == 2)
+        {
+            c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(DatasetDigest.Of(c.Keyspace)));
+        }
+        else if (c.ArgIs(1, "digest-value"u8))
+        {
+            // Logically expired keys count too: a debug command looks at what is stored.
+            c.Reply.WriteArrayHeader(c.ArgCount - 2);
+            for (var i = 2; i < c.ArgCount; i++)
+            {
+                var digest = c.Db.TryFindRaw(c.Arg(i), out var entry) ? DatasetDigest.OfValue(entry.Item, entry.Expire) : DatasetDigest.Empty;
+                c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(digest));
+            }
         }
         else if (c.ArgIs(1, "protocol"u8) && c.ArgCount == 3)
         {

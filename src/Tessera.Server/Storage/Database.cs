@@ -97,6 +97,25 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         return false;
     }
 
+    /// <summary>
+    /// Every stored entry, expired or not, slot by slot (snapshots, digests). The database must not change while
+    /// this is enumerated.
+    /// </summary>
+    public IEnumerable<KeyRef> Entries()
+    {
+        for (var slot = 0; slot < HashSlot.Count && _tables is not null; slot++)
+        {
+            var table = _tables[slot];
+            for (var i = 0; table is not null && i < table.Capacity; i++)
+            {
+                if (table[i].Item is not null)
+                {
+                    yield return new KeyRef(table, i, slot);
+                }
+            }
+        }
+    }
+
     /// <summary>Adds a string key that is not present.</summary>
     public KeyRef AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, StringEncoding encoding)
         => AddItem(PackedString.Create(key, value, Keyspace.StringPool), Locate(key), KeyMeta.WithEncoding(Keyspace.NewAccess(), encoding));
