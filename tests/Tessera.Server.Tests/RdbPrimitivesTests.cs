@@ -100,4 +100,33 @@ public class RdbPrimitivesTests
         Assert.Throws<RdbFormatException>(() => new RdbReader(new MemoryStream([0x80, 0x7f, 0xff, 0xff, 0xff, (byte)'a'])).ReadString());
         Assert.Throws<RdbFormatException>(() => new RdbReader(new MemoryStream([0xc5])).ReadString());
     }
+
+    [Fact]
+    public void Values_in_the_ziplist_and_zipmap_forms_of_older_redis_load()
+    {
+        byte[] ziplist = [27, 0, 0, 0, 19, 0, 0, 0, 4, 0, 0x00, 0x01, (byte)'a', 0x03, 0xfd, 0x02, 0xc0, 0x18, 0xfc, 0x04, 0x05, .. "hello"u8, 0xff];
+        var list = (Storage.Types.ListValue)Load(RdbValues.TypeListZiplist, ziplist);
+        var elements = new List<string>();
+        list.Visit(0, backwards: false, ref elements, static (e, _, ref l) =>
+        {
+            l.Add(Encoding.ASCII.GetString(e));
+            return true;
+        });
+        Assert.Equal(["a", "12", "-1000", "hello"], elements);
+
+        byte[] zipmap = [0x01, 0x01, (byte)'f', 0x01, 0x00, (byte)'v', 0xff];
+        var hash = (Storage.Types.HashValue)Load(RdbValues.TypeHashZipmap, zipmap);
+        Assert.True(hash.TryGet("f"u8, out var value));
+        Assert.Equal("v", Encoding.ASCII.GetString(value));
+
+        Assert.Throws<RdbFormatException>(() => Load(RdbValues.TypeListZiplist, ziplist[..^1]));
+    }
+
+    private static object Load(byte type, byte[] blob)
+    {
+        using var buffer = new MemoryStream();
+        new RdbWriter(buffer, compress: false).WriteString(blob);
+        buffer.Position = 0;
+        return RdbValues.Read(new RdbReader(buffer), type, "k"u8.ToArray(), new Config.ServerConfig());
+    }
 }

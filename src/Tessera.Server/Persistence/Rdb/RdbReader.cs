@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
-using System.Globalization;
-using System.Text;
 using Tessera.Core.Hashing;
+using Tessera.Resp;
 
 namespace Tessera.Server.Persistence.Rdb;
 
@@ -74,13 +73,13 @@ internal sealed class RdbReader(Stream stream)
         switch ((int)length)
         {
             case RdbFormat.EncodingInt8:
-                return Number((sbyte)ReadByte());
+                return IntegerText((sbyte)ReadByte());
             case RdbFormat.EncodingInt16:
                 Read(buffer[..2]);
-                return Number(BinaryPrimitives.ReadInt16LittleEndian(buffer));
+                return IntegerText(BinaryPrimitives.ReadInt16LittleEndian(buffer));
             case RdbFormat.EncodingInt32:
                 Read(buffer);
-                return Number(BinaryPrimitives.ReadInt32LittleEndian(buffer));
+                return IntegerText(BinaryPrimitives.ReadInt32LittleEndian(buffer));
             case RdbFormat.EncodingLzf:
                 var compressedLength = ReadLength();
                 var value = new byte[CheckedLength(ReadLength())];
@@ -109,5 +108,10 @@ internal sealed class RdbReader(Stream stream)
     private static int CheckedLength(ulong length)
         => length <= int.MaxValue ? (int)length : throw new RdbFormatException($"String of {length} bytes is too long");
 
-    private static byte[] Number(long value) => Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+    /// <summary>The decimal text of an integer stored in binary (integer-encoded strings, listpack and intset entries).</summary>
+    public static byte[] IntegerText(long value)
+    {
+        Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
+        return text[..RedisInteger.Format(value, text)].ToArray();
+    }
 }
