@@ -8,22 +8,13 @@ namespace Tessera.Server.Tests;
 /// DEBUG DIGEST and DEBUG DIGEST-VALUE give redis-server's digests for the same data, in every type and encoding,
 /// so later tests can compare whole datasets across servers, saves and reloads.
 /// </summary>
-public sealed class DigestTests : IDisposable
+public sealed class DigestTests : DebugEnabledServers
 {
-    private readonly RedisServerProcess _redis = new("--enable-debug-command", "yes");
-    private readonly TesseraNode _tessera = new("--enable-debug-command", "yes");
-
-    public void Dispose()
-    {
-        _redis.Dispose();
-        _tessera.Dispose();
-    }
-
     [Fact]
     public void Digests_match_redis_for_every_type_and_encoding()
     {
-        using var redis = _redis.Connect();
-        using var tessera = _tessera.Connect();
+        using var redis = Redis.Connect();
+        using var tessera = Tessera.Connect();
         Assert.Equal(new string('0', 40), tessera.Call("DEBUG", "DIGEST").Text);
         var keys = new List<string>();
         foreach (var client in new[] { redis, tessera })
@@ -47,8 +38,8 @@ public sealed class DigestTests : IDisposable
     [Fact]
     public void Digests_match_redis_after_random_command_sequences()
     {
-        using var redis = _redis.Connect();
-        using var tessera = _tessera.Connect();
+        using var redis = Redis.Connect();
+        using var tessera = Tessera.Connect();
         for (var seed = 1; seed <= 3; seed++)
         {
             var generator = new CommandGenerator(new Random(seed));

@@ -26,7 +26,7 @@ public class FunctionDumpTests(OracleFixture fixture)
             }
             redis.Call("FUNCTION", "LOAD", Greeter);
             redis.Call("FUNCTION", "LOAD", Counter);
-            var fromRedis = Bulk(redis.CallRaw("FUNCTION", "DUMP"));
+            var fromRedis = redis.CallBulk("FUNCTION", "DUMP");
 
             Assert.Equal("OK", tessera.Call([Encoding.ASCII.GetBytes("FUNCTION"), Encoding.ASCII.GetBytes("RESTORE"), fromRedis]).Text);
             Assert.Equal(Libraries(redis), Libraries(tessera));
@@ -46,7 +46,7 @@ public class FunctionDumpTests(OracleFixture fixture)
             corrupt[5] ^= 1;
             Assert.Equal(redisRestore(corrupt, "FLUSH"), restore(corrupt, "FLUSH"));
 
-            var fromTessera = Bulk(tessera.CallRaw("FUNCTION", "DUMP"));
+            var fromTessera = tessera.CallBulk("FUNCTION", "DUMP");
             redis.Call("FUNCTION", "FLUSH");
             Assert.Equal("OK", redisRestore(fromTessera, "FLUSH"));
             Assert.Equal(Libraries(tessera), Libraries(redis));
@@ -58,13 +58,6 @@ public class FunctionDumpTests(OracleFixture fixture)
             tessera.Call("FUNCTION", "FLUSH");
             redis.Call("DEL", "fn:counter");
         }
-    }
-
-    /// <summary>The payload of a bulk reply.</summary>
-    private static byte[] Bulk(byte[] reply)
-    {
-        var header = Array.IndexOf(reply, (byte)'\n') + 1;
-        return reply[header..^2];
     }
 
     /// <summary>

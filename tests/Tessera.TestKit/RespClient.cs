@@ -61,6 +61,13 @@ public sealed class RespClient : IDisposable
     }
 
     /// <summary>Sends a command and returns its parsed reply.</summary>
+    /// <summary>Sends a command and returns the payload of its bulk string reply (DUMP payloads and other binary data).</summary>
+    public byte[] CallBulk(params string[] args)
+    {
+        var reply = CallRaw(args);
+        return reply[0] == (byte)'$' ? reply[(Array.IndexOf(reply, (byte)'\n') + 1)..^2] : throw new InvalidOperationException("not a bulk reply: " + Encoding.Latin1.GetString(reply));
+    }
+
     /// <summary>Sends a command of raw arguments and reads its reply.</summary>
     public RespValue Call(byte[][] args)
     {
