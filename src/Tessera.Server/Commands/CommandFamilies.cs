@@ -28,6 +28,7 @@ internal static class CommandFamilies
         DebugCommands.Register(registry);
         MemoryCommands.Register(registry);
         AclCommands.Register(registry);
+        DumpCommands.Register(registry);
         return registry;
     }
 }
