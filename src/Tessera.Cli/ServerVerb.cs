@@ -45,6 +45,8 @@ internal static class ServerVerb
         {
             return Daemonize(args);
         }
+        // As redis-server: the process works in "dir", so relative paths (logfile, pidfile ...) resolve there.
+        Directory.SetCurrentDirectory(serverOptions.Dir);
         using var output = serverOptions.LogFile.Length > 0
             ? new StreamWriter(new FileStream(serverOptions.LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
             : Console.Out;

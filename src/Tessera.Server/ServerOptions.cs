@@ -35,6 +35,9 @@ public sealed class ServerOptions
     /// <summary>Absolute path of the config file, for CONFIG REWRITE and INFO; null without one.</summary>
     public string? ConfigFile { get; }
 
+    /// <summary>The working directory (<c>dir</c>): snapshots go there, and relative paths resolve against it.</summary>
+    public string Dir => Config.Dir;
+
     /// <summary>True when the node should detach and run in the background.</summary>
     public bool Daemonize => Config.Daemonize.Value;
 

@@ -13,6 +13,8 @@ public sealed class RedisServerProcess : IDisposable
     public RedisServerProcess(params string[] options)
     {
         Port = FreePort.Next();
+        Directory = Path.Combine(Path.GetTempPath(), "redis-oracle-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
         var executable = Find("redis-server")
             ?? throw new InvalidOperationException("redis-server is not installed; run ./test.sh, which installs it (apt-get install redis-server)");
         var start = new ProcessStartInfo(executable)
@@ -22,7 +24,7 @@ public sealed class RedisServerProcess : IDisposable
             RedirectStandardError = true,
         };
         foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", Path.GetTempPath() }.Concat(options))
+            "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", Directory }.Concat(options))
         {
             start.ArgumentList.Add(arg);
         }
@@ -36,6 +38,9 @@ public sealed class RedisServerProcess : IDisposable
 
     public int Port { get; }
 
+    /// <summary>The process's own working directory (its dump.rdb goes here), removed on disposal.</summary>
+    public string Directory { get; }
+
     public RespClient Connect() => new(Port);
 
     public void Dispose()
@@ -46,6 +51,7 @@ public sealed class RedisServerProcess : IDisposable
             _process.WaitForExit();
         }
         _process.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
     }
 
     /// <summary>Full path of an executable on PATH, or null.</summary>

@@ -7,21 +7,41 @@ public sealed class TesseraNode : IDisposable
 {
     private readonly TesseraServer _server;
 
-    /// <summary>Starts a node with redis-server style options (port and bind are chosen here).</summary>
+    /// <summary>
+    /// Starts a node with redis-server style options (port and bind are chosen here). Its <c>dir</c> is a new
+    /// empty directory unless the options give one, so no node loads another's snapshot.
+    /// </summary>
     public TesseraNode(params string[] options)
     {
-        var arguments = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--save", "" };
+        Directory = Path.Combine(Path.GetTempPath(), "tessera-node-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+        var arguments = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--save", "", "--dir", Directory };
         arguments.AddRange(options);
         _server = new TesseraServer(ServerOptions.Load(null, arguments));
-        _server.Start();
+        try
+        {
+            _server.Start();
+        }
+        catch
+        {
+            _server.Dispose();
+            throw;
+        }
         Port = _server.Port;
     }
 
     public int Port { get; }
 
+    /// <summary>The working directory created for this node (its snapshot goes here unless options said otherwise).</summary>
+    public string Directory { get; }
+
     public TesseraServer Server => _server;
 
     public RespClient Connect() => new(Port);
 
-    public void Dispose() => _server.Dispose();
+    public void Dispose()
+    {
+        _server.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
 }

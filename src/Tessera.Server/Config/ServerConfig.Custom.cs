@@ -96,15 +96,22 @@ internal sealed partial class ServerConfig
         {
             return "wrong number of arguments";
         }
+        // Kept as a full path rather than made the process's working directory (as redis-server does), so nodes
+        // sharing a process (tests, tools) do not move each other; the tessera executable changes directory itself.
+        string full;
         try
         {
-            Directory.SetCurrentDirectory(args[0]);
+            full = Path.GetFullPath(args[0], Dir);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (ArgumentException)
         {
-            return e is DirectoryNotFoundException or ArgumentException ? "No such file or directory" : e.Message;
+            return "No such file or directory";
         }
-        Dir = Directory.GetCurrentDirectory();
+        if (!Directory.Exists(full))
+        {
+            return "No such file or directory";
+        }
+        Dir = full;
         return null;
     }
 
