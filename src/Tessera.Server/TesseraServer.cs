@@ -43,6 +43,7 @@ public sealed partial class TesseraServer : IDisposable
         {
             Commands.Rename(name, newName);
         }
+        Snapshots = new Persistence.Snapshots(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
         LoadUsers(options.Users);
@@ -123,7 +124,6 @@ public sealed partial class TesseraServer : IDisposable
 
     internal long StartedAtMs { get; } = Environment.TickCount64;
 
-    internal long StartedAtUnix { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     /// <summary>Resident memory when the server started: runtime, code, tables (part of used_memory).</summary>
     internal long BaselineMemory { get; private set; }
@@ -157,6 +157,9 @@ public sealed partial class TesseraServer : IDisposable
         }
     }
 
+    /// <summary>The RDB snapshot: SAVE, loading at start-up, DEBUG RELOAD.</summary>
+    internal Persistence.Snapshots Snapshots { get; }
+
     /// <summary>Users and permissions (ACL).</summary>
     internal Acl.AccessControl Acl { get; }
 
@@ -180,6 +183,14 @@ public sealed partial class TesseraServer : IDisposable
     public void Start()
     {
         Log.Starting(ServerOptions.Version, Environment.ProcessId);
+        try
+        {
+            Snapshots.Load();
+        }
+        catch (Persistence.Rdb.RdbFormatException e)
+        {
+            throw new IOException($"Bad RDB file {Snapshots.FilePath}: {e.Message} Unrecoverable error, aborting now.", e);
+        }
         BindListeners();
         var loopCount = Math.Max(1, Environment.ProcessorCount);
         for (var i = 0; i < loopCount; i++)

@@ -9,7 +9,7 @@ namespace Tessera.Server.Commands;
 
 /// <summary>
 /// DEBUG (refused unless <c>enable-debug-command</c> allows it, checked by the pipeline): SLEEP,
-/// SET-ACTIVE-EXPIRE, OBJECT, POPULATE, DIGEST, DIGEST-VALUE, PROTOCOL, LOG, CHANGE-REPL-ID,
+/// SET-ACTIVE-EXPIRE, OBJECT, POPULATE, RELOAD, DIGEST, DIGEST-VALUE, PROTOCOL, LOG, CHANGE-REPL-ID,
 /// QUICKLIST-PACKED-THRESHOLD, HELP.
 /// </summary>
 internal static class DebugCommands
@@ -44,6 +44,10 @@ internal static class DebugCommands
         {
             Populate(c);
         }
+        else if (c.ArgIs(1, "reload"u8) && c.ArgCount == 2)
+        {
+            Reload(c);
+        }
         else if (c.ArgIs(1, "digest"u8) && c.ArgCount == 2)
         {
             c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(DatasetDigest.Of(c.Keyspace)));
@@ -71,6 +75,32 @@ internal static class DebugCommands
         {
             Help.SubcommandSyntaxError(c);
         }
+    }
+
+    /// <summary>DEBUG RELOAD: saves the snapshot, empties the dataset and loads the snapshot back.</summary>
+    private static void Reload(CommandContext c)
+    {
+        if (!c.Server.Snapshots.Save())
+        {
+            c.Error("ERR Error trying to save the DB");
+            return;
+        }
+        foreach (var db in c.Keyspace.Databases)
+        {
+            c.Server.Watches.TouchDatabase(db, replacedWith: null);
+            db.Clear();
+        }
+        c.Server.ScriptsIfStarted?.FlushLibraries();
+        try
+        {
+            c.Server.Snapshots.Load();
+        }
+        catch (Persistence.Rdb.RdbFormatException)
+        {
+            c.Error("ERR Error trying to load the RDB dump");
+            return;
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 
     private static long Atoi(ReadOnlySpan<byte> text)

@@ -108,14 +108,14 @@ internal static class InfoCommand
                 Field("current_save_keys_total", 0);
                 Field("rdb_changes_since_last_save", server.Dirty);
                 Field("rdb_bgsave_in_progress", 0);
-                Field("rdb_last_save_time", server.StartedAtUnix);
+                Field("rdb_last_save_time", server.Snapshots.LastSaveUnix);
                 Field("rdb_last_bgsave_status", "ok");
                 Field("rdb_last_bgsave_time_sec", -1);
                 Field("rdb_current_bgsave_time_sec", -1);
-                Field("rdb_saves", 0);
+                Field("rdb_saves", server.Snapshots.Saves);
                 Field("rdb_last_cow_size", 0);
-                Field("rdb_last_load_keys_expired", 0);
-                Field("rdb_last_load_keys_loaded", 0);
+                Field("rdb_last_load_keys_expired", server.Snapshots.LastLoad.KeysExpired);
+                Field("rdb_last_load_keys_loaded", server.Snapshots.LastLoad.KeysLoaded);
                 Field("aof_enabled", 0);
                 Field("aof_rewrite_in_progress", 0);
                 Field("aof_rewrite_scheduled", 0);

@@ -4,13 +4,24 @@ using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;
 
-/// <summary>Server commands (Redis's server.c): TIME, LASTSAVE, MONITOR, SHUTDOWN, SLOWLOG, LATENCY, MODULE.</summary>
+/// <summary>Server commands (Redis's server.c): TIME, SAVE, LASTSAVE, MONITOR, SHUTDOWN, SLOWLOG, LATENCY, MODULE.</summary>
 internal static partial class ServerCommands
 {
     public static void Register(CommandRegistry r)
     {
         r.Add("time", Time);
-        r.Add("lastsave", c => c.Reply.WriteInteger(c.Server.StartedAtUnix));
+        r.Add("lastsave", c => c.Reply.WriteInteger(c.Server.Snapshots.LastSaveUnix));
+        r.Add("save", c =>
+        {
+            if (c.Server.Snapshots.Save())
+            {
+                c.Reply.WriteLiteral(Replies.Ok);
+            }
+            else
+            {
+                c.Error("ERR");
+            }
+        });
         r.Add("monitor", Monitor);
         r.Add("shutdown", Shutdown);
         r.Add("slowlog|get", SlowlogGet);

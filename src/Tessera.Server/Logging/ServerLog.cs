@@ -29,8 +29,17 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Tessera is now ready to exit, bye bye...")]
     public static partial void Exiting(this ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DB saved on disk skipped: persistence is not implemented yet, data lives in memory only")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Automatic saves (save points) and the AOF are not implemented yet: only SAVE writes the snapshot")]
     public static partial void PersistenceNotImplemented(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DB saved on disk")]
+    public static partial void DbSaved(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed opening the temp RDB file for saving: {Reason}")]
+    public static partial void SaveFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loading RDB produced by version {Version}. Done loading RDB, keys loaded: {Loaded}, keys expired: {Expired}. DB loaded from disk: {Seconds:F3} seconds")]
+    public static partial void DbLoaded(this ILogger logger, string version, long loaded, long expired, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Closing idle client: addr={Address}")]
     public static partial void ClosingIdleClient(this ILogger logger, string address);

@@ -35,9 +35,19 @@ internal static class RdbValues
     /// <summary>True for the value types this server reads (streams and modules are not served).</summary>
     public static bool IsValueType(byte type) => type is <= TypeZset2 or (>= TypeHashZipmap and <= TypeListQuicklist) or (>= TypeHashListpack and <= TypeListQuicklist2);
 
-    /// <summary>Writes the value's type byte and its data.</summary>
-    public static void Write(RdbWriter w, object item, ServerConfig config)
+    /// <summary>Writes the value's type byte and its data (a DUMP payload's body).</summary>
+    public static void Write(RdbWriter w, object item, ServerConfig config) => Write(w, item, default, withKey: false, config);
+
+    /// <summary>Writes a key as an RDB file holds it: the value's type byte, the key, the value's data.</summary>
+    public static void WriteEntry(RdbWriter w, ReadOnlySpan<byte> key, object item, ServerConfig config) => Write(w, item, key, withKey: true, config);
+
+    private static void Write(RdbWriter w, object item, ReadOnlySpan<byte> key, bool withKey, ServerConfig config)
     {
+        w.WriteByte(TypeOf(item));
+        if (withKey)
+        {
+            w.WriteString(key);
+        }
         switch (item)
         {
             case ListValue list:
@@ -54,11 +64,20 @@ internal static class RdbValues
                 break;
             default:
                 StringValue.TryGetBytes(item, out var bytes);
-                w.WriteByte(TypeString);
                 w.WriteString(bytes);
                 break;
         }
     }
+
+    /// <summary>The RDB type Redis 7.0 writes for the value's encoding.</summary>
+    private static byte TypeOf(object item) => item switch
+    {
+        ListValue => TypeListQuicklist2,
+        SetValue set => set.EncodingName == "intset" ? TypeSetIntset : TypeSet,
+        SortedSetValue zset => zset.EncodingName == "listpack" ? TypeZsetListpack : TypeZset2,
+        HashValue hash => hash.EncodingName == "listpack" ? TypeHashListpack : TypeHash,
+        _ => TypeString,
+    };
 
     /// <summary>
     /// A quicklist of listpack nodes, split as Redis splits them: at most <c>list-max-listpack-size</c> entries per
@@ -86,7 +105,6 @@ internal static class RdbValues
         {
             nodes.Add(state.Builder.ToArray());
         }
-        w.WriteByte(TypeListQuicklist2);
         w.WriteLength((ulong)nodes.Count);
         foreach (var node in nodes)
         {
@@ -100,11 +118,9 @@ internal static class RdbValues
         var members = set.Members();
         if (set.EncodingName == "intset")
         {
-            w.WriteByte(TypeSetIntset);
             w.WriteString(LegacyEncodings.BuildIntset([.. members.Select(m => RedisInteger.TryParse(m, out var v) ? v : 0)]));
             return;
         }
-        w.WriteByte(TypeSet);
         w.WriteLength((ulong)members.Count);
         foreach (var member in members)
         {
@@ -123,12 +139,10 @@ internal static class RdbValues
                 builder.Append(member);
                 builder.Append(text[..RedisDouble.Format(score, text)]);
             }
-            w.WriteByte(TypeZsetListpack);
             w.WriteString(builder.ToArray());
             return;
         }
         // Highest score first, as Redis writes a skip list: loading then inserts each at the head.
-        w.WriteByte(TypeZset2);
         w.WriteLength((ulong)zset.Count);
         Span<byte> binary = stackalloc byte[8];
         foreach (var (member, score) in zset.Walk(zset.Count - 1, reverse: true))
@@ -149,11 +163,9 @@ internal static class RdbValues
                 b.Append(field);
                 b.Append(value);
             });
-            w.WriteByte(TypeHashListpack);
             w.WriteString(builder.ToArray());
             return;
         }
-        w.WriteByte(TypeHash);
         w.WriteLength((ulong)hash.Count);
         hash.ForEach(ref w, static (field, value, ref writer) =>
         {

@@ -1,0 +1,177 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Tessera.Server.Config;
+using Tessera.Server.Storage;
+
+namespace Tessera.Server.Persistence.Rdb;
+
+/// <summary>What loading a snapshot found.</summary>
+internal readonly record struct RdbLoadResult(long KeysLoaded, long KeysExpired, string? RedisVersion);
+
+/// <summary>
+/// A whole RDB file as Redis 7.0 writes it (rdbSaveRio / rdbLoadRio): "REDIS0010", aux fields, function
+/// libraries, each non-empty database (SELECTDB, RESIZEDB, then its keys with their expiry), EOF and the CRC-64.
+/// </summary>
+internal static class RdbFile
+{
+    private static ReadOnlySpan<byte> Magic => "REDIS"u8;
+
+    /// <summary>Writes the dataset and <paramref name="libraries"/> (FUNCTION code) to <paramref name="stream"/>.</summary>
+    public static void Write(Stream stream, Keyspace keyspace, IEnumerable<byte[]> libraries, ServerConfig config, long usedMemory)
+    {
+        var w = new RdbWriter(stream, config.RdbCompression.Value);
+        w.Write(Encoding.ASCII.GetBytes($"REDIS{RdbFormat.Version:D4}"));
+        WriteAux(w, "redis-ver", ServerOptions.RedisVersion);
+        WriteAux(w, "redis-bits", "64");
+        WriteAux(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+        WriteAux(w, "used-mem", usedMemory.ToString(CultureInfo.InvariantCulture));
+        WriteAux(w, "aof-base", "0");
+        foreach (var code in libraries)
+        {
+            w.WriteByte(RdbFormat.OpFunction2);
+            w.WriteString(code);
+        }
+        Span<byte> expire = stackalloc byte[8];
+        foreach (var db in keyspace.Databases)
+        {
+            if (db.Count == 0)
+            {
+                continue;
+            }
+            w.WriteByte(RdbFormat.OpSelectDb);
+            w.WriteLength((ulong)db.Index);
+            w.WriteByte(RdbFormat.OpResizeDb);
+            w.WriteLength((ulong)db.Count);
+            w.WriteLength((ulong)db.VolatileCount);
+            foreach (var entry in db.Entries())
+            {
+                if (entry.Expire != 0)
+                {
+                    w.WriteByte(RdbFormat.OpExpireTimeMs);
+                    BinaryPrimitives.WriteInt64LittleEndian(expire, entry.Expire);
+                    w.Write(expire);
+                }
+                RdbValues.WriteEntry(w, entry.Key, entry.Item, config);
+            }
+        }
+        w.WriteByte(RdbFormat.OpEof);
+        BinaryPrimitives.WriteUInt64LittleEndian(expire, config.RdbChecksum.Value ? w.Checksum : 0);
+        stream.Write(expire);
+    }
+
+    private static void WriteAux(RdbWriter w, string name, string value)
+    {
+        w.WriteByte(RdbFormat.OpAux);
+        w.WriteString(Encoding.ASCII.GetBytes(name));
+        w.WriteString(Encoding.ASCII.GetBytes(value));
+    }
+
+    /// <summary>
+    /// Loads a snapshot into <paramref name="keyspace"/> (which should be empty); keys already expired are left
+    /// out, as a master does. Function libraries go to <paramref name="addLibrary"/>. Throws
+    /// <see cref="RdbFormatException"/> for anything malformed, a bad checksum included.
+    /// </summary>
+    public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary)
+    {
+        var r = new RdbReader(stream);
+        Span<byte> header = stackalloc byte[9];
+        r.Read(header);
+        if (!header[..5].SequenceEqual(Magic) || !int.TryParse(header[5..], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            || version < 1 || version > RdbFormat.Version)
+        {
+            throw new RdbFormatException(header[..5].SequenceEqual(Magic) ? "Can't handle RDB format version " + Encoding.ASCII.GetString(header[5..]) : "Wrong signature trying to load DB from file");
+        }
+        var db = keyspace.Databases[0];
+        long expire = 0;
+        long loaded = 0;
+        long expired = 0;
+        string? redisVersion = null;
+        Span<byte> buffer = stackalloc byte[8];
+        while (true)
+        {
+            var type = r.ReadByte();
+            switch (type)
+            {
+                case RdbFormat.OpExpireTime:
+                    r.Read(buffer[..4]);
+                    expire = BinaryPrimitives.ReadInt32LittleEndian(buffer) * 1000L;
+                    continue;
+                case RdbFormat.OpExpireTimeMs:
+                    r.Read(buffer);
+                    expire = BinaryPrimitives.ReadInt64LittleEndian(buffer);
+                    continue;
+                case RdbFormat.OpIdle:
+                    r.ReadLength();
+                    continue;
+                case RdbFormat.OpFreq:
+                    r.ReadByte();
+                    continue;
+                case RdbFormat.OpSelectDb:
+                    var index = r.ReadLength();
+                    db = index < (ulong)keyspace.Databases.Length ? keyspace.Databases[index] : throw new RdbFormatException($"FATAL: Data file was created with a Redis server configured to handle more than {keyspace.Databases.Length} databases. Exiting");
+                    continue;
+                case RdbFormat.OpResizeDb:
+                    r.ReadLength();
+                    r.ReadLength();
+                    continue;
+                case RdbFormat.OpAux:
+                    var name = Encoding.ASCII.GetString(r.ReadString());
+                    var value = r.ReadString();
+                    redisVersion = name == "redis-ver" ? Encoding.ASCII.GetString(value) : redisVersion;
+                    continue;
+                case RdbFormat.OpFunction2:
+                    addLibrary(r.ReadString());
+                    continue;
+                case RdbFormat.OpFunctionPreGa:
+                    throw new RdbFormatException("Pre-release function format not supported.");
+                case RdbFormat.OpModuleAux:
+                    throw new RdbFormatException("The RDB file contains AUX module data this server cannot load.");
+                case RdbFormat.OpEof:
+                    VerifyChecksum(r, version, config);
+                    return new RdbLoadResult(loaded, expired, redisVersion);
+            }
+            if (!RdbValues.IsValueType(type))
+            {
+                throw new RdbFormatException($"Unknown RDB encoding type {type}");
+            }
+            var key = r.ReadString();
+            var item = RdbValues.Read(r, type, key, config);
+            if (db.Exists(key))
+            {
+                throw new RdbFormatException($"Duplicate key '{Encoding.Latin1.GetString(key)}' found in RDB file");
+            }
+            if (expire != 0 && expire < keyspace.Now && !keyspace.IsReplica)
+            {
+                expired++;
+            }
+            else
+            {
+                var added = item is byte[] bytes ? db.AddString(key, bytes, StringValue.EncodingFor(bytes)) : db.Add(key, (StoredValue)item);
+                if (expire != 0)
+                {
+                    db.SetExpire(added, expire);
+                }
+                loaded++;
+            }
+            expire = 0;
+        }
+    }
+
+    /// <summary>Files from version 5 end with a CRC-64 of everything before it (0 when written without one).</summary>
+    private static void VerifyChecksum(RdbReader r, int version, ServerConfig config)
+    {
+        if (version < 5)
+        {
+            return;
+        }
+        var computed = r.Checksum;
+        Span<byte> stored = stackalloc byte[8];
+        r.Read(stored);
+        var expected = BinaryPrimitives.ReadUInt64LittleEndian(stored);
+        if (config.RdbChecksum.Value && expected != 0 && expected != computed)
+        {
+            throw new RdbFormatException("Wrong RDB checksum. Aborting now.");
+        }
+    }
+}

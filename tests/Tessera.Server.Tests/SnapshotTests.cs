@@ -1,0 +1,90 @@
+using Tessera.TestKit;
+using Xunit;
+
+namespace Tessera.Server.Tests;
+
+/// <summary>
+/// RDB snapshots cross between redis-server and Tessera in both directions with equal DEBUG DIGESTs, functions
+/// included; DEBUG RELOAD keeps the dataset; a damaged snapshot stops start-up.
+/// </summary>
+public sealed class SnapshotTests : DebugEnabledServers
+{
+    [Fact]
+    public void A_redis_snapshot_loads_into_tessera_and_a_tessera_snapshot_into_redis()
+    {
+        using var redis = Redis.Connect();
+        FillEveryEncoding(redis);
+        redis.Call("SET", "with-ttl", "v", "EX", "10000");
+        redis.Call("SELECT", "3");
+        redis.Call("SET", "in-db-3", "x");
+        redis.Call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('answer', function() return 42 end)");
+        Assert.Equal("OK", redis.Call("SAVE").Text);
+        var digest = redis.Call("DEBUG", "DIGEST").Text;
+
+        // Into Tessera: same digest, same functions.
+        var directory = Directory.CreateTempSubdirectory("tessera-snapshot-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(Redis.Directory, "dump.rdb"), Path.Combine(directory, "dump.rdb"));
+            using (var node = new TesseraNode("--enable-debug-command", "yes", "--dir", directory))
+            using (var tessera = node.Connect())
+            {
+                Assert.Equal(digest, tessera.Call("DEBUG", "DIGEST").Text);
+                Assert.Equal(42, tessera.Call("FCALL", "answer", "0").Integer);
+                Assert.InRange(tessera.Call("TTL", "with-ttl").Integer, 9000, 10000);
+                tessera.Call("RPUSH", "written-by-tessera", "a", "b");
+                Assert.Equal("OK", tessera.Call("SAVE").Text);
+                digest = tessera.Call("DEBUG", "DIGEST").Text;
+            }
+
+            // And back into redis-server.
+            using var reloaded = new RedisServerProcess("--enable-debug-command", "yes", "--dir", directory);
+            using var client = reloaded.Connect();
+            Assert.Equal(digest, client.Call("DEBUG", "DIGEST").Text);
+            Assert.Equal(42, client.Call("FCALL", "answer", "0").Integer);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Debug_reload_keeps_the_dataset_and_save_resets_the_change_count()
+    {
+        using var tessera = Tessera.Connect();
+        FillEveryEncoding(tessera);
+        var digest = tessera.Call("DEBUG", "DIGEST").Text;
+        Assert.Equal("OK", tessera.Call("DEBUG", "RELOAD").Text);
+        Assert.Equal(digest, tessera.Call("DEBUG", "DIGEST").Text);
+        var persistence = tessera.Call("INFO", "persistence").Text!;
+        Assert.Contains("rdb_changes_since_last_save:0\r\n", persistence, StringComparison.Ordinal);
+        Assert.Contains("rdb_saves:1\r\n", persistence, StringComparison.Ordinal);
+        Assert.Contains("rdb_last_load_keys_loaded:", persistence, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Tessera.Directory, "dump.rdb")));
+    }
+
+    [Fact]
+    public void A_damaged_snapshot_stops_start_up_and_leaves_the_file_alone()
+    {
+        using (var tessera = Tessera.Connect())
+        {
+            tessera.Call("SET", "k", "v");
+            tessera.Call("SAVE");
+        }
+        var directory = Directory.CreateTempSubdirectory("tessera-snapshot-").FullName;
+        try
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(Tessera.Directory, "dump.rdb"));
+            bytes[^12] ^= 0xff;
+            File.WriteAllBytes(Path.Combine(directory, "dump.rdb"), bytes);
+            var error = Assert.Throws<IOException>(() => new TesseraNode("--dir", directory));
+            Assert.Contains("Wrong RDB checksum", error.Message, StringComparison.Ordinal);
+            Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(directory, "dump.rdb")));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
