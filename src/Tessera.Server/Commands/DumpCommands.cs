@@ -104,7 +104,7 @@ internal static class DumpCommands
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;
         }
-        if (!TryLoad(data, key.ToArray(), c.Server.Config, out var value))
+        if (!TryLoad(data, key, c.Server.Config, out var value))
         {
             c.Error("ERR Bad data format");
             return;
@@ -135,7 +135,7 @@ internal static class DumpCommands
     }
 
     /// <summary>Reads the one value of a payload; false when it is not a value this server can hold.</summary>
-    private static bool TryLoad(ReadOnlySpan<byte> data, byte[] key, Config.ServerConfig config, out object value)
+    private static bool TryLoad(ReadOnlySpan<byte> data, ReadOnlySpan<byte> key, Config.ServerConfig config, out object value)
     {
         value = null!;
         using var stream = new MemoryStream(data.ToArray());

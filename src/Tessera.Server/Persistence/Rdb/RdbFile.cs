@@ -88,6 +88,8 @@ internal static class RdbFile
         long expired = 0;
         string? redisVersion = null;
         Span<byte> buffer = stackalloc byte[8];
+        var keyBuffer = new byte[256];
+        var valueBuffer = new byte[256];
         while (true)
         {
             var type = r.ReadByte();
@@ -135,19 +137,21 @@ internal static class RdbFile
             {
                 throw new RdbFormatException($"Unknown RDB encoding type {type}");
             }
-            var key = r.ReadString();
-            var item = RdbValues.Read(r, type, key, config);
+            var key = r.ReadString(ref keyBuffer);
             if (db.Exists(key))
             {
                 throw new RdbFormatException($"Duplicate key '{Encoding.Latin1.GetString(key)}' found in RDB file");
             }
+            // Strings, most keys of most datasets, go from the read buffers into the table without a copy of their own.
+            var text = type == RdbValues.TypeString ? r.ReadString(ref valueBuffer) : default;
+            var item = type == RdbValues.TypeString ? null : (StoredValue)RdbValues.Read(r, type, key, config);
             if (expire != 0 && expire < keyspace.Now && !keyspace.IsReplica)
             {
                 expired++;
             }
             else
             {
-                var added = item is byte[] bytes ? db.AddString(key, bytes, StringValue.EncodingFor(bytes)) : db.Add(key, (StoredValue)item);
+                var added = item is null ? db.AddString(key, text, StringValue.EncodingFor(text)) : db.Add(key, item);
                 if (expire != 0)
                 {
                     db.SetExpire(added, expire);

@@ -7,6 +7,9 @@ namespace Tessera.Server.Persistence.Rdb;
 /// <summary>Reads RDB primitives (rdb.c's rdbLoad*) from a stream; malformed input throws <see cref="RdbFormatException"/>.</summary>
 internal sealed class RdbReader(Stream stream)
 {
+    // Read once: asking a file stream for its length is a system call, too slow for every string.
+    private readonly long _length = stream.CanSeek ? stream.Length : long.MaxValue;
+
     /// <summary>CRC-64 of the bytes read so far.</summary>
     public ulong Checksum { get; private set; }
 
@@ -65,12 +68,14 @@ internal sealed class RdbReader(Stream stream)
     public byte[] ReadString()
     {
         var length = ReadLength(out var encoded);
-        if (!encoded)
-        {
-            return ReadBytes(length);
-        }
+        return encoded ? ReadEncoded(length) : ReadBytes(length);
+    }
+
+    /// <summary>A string in one of the special encodings: an integer of 1, 2 or 4 bytes, or LZF-compressed.</summary>
+    private byte[] ReadEncoded(ulong encoding)
+    {
         Span<byte> buffer = stackalloc byte[4];
-        switch ((int)length)
+        switch ((int)encoding)
         {
             case RdbFormat.EncodingInt8:
                 return IntegerText((sbyte)ReadByte());
@@ -90,16 +95,43 @@ internal sealed class RdbReader(Stream stream)
                 }
                 return value;
             default:
-                throw new RdbFormatException($"Unknown RDB string encoding type {length}");
+                throw new RdbFormatException($"Unknown RDB string encoding type {encoding}");
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadString()"/>, into <paramref name="buffer"/> (grown when too small) instead of a new
+    /// array: loading millions of keys allocates nothing per key name or string value.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadString(ref byte[] buffer)
+    {
+        var length = ReadLength(out var encoded);
+        if (encoded)
+        {
+            return ReadEncoded(length);
+        }
+        CheckRemaining(length);
+        var size = CheckedLength(length);
+        if (buffer.Length < size)
+        {
+            buffer = new byte[Math.Max(size, buffer.Length * 2)];
+        }
+        var span = buffer.AsSpan(0, size);
+        Read(span);
+        return span;
+    }
+
+    private void CheckRemaining(ulong length)
+    {
+        if (stream.CanSeek && length > (ulong)(_length - stream.Position))
+        {
+            throw new RdbFormatException("Unexpected EOF reading RDB file");
         }
     }
 
     private byte[] ReadBytes(ulong length)
     {
-        if (stream.CanSeek && length > (ulong)(stream.Length - stream.Position))
-        {
-            throw new RdbFormatException("Unexpected EOF reading RDB file");
-        }
+        CheckRemaining(length);
         var bytes = new byte[CheckedLength(length)];
         Read(bytes);
         return bytes;

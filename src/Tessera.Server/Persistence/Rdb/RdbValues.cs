@@ -179,7 +179,7 @@ internal static class RdbValues
     /// collection (which holds its key from the start, as collections here do). A collection with nothing in it,
     /// or a malformed one, is an <see cref="RdbFormatException"/>.
     /// </summary>
-    public static object Read(RdbReader r, byte type, byte[] key, ServerConfig config)
+    public static object Read(RdbReader r, byte type, ReadOnlySpan<byte> key, ServerConfig config)
     {
         var value = type switch
         {
@@ -287,7 +287,7 @@ internal static class RdbValues
         }
     }
 
-    private static ListValue NewList(List<byte[]> elements, byte[] key, ServerConfig config)
+    private static ListValue NewList(List<byte[]> elements, ReadOnlySpan<byte> key, ServerConfig config)
     {
         var list = new ListValue(config.ListMaxListpackSize.Value);
         list.SetKey(key);
@@ -298,7 +298,7 @@ internal static class RdbValues
         return list;
     }
 
-    private static SetValue NewSet(List<byte[]> members, byte[] key, ServerConfig config)
+    private static SetValue NewSet(List<byte[]> members, ReadOnlySpan<byte> key, ServerConfig config)
     {
         var set = members.Count > 0 ? SetValue.CreateFor(members[0]) : SetValue.CreateIntset();
         set.SetKey(key);
@@ -312,7 +312,7 @@ internal static class RdbValues
         return set;
     }
 
-    private static SortedSetValue NewSortedSet(IEnumerable<(byte[] Member, double Score)> members, byte[] key, ServerConfig config)
+    private static SortedSetValue NewSortedSet(IEnumerable<(byte[] Member, double Score)> members, ReadOnlySpan<byte> key, ServerConfig config)
     {
         var zset = new SortedSetValue();
         zset.SetKey(key);
@@ -326,7 +326,7 @@ internal static class RdbValues
         return zset;
     }
 
-    private static HashValue NewHash(List<byte[]> elements, byte[] key, ServerConfig config)
+    private static HashValue NewHash(List<byte[]> elements, ReadOnlySpan<byte> key, ServerConfig config)
     {
         var hash = new HashValue();
         hash.SetKey(key);
