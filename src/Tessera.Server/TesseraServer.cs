@@ -173,7 +173,34 @@ public sealed partial class TesseraServer : IDisposable
     public void RequestShutdownBySignal(string signal)
     {
         Log.SignalReceived(signal);
+        var flags = (signal == "SIGINT" ? Config.ShutdownOnSigint : Config.ShutdownOnSigterm).Value.Split(' ');
+        lock (ExecutionLock)
+        {
+            if (!SaveBeforeExit(flags.Contains("save"), flags.Contains("nosave"), flags.Contains("force")))
+            {
+                return;
+            }
+        }
         Shutdown();
+    }
+
+    /// <summary>
+    /// Redis's prepareForShutdown: with save points configured (or SAVE asked) and not NOSAVE, the final snapshot
+    /// is written; false when it failed and FORCE was not given, and the node keeps running.
+    /// </summary>
+    internal bool SaveBeforeExit(bool save, bool noSave, bool force)
+    {
+        if (noSave || (!save && Config.SavePoints.Count == 0))
+        {
+            return true;
+        }
+        Log.SavingFinalSnapshot();
+        if (Snapshots.Save() || force)
+        {
+            return true;
+        }
+        Log.ShutdownSaveFailed();
+        return false;
     }
 
     /// <summary>Completes when the server has shut down.</summary>

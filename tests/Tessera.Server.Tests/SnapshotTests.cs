@@ -87,4 +87,40 @@ public sealed class SnapshotTests : DebugEnabledServers
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Shutdown_saves_the_final_snapshot_when_save_points_are_set_or_save_is_asked()
+    {
+        var directory = Directory.CreateTempSubdirectory("tessera-snapshot-").FullName;
+        try
+        {
+            var file = Path.Combine(directory, "dump.rdb");
+            foreach (var (options, command, saves) in new (string[] Options, string[] Command, bool Saves)[]
+            {
+                ([], ["SHUTDOWN"], false),
+                (["--save", "3600 1"], ["SHUTDOWN", "NOSAVE"], false),
+                ([], ["SHUTDOWN", "SAVE"], true),
+                (["--save", "3600 1"], ["SHUTDOWN"], true),
+            })
+            {
+                File.Delete(file);
+                using var node = new TesseraNode([.. options, "--dir", directory]);
+                using (var client = node.Connect())
+                {
+                    client.Call("SET", "k", string.Join(' ', command));
+                    client.Send(command);
+                    Assert.True(client.IsClosedByServer());
+                }
+                await node.Server.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.Equal(saves, File.Exists(file));
+            }
+            using var restarted = new TesseraNode("--dir", directory);
+            using var reader = restarted.Connect();
+            Assert.Equal("SHUTDOWN", reader.Call("GET", "k").Text);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

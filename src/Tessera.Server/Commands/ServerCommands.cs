@@ -99,13 +99,20 @@ internal static partial class ServerCommands
     private static void Shutdown(CommandContext c)
     {
         var abort = false;
+        var (save, noSave, force) = (false, false, false);
         for (var i = 1; i < c.ArgCount; i++)
         {
             if (c.ArgIs(i, "abort"u8))
             {
                 abort = true;
             }
-            else if (!(c.ArgIs(i, "nosave"u8) || c.ArgIs(i, "save"u8) || c.ArgIs(i, "now"u8) || c.ArgIs(i, "force"u8)))
+            else if (c.ArgIs(i, "nosave"u8) || c.ArgIs(i, "save"u8) || c.ArgIs(i, "force"u8))
+            {
+                save |= c.ArgIs(i, "save"u8);
+                noSave |= c.ArgIs(i, "nosave"u8);
+                force |= c.ArgIs(i, "force"u8);
+            }
+            else if (!c.ArgIs(i, "now"u8))
             {
                 c.SyntaxError();
                 return;
@@ -121,8 +128,13 @@ internal static partial class ServerCommands
             c.Error("ERR No shutdown in progress.");
             return;
         }
-        // Like Redis, a successful SHUTDOWN closes the connections without replying.
         c.Server.Log.LogShutdownRequested();
+        if (!c.Server.SaveBeforeExit(save, noSave, force))
+        {
+            c.Error("ERR Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
+        // Like Redis, a successful SHUTDOWN closes the connections without replying.
         c.Session.Flags |= ClientFlags.CloseAfterReply;
         c.Server.Shutdown();
     }

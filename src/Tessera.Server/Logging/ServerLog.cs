@@ -29,8 +29,14 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Tessera is now ready to exit, bye bye...")]
     public static partial void Exiting(this ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Automatic saves (save points) and the AOF are not implemented yet: only SAVE writes the snapshot")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Automatic background saves (save points) and the AOF are not implemented yet: SAVE and SHUTDOWN write the snapshot")]
     public static partial void PersistenceNotImplemented(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Saving the final RDB snapshot before exiting.")]
+    public static partial void SavingFinalSnapshot(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Error trying to save the DB, can't exit.")]
+    public static partial void ShutdownSaveFailed(this ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DB saved on disk")]
     public static partial void DbSaved(this ILogger logger);
