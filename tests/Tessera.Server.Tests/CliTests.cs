@@ -69,6 +69,32 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Check_rdb_passes_a_sound_snapshot_and_names_the_offset_of_a_truncated_one()
+    {
+        using var node = new TesseraNode();
+        using (var client = node.Connect())
+        {
+            client.Call("RPUSH", "list", "a", "b");
+            client.Call("SET", "string", "v", "EX", "100");
+            client.Call("SAVE");
+        }
+        var snapshot = Path.Combine(node.Directory, "dump.rdb");
+        var (code, output, _) = await Run("check-rdb", snapshot);
+        Assert.Equal(0, code);
+        Assert.Contains("RDB looks OK!", output, StringComparison.Ordinal);
+        Assert.Contains("[info] 2 keys read", output, StringComparison.Ordinal);
+        Assert.Contains("[info] 1 expires", output, StringComparison.Ordinal);
+
+        var truncated = Path.Combine(node.Directory, "truncated.rdb");
+        var bytes = File.ReadAllBytes(snapshot);
+        File.WriteAllBytes(truncated, bytes[..^20]);
+        (code, output, _) = await Run("check-rdb", truncated);
+        Assert.Equal(1, code);
+        Assert.Contains("--- RDB ERROR DETECTED ---", output, StringComparison.Ordinal);
+        Assert.Contains("Unexpected EOF reading RDB file", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Version_is_printed()
     {
         var (code, output, _) = await Run("--version");
