@@ -166,7 +166,7 @@ internal sealed class AccessControl
     private AclDenial CheckSelector(AclSelector selector, CommandInfo command, Request args, ref bool keysFound, out int position)
     {
         position = 0;
-        if (!selector.AllowsCommand(command, i => args[i], args.Count))
+        if (!selector.AllowsCommand(command, args))
         {
             return AclDenial.Command;
         }
@@ -186,19 +186,13 @@ internal sealed class AccessControl
                 }
             }
         }
-        if (!selector.AllChannels)
+        // PUBLISH/SPUBLISH name one channel, (S)SUBSCRIBE several; PSUBSCRIBE's patterns must equal an allowed one.
+        if (!selector.AllChannels && command.Parent is null && command.Name is "publish" or "spublish" or "subscribe" or "ssubscribe" or "psubscribe")
         {
-            var (first, literal) = command.Parent is null ? command.Name switch
-            {
-                "publish" or "spublish" => (1, false),
-                "subscribe" or "ssubscribe" => (1, false),
-                "psubscribe" => (1, true),
-                _ => (0, false),
-            } : (0, false);
             var last = command.Name is "publish" or "spublish" ? 1 : args.Count - 1;
-            for (var i = first; first > 0 && i <= last; i++)
+            for (var i = 1; i <= last; i++)
             {
-                if (!selector.AllowsChannel(args[i], literal))
+                if (!selector.AllowsChannel(args[i], literal: command.Name == "psubscribe"))
                 {
                     position = i;
                     return AclDenial.Channel;

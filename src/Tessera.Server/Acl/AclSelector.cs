@@ -1,6 +1,7 @@
 using System.Text;
 using Tessera.Core.Commands;
 using Tessera.Core.Text;
+using Tessera.Resp;
 
 namespace Tessera.Server.Acl;
 
@@ -315,18 +316,18 @@ internal sealed class AclSelector
     }
 
     /// <summary>True when the command (by its first argument, for "+select|0" rules) may run.</summary>
-    public bool AllowsCommand(CommandInfo command, Func<int, ReadOnlySpan<byte>> arg, int argc)
+    public bool AllowsCommand(CommandInfo command, Request args)
     {
         if (AllCommands || (command.Flags & CommandFlags.NoAuth) != 0 || Bit(command.Index))
         {
             return true;
         }
         var index = command.Parent is null ? 1 : 2;
-        if (argc <= index || _firstArgs is null || !_firstArgs.TryGetValue(command.Index, out var allowed))
+        if (args.Count <= index || _firstArgs is null || !_firstArgs.TryGetValue(command.Index, out var allowed))
         {
             return false;
         }
-        var first = Encoding.Latin1.GetString(arg(index));
+        var first = Encoding.Latin1.GetString(args[index]);
         return allowed.Contains(first, StringComparer.OrdinalIgnoreCase);
     }
 
@@ -378,31 +379,15 @@ internal sealed class AclSelector
     public string DescribeChannels()
         => AllChannels ? "&*" : string.Join(' ', _channels.Select(c => "&" + Encoding.Latin1.GetString(c)));
 
-    /// <summary>The whole selector as ACL LIST shows it (ACLDescribeSelector).</summary>
+    /// <summary>
+    /// The whole selector as ACL LIST shows it (ACLDescribeSelector): key patterns, channels (after
+    /// "resetchannels" unless all are allowed), then the command rules.
+    /// </summary>
     public string Describe()
     {
-        var text = new StringBuilder();
-        foreach (var (pattern, permission) in AllKeys ? [] : _keys)
-        {
-            text.Append(PatternPrefix(permission)).Append(Encoding.Latin1.GetString(pattern)).Append(' ');
-        }
-        if (AllKeys)
-        {
-            text.Append("~* ");
-        }
-        if (AllChannels)
-        {
-            text.Append("&* ");
-        }
-        else
-        {
-            text.Append("resetchannels ");
-            foreach (var channel in _channels)
-            {
-                text.Append('&').Append(Encoding.Latin1.GetString(channel)).Append(' ');
-            }
-        }
-        return text.Append(DescribeCommands()).ToString();
+        var keys = DescribeKeys();
+        var channels = AllChannels ? "&*" : ("resetchannels " + DescribeChannels()).TrimEnd();
+        return string.Join(' ', keys.Length == 0 ? [channels, DescribeCommands()] : [keys, channels, DescribeCommands()]);
     }
 
     private static string PatternPrefix(KeyPermission permission) => permission switch
