@@ -23,7 +23,7 @@ internal sealed class ListpackBuilder
     {
         Span<byte> entry = stackalloc byte[9];
         int length;
-        if (element.Length <= 20 && RedisInteger.TryParse(element, out var value))
+        if (RedisInteger.TryParse(element, out var value))
         {
             length = EncodeInteger(value, entry);
             _bytes.Write(entry[..length]);

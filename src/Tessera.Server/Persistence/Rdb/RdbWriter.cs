@@ -68,12 +68,8 @@ internal sealed class RdbWriter(Stream stream, bool compress)
 
     private bool TryWriteInteger(ReadOnlySpan<byte> value)
     {
+        // RedisInteger accepts only canonical text (no "01", "+1" or "-0"), so the number reads back identical.
         if (!RedisInteger.TryParse(value, out var number) || number < int.MinValue || number > int.MaxValue)
-        {
-            return false;
-        }
-        Span<byte> canonical = stackalloc byte[RedisInteger.MaxLength];
-        if (!canonical[..RedisInteger.Format(number, canonical)].SequenceEqual(value))
         {
             return false;
         }
