@@ -24,15 +24,8 @@ internal static class DumpCommands
             c.Reply.WriteNullBulk();
             return;
         }
-        c.Reply.WriteBulk(Payload(entry.Item, c.Server.Config));
-    }
-
-    /// <summary>The DUMP payload of a value (Redis's createDumpPayload).</summary>
-    internal static byte[] Payload(object item, Config.ServerConfig config)
-    {
-        using var buffer = new MemoryStream();
-        RdbValues.Write(new RdbWriter(buffer, config.RdbCompression.Value), item, config);
-        return DumpPayload.Seal(buffer);
+        var config = c.Server.Config;
+        c.Reply.WriteBulk(DumpPayload.Create(config.RdbCompression.Value, w => RdbValues.Write(w, entry.Item, config)));
     }
 
     /// <summary>RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].</summary>
@@ -99,12 +92,12 @@ internal static class DumpCommands
             c.Error("ERR Invalid TTL value, must be >= 0");
             return;
         }
-        if (!DumpPayload.TryOpen(c.Arg(3), out var data))
+        if (DumpPayload.Open(c.Arg(3)) is not { } reader)
         {
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;
         }
-        if (!TryLoad(data, key, c.Server.Config, out var value))
+        if (!TryLoad(reader, key, c.Server.Config, out var value))
         {
             c.Error("ERR Bad data format");
             return;
@@ -135,11 +128,9 @@ internal static class DumpCommands
     }
 
     /// <summary>Reads the one value of a payload; false when it is not a value this server can hold.</summary>
-    private static bool TryLoad(ReadOnlySpan<byte> data, ReadOnlySpan<byte> key, Config.ServerConfig config, out object value)
+    private static bool TryLoad(RdbReader reader, ReadOnlySpan<byte> key, Config.ServerConfig config, out object value)
     {
         value = null!;
-        using var stream = new MemoryStream(data.ToArray());
-        var reader = new RdbReader(stream);
         try
         {
             var type = reader.ReadByte();

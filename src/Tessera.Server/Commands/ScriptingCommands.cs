@@ -158,14 +158,8 @@ internal static class ScriptingCommands
     /// <summary>FUNCTION DUMP: every library's code as an RDB function record, in a DUMP envelope.</summary>
     private static void FunctionDump(CommandContext c)
     {
-        using var buffer = new MemoryStream();
-        var writer = new RdbWriter(buffer, c.Server.Config.RdbCompression.Value);
-        foreach (var library in c.Server.Scripts.Libraries)
-        {
-            writer.WriteByte(RdbFormat.OpFunction2);
-            writer.WriteString(library.Code);
-        }
-        c.Reply.WriteBulk(DumpPayload.Seal(buffer));
+        var codes = c.Server.Scripts.Libraries.Select(l => l.Code);
+        c.Reply.WriteBulk(DumpPayload.Create(c.Server.Config.RdbCompression.Value, writer => RdbFile.WriteLibraries(writer, codes)));
     }
 
     /// <summary>FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE] (APPEND by default).</summary>
@@ -182,33 +176,29 @@ internal static class ScriptingCommands
             c.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
             return;
         }
-        if (!DumpPayload.TryOpen(c.Arg(2), out var data))
+        if (DumpPayload.Open(c.Arg(2)) is not { } reader)
         {
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;
         }
         var codes = new List<byte[]>();
-        using (var stream = new MemoryStream(data.ToArray()))
+        try
         {
-            var reader = new RdbReader(stream);
-            try
+            while (!reader.AtEnd)
             {
-                while (stream.Position < stream.Length)
+                var type = reader.ReadByte();
+                if (type != RdbFormat.OpFunction2)
                 {
-                    var type = reader.ReadByte();
-                    if (type != RdbFormat.OpFunction2)
-                    {
-                        c.Error(type == RdbFormat.OpFunctionPreGa ? "ERR Pre-GA function format not supported" : "ERR given type is not a function");
-                        return;
-                    }
-                    codes.Add(reader.ReadString());
+                    c.Error(type == RdbFormat.OpFunctionPreGa ? "ERR Pre-GA function format not supported" : "ERR given type is not a function");
+                    return;
                 }
+                codes.Add(reader.ReadString());
             }
-            catch (RdbFormatException)
-            {
-                c.Error("ERR failed loading the given functions payload");
-                return;
-            }
+        }
+        catch (RdbFormatException)
+        {
+            c.Error("ERR failed loading the given functions payload");
+            return;
         }
         if (c.Server.Scripts.RestoreLibraries(codes, policy) is { } error)
         {

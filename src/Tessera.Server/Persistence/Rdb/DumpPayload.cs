@@ -11,36 +11,39 @@ internal static class DumpPayload
 {
     private const int FooterLength = 10;
 
-    /// <summary>Appends the version and checksum to the data written into <paramref name="buffer"/>.</summary>
-    public static byte[] Seal(MemoryStream buffer)
+    /// <summary>
+    /// A payload whose data <paramref name="writeData"/> writes; the version and the checksum the writer kept
+    /// while writing are appended.
+    /// </summary>
+    public static byte[] Create(bool compress, Action<RdbWriter> writeData)
     {
-        Span<byte> footer = stackalloc byte[FooterLength];
+        using var buffer = new MemoryStream();
+        var writer = new RdbWriter(buffer, compress);
+        writeData(writer);
+        Span<byte> footer = stackalloc byte[8];
         BinaryPrimitives.WriteUInt16LittleEndian(footer, RdbFormat.Version);
-        buffer.Write(footer[..2]);
-        var crc = Crc64.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-        BinaryPrimitives.WriteUInt64LittleEndian(footer[2..], crc);
-        buffer.Write(footer[2..]);
+        writer.Write(footer[..2]);
+        BinaryPrimitives.WriteUInt64LittleEndian(footer, writer.Checksum);
+        buffer.Write(footer);
         return buffer.ToArray();
     }
 
     /// <summary>
-    /// Redis's verifyDumpPayload: true when the footer names an RDB version this server reads and the checksum
-    /// matches; <paramref name="data"/> is then the payload without its footer.
+    /// Redis's verifyDumpPayload: a reader over the payload's data when the footer names an RDB version this
+    /// server reads and the checksum matches, else null.
     /// </summary>
-    public static bool TryOpen(ReadOnlySpan<byte> payload, out ReadOnlySpan<byte> data)
+    public static RdbReader? Open(ReadOnlySpan<byte> payload)
     {
-        data = default;
         if (payload.Length < FooterLength)
         {
-            return false;
+            return null;
         }
         var footer = payload[^FooterLength..];
         if (BinaryPrimitives.ReadUInt16LittleEndian(footer) > RdbFormat.Version
             || BinaryPrimitives.ReadUInt64LittleEndian(footer[2..]) != Crc64.Compute(payload[..^8]))
         {
-            return false;
+            return null;
         }
-        data = payload[..^FooterLength];
-        return true;
+        return new RdbReader(new MemoryStream(payload[..^FooterLength].ToArray()));
     }
 }

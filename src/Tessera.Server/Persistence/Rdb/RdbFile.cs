@@ -27,11 +27,7 @@ internal static class RdbFile
         WriteAux(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         WriteAux(w, "used-mem", usedMemory.ToString(CultureInfo.InvariantCulture));
         WriteAux(w, "aof-base", "0");
-        foreach (var code in libraries)
-        {
-            w.WriteByte(RdbFormat.OpFunction2);
-            w.WriteString(code);
-        }
+        WriteLibraries(w, libraries);
         Span<byte> expire = stackalloc byte[8];
         foreach (var db in keyspace.Databases)
         {
@@ -58,6 +54,16 @@ internal static class RdbFile
         w.WriteByte(RdbFormat.OpEof);
         BinaryPrimitives.WriteUInt64LittleEndian(expire, config.RdbChecksum.Value ? w.Checksum : 0);
         stream.Write(expire);
+    }
+
+    /// <summary>Function libraries as RDB records (rdbSaveFunctions), for snapshots and FUNCTION DUMP alike.</summary>
+    public static void WriteLibraries(RdbWriter w, IEnumerable<byte[]> libraries)
+    {
+        foreach (var code in libraries)
+        {
+            w.WriteByte(RdbFormat.OpFunction2);
+            w.WriteString(code);
+        }
     }
 
     private static void WriteAux(RdbWriter w, string name, string value)

@@ -10,6 +10,9 @@ internal sealed class RdbReader(Stream stream)
     // Read once: asking a file stream for its length is a system call, too slow for every string.
     private readonly long _length = stream.CanSeek ? stream.Length : long.MaxValue;
 
+    /// <summary>True when the stream has nothing more (a DUMP payload's data read to its end).</summary>
+    public bool AtEnd => stream.Position >= _length;
+
     /// <summary>CRC-64 of the bytes read so far.</summary>
     public ulong Checksum { get; private set; }
 
