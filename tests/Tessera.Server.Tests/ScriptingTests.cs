@@ -100,12 +100,7 @@ public class ScriptingTests
         var (looping, other) = StartSlowScript(node, "local i = 0 while true do i = i + 1 end");
         using var _ = looping;
         using var __ = other;
-        var clock = Stopwatch.StartNew();
-        var reply = other.Call("PING");
-        while (!reply.IsError && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            reply = other.Call("PING");
-        }
+        var reply = WaitUntilBusy(other);
         Assert.Equal("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", reply.Text);
         Assert.Equal("OK", other.Call("SCRIPT", "KILL").Text);
         var killed = looping.Read();
@@ -145,12 +140,7 @@ public class ScriptingTests
         var (looping, other) = StartSlowScript(node, "FCALL", "spin", "0");
         using var _ = looping;
         using var __ = other;
-        var clock = Stopwatch.StartNew();
-        var reply = other.Call("PING");
-        while (!reply.IsError && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            reply = other.Call("PING");
-        }
+        var reply = WaitUntilBusy(other);
         Assert.Equal("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.", reply.Text);
         Assert.Equal(reply.Text, other.Call("SCRIPT", "KILL").Text);
         var stats = other.Call("FUNCTION", "STATS").Items;
@@ -159,6 +149,18 @@ public class ScriptingTests
         Assert.True(looping.Read().IsError);
         Assert.Equal("PONG", other.Call("PING").Text);
         Assert.Equal("[running_script, (nil), engines, [LUA, [libraries_count, 1, functions_count, 1]]]", other.Call("FUNCTION", "STATS").ToString());
+    }
+
+    /// <summary>PINGs (for at most 10 s) until the node answers with an error: the -BUSY of a slow script.</summary>
+    private static RespValue WaitUntilBusy(RespClient other)
+    {
+        var clock = Stopwatch.StartNew();
+        var reply = other.Call("PING");
+        while (!reply.IsError && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            reply = other.Call("PING");
+        }
+        return reply;
     }
 
     /// <summary>Sends a script (EVAL body, or a whole command) that runs until killed (busy after 100 ms); returns its client and another one.</summary>
