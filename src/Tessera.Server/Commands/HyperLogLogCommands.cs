@@ -110,6 +110,7 @@ internal static class HyperLogLogCommands
             return;
         }
         // Caching the estimate changes the string, as in Redis (and counts as a change to propagate).
+        c.Db.BeforeValueChange(key);
         var hll = StringCommands.ToMutable(c.Db, entry);
         count = HyperLogLog.Count(hll.Span, out var invalid);
         if (invalid)

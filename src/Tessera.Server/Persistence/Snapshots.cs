@@ -5,12 +5,18 @@ using Tessera.Server.Persistence.Rdb;
 namespace Tessera.Server.Persistence;
 
 /// <summary>
-/// The node's RDB snapshot (<c>dir</c>/<c>dbfilename</c>): SAVE writes it to a temporary file, flushed to disk and
-/// renamed over the previous one, so a crash mid-save never damages the last good snapshot; start-up and DEBUG
-/// RELOAD load it. Used under the execution lock.
+/// The node's RDB snapshot (<c>dir</c>/<c>dbfilename</c>): SAVE writes it in the foreground, BGSAVE and the
+/// <c>save</c> points through a <see cref="BackgroundSave"/>; either writes a temporary file, flushed to disk
+/// and renamed over the previous one, so a crash mid-save never damages the last good snapshot. Start-up and
+/// DEBUG RELOAD load it. Used under the execution lock.
 /// </summary>
 internal sealed class Snapshots(TesseraServer server)
 {
+    /// <summary>After a failed background save, save points wait this long before trying again (as Redis).</summary>
+    private const long RetryDelaySeconds = 5;
+
+    private long _lastAttemptUnix;
+
     /// <summary>Unix seconds of the last successful save, or of start-up (LASTSAVE).</summary>
     public long LastSaveUnix { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -19,6 +25,21 @@ internal sealed class Snapshots(TesseraServer server)
 
     /// <summary>What the last load found (INFO rdb_last_load_keys_loaded / _expired).</summary>
     public RdbLoadResult LastLoad { get; private set; }
+
+    /// <summary>The BGSAVE being written, or null.</summary>
+    public BackgroundSave? Background { get; private set; }
+
+    /// <summary>True when a BGSAVE waits for another background job (BGSAVE SCHEDULE).</summary>
+    public bool Scheduled { get; set; }
+
+    /// <summary>False when the last background save failed (INFO rdb_last_bgsave_status).</summary>
+    public bool LastBackgroundSucceeded { get; private set; } = true;
+
+    /// <summary>Seconds the last background save took, -1 before the first (INFO rdb_last_bgsave_time_sec).</summary>
+    public long LastBackgroundSeconds { get; private set; } = -1;
+
+    /// <summary>Bytes the last background save copied for writes that came first (INFO rdb_last_cow_size).</summary>
+    public long LastCopiedBytes { get; private set; }
 
     public string FilePath => Path.Combine(server.Config.Dir, server.Config.DbFilename.Value);
 
@@ -30,7 +51,7 @@ internal sealed class Snapshots(TesseraServer server)
         {
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                RdbFile.Write(file, server.Keyspace, server.ScriptsIfStarted?.Libraries.Select(l => l.Code) ?? [], server.Config, server.UsedMemory());
+                RdbFile.Write(file, server.Keyspace, Libraries(), server.Config, server.UsedMemory());
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, FilePath, overwrite: true);
@@ -41,11 +62,59 @@ internal sealed class Snapshots(TesseraServer server)
             File.Delete(temporary);
             return false;
         }
+        // A background save still running would replace this newer file with its older view.
+        Background?.Cancel();
         server.Dirty = 0;
         LastSaveUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Saves++;
         server.Log.DbSaved();
         return true;
+    }
+
+    /// <summary>
+    /// BGSAVE: starts writing a point-in-time snapshot in the background. Returns false when another background
+    /// job (a save or an AOF rewrite) is running.
+    /// </summary>
+    public bool StartBackground()
+    {
+        if (server.Keyspace.Snapshot is not null)
+        {
+            return false;
+        }
+        Scheduled = false;
+        _lastAttemptUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var format = new RdbSnapshotFormat(server.Config, Libraries(), server.UsedMemory(), aofBase: false);
+        Background = BackgroundSave.Start(server, format, FilePath, BackgroundEnded);
+        server.Log.BackgroundSaveStarted();
+        return true;
+    }
+
+    /// <summary>
+    /// From the cron: starts a scheduled BGSAVE once no other job runs, or a save point's BGSAVE when enough
+    /// changes happened in its time (not sooner than five seconds after a failure).
+    /// </summary>
+    public void Cron()
+    {
+        if (server.Keyspace.Snapshot is not null)
+        {
+            return;
+        }
+        if (Scheduled)
+        {
+            StartBackground();
+            return;
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var (seconds, changes) in server.Config.SavePoints)
+        {
+            if (server.Dirty >= changes && now - LastSaveUnix > seconds
+                && (LastBackgroundSucceeded || now - _lastAttemptUnix > RetryDelaySeconds))
+            {
+                server.Log.SavePointReached(changes, seconds);
+                StartBackground();
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -64,5 +133,25 @@ internal sealed class Snapshots(TesseraServer server)
         LastLoad = RdbFile.Read(file, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"));
         server.Log.DbLoaded(LastLoad.RedisVersion ?? "unknown", LastLoad.KeysLoaded, LastLoad.KeysExpired, clock.Elapsed.TotalSeconds);
         return true;
+    }
+
+    /// <summary>The code of every function library, as the snapshot stores them.</summary>
+    public IReadOnlyList<byte[]> Libraries() => server.ScriptsIfStarted?.Libraries.Select(l => l.Code).ToList() ?? [];
+
+    private void BackgroundEnded(BackgroundSave save)
+    {
+        Background = null;
+        LastBackgroundSucceeded = save.Succeeded;
+        LastBackgroundSeconds = (long)save.Elapsed.Elapsed.TotalSeconds;
+        LastCopiedBytes = save.Snapshot.CopiedBytes;
+        if (!save.Succeeded)
+        {
+            server.Log.BackgroundSaveFailed(save.Error ?? "unknown error");
+            return;
+        }
+        server.Dirty -= Math.Min(server.Dirty, save.DirtyAtStart);
+        LastSaveUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Saves++;
+        server.Log.BackgroundSaveSucceeded();
     }
 }

@@ -31,6 +31,18 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>The table of <paramref name="slot"/>, or null when it holds no keys yet.</summary>
     public KeyTable? TableOf(int slot) => _tables?[slot];
 
+    /// <summary>The slot tables (null before the first key), for a <see cref="KeyspaceSnapshot"/> to capture.</summary>
+    public KeyTable?[]? Tables => _tables;
+
+    /// <summary>Called before a command changes the value of <paramref name="key"/> in place (a background save may still need the old one).</summary>
+    public void BeforeValueChange(ReadOnlySpan<byte> key)
+    {
+        if (Keyspace.Snapshot is not null)
+        {
+            BeforeChange(HashSlot.Of(key));
+        }
+    }
+
     /// <summary>Hash slot and in-table hash of <paramref name="key"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static KeyLocation Locate(ReadOnlySpan<byte> key) => new(HashSlot.Of(key), (uint)KeyHash.Compute(key));
@@ -131,6 +143,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     public KeyRef AddItem(object item, KeyLocation location, uint meta)
     {
         var slot = location.Slot;
+        BeforeChange(slot);
         _tables ??= new KeyTable?[HashSlot.Count];
         var table = _tables[slot];
         if (table is null)
@@ -159,6 +172,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Replaces a key's string value; its TTL is cleared unless <paramref name="keepTtl"/>.</summary>
     public void OverwriteString(KeyRef key, ReadOnlySpan<byte> value, StringEncoding encoding, bool keepTtl)
     {
+        BeforeChange(key.Slot);
         ref var entry = ref key.Entry;
         if (entry.Item is byte[] packed && PackedString.Value(packed).Length == value.Length)
         {
@@ -185,6 +199,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Replaces a key's value with <paramref name="value"/>, which takes the key.</summary>
     public void OverwriteValue(KeyRef key, StoredValue value, bool keepTtl)
     {
+        BeforeChange(key.Slot);
         ref var entry = ref key.Entry;
         value.SetKey(entry.Item is StoredValue old ? old.Key : key.Key);
         UsedMemory += MemorySize.Of(value) - MemorySize.Of(entry.Item!);
@@ -231,6 +246,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// </summary>
     public void Remove(KeyRef key, bool recycle = false)
     {
+        BeforeChange(key.Slot);
         var table = key.Table;
         var item = key.Item;
         UsedMemory -= MemorySize.Of(item);
@@ -271,6 +287,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
     /// <summary>Sets the absolute expiry (Unix ms) of an existing key.</summary>
     public void SetExpire(KeyRef key, long unixMs)
     {
+        BeforeChange(key.Slot);
         var table = key.Table;
         if (key.Expire == 0)
         {
@@ -289,6 +306,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         {
             return;
         }
+        BeforeChange(key.Slot);
         var table = key.Table;
         var before = table.ArrayBytes;
         table.SetExpire(key.Index, 0);
@@ -373,6 +391,16 @@ internal sealed partial class Database(Keyspace keyspace, int index)
             return Keyspace.IsReplica;
         }
         return true;
+    }
+
+    /// <summary>Lets an active <see cref="KeyspaceSnapshot"/> read the slot before it changes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BeforeChange(int slot)
+    {
+        if (Keyspace.Snapshot is { } snapshot && _tables is not null)
+        {
+            snapshot.BeforeChange(_tables, slot);
+        }
     }
 
     /// <summary>Heap bytes of a table object and its arrays' headers (the entries themselves are counted apart).</summary>

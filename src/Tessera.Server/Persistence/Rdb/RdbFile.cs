@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using Tessera.Core.Hashing;
 using Tessera.Server.Config;
 using Tessera.Server.Storage;
 
@@ -21,39 +22,75 @@ internal static class RdbFile
     public static void Write(Stream stream, Keyspace keyspace, IEnumerable<byte[]> libraries, ServerConfig config, long usedMemory)
     {
         var w = new RdbWriter(stream, config.RdbCompression.Value);
-        w.Write(Encoding.ASCII.GetBytes($"REDIS{RdbFormat.Version:D4}"));
-        WriteAux(w, "redis-ver", ServerOptions.RedisVersion);
-        WriteAux(w, "redis-bits", "64");
-        WriteAux(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-        WriteAux(w, "used-mem", usedMemory.ToString(CultureInfo.InvariantCulture));
-        WriteAux(w, "aof-base", "0");
-        WriteLibraries(w, libraries);
-        Span<byte> expire = stackalloc byte[8];
+        WriteHeader(w, libraries, usedMemory, aofBase: false);
         foreach (var db in keyspace.Databases)
         {
             if (db.Count == 0)
             {
                 continue;
             }
-            w.WriteByte(RdbFormat.OpSelectDb);
-            w.WriteLength((ulong)db.Index);
-            w.WriteByte(RdbFormat.OpResizeDb);
-            w.WriteLength((ulong)db.Count);
-            w.WriteLength((ulong)db.VolatileCount);
-            foreach (var entry in db.Entries())
+            WriteDatabaseHeader(w, db.Index, db.Count, db.VolatileCount);
+            for (var slot = 0; slot < HashSlot.Count; slot++)
             {
-                if (entry.Expire != 0)
+                if (db.TableOf(slot) is { } table)
                 {
-                    w.WriteByte(RdbFormat.OpExpireTimeMs);
-                    BinaryPrimitives.WriteInt64LittleEndian(expire, entry.Expire);
-                    w.Write(expire);
+                    WriteTable(w, table, config);
                 }
-                RdbValues.WriteEntry(w, entry.Key, entry.Item, config);
             }
         }
+        WriteFooter(w, stream, config);
+    }
+
+    /// <summary>The magic, the aux fields and the function libraries.</summary>
+    public static void WriteHeader(RdbWriter w, IEnumerable<byte[]> libraries, long usedMemory, bool aofBase)
+    {
+        w.Write(Encoding.ASCII.GetBytes($"REDIS{RdbFormat.Version:D4}"));
+        WriteAux(w, "redis-ver", ServerOptions.RedisVersion);
+        WriteAux(w, "redis-bits", "64");
+        WriteAux(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+        WriteAux(w, "used-mem", usedMemory.ToString(CultureInfo.InvariantCulture));
+        WriteAux(w, "aof-base", aofBase ? "1" : "0");
+        WriteLibraries(w, libraries);
+    }
+
+    /// <summary>SELECTDB and RESIZEDB before a database's keys.</summary>
+    public static void WriteDatabaseHeader(RdbWriter w, int index, long keys, long volatileKeys)
+    {
+        w.WriteByte(RdbFormat.OpSelectDb);
+        w.WriteLength((ulong)index);
+        w.WriteByte(RdbFormat.OpResizeDb);
+        w.WriteLength((ulong)keys);
+        w.WriteLength((ulong)volatileKeys);
+    }
+
+    /// <summary>The keys of one slot table, each after its expiry time if it has one.</summary>
+    public static void WriteTable(RdbWriter w, KeyTable table, ServerConfig config)
+    {
+        Span<byte> expire = stackalloc byte[8];
+        for (var i = 0; i < table.Capacity; i++)
+        {
+            if (table[i].Item is not { } item)
+            {
+                continue;
+            }
+            var unixMs = table.ExpireAt(i);
+            if (unixMs != 0)
+            {
+                w.WriteByte(RdbFormat.OpExpireTimeMs);
+                BinaryPrimitives.WriteInt64LittleEndian(expire, unixMs);
+                w.Write(expire);
+            }
+            RdbValues.WriteEntry(w, KeyTable.KeyOf(item), item, config);
+        }
+    }
+
+    /// <summary>EOF and the CRC-64 of everything before it (0 without <c>rdbchecksum</c>).</summary>
+    public static void WriteFooter(RdbWriter w, Stream stream, ServerConfig config)
+    {
         w.WriteByte(RdbFormat.OpEof);
-        BinaryPrimitives.WriteUInt64LittleEndian(expire, config.RdbChecksum.Value ? w.Checksum : 0);
-        stream.Write(expire);
+        Span<byte> checksum = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(checksum, config.RdbChecksum.Value ? w.Checksum : 0);
+        stream.Write(checksum);
     }
 
     /// <summary>Function libraries as RDB records (rdbSaveFunctions), for snapshots and FUNCTION DUMP alike.</summary>

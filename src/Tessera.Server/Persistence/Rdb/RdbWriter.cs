@@ -7,9 +7,10 @@ namespace Tessera.Server.Persistence.Rdb;
 
 /// <summary>
 /// Writes RDB primitives (rdb.c's rdbSave*) to a stream, keeping the CRC-64 of everything written for the
-/// trailer of a file or a DUMP payload.
+/// trailer of a file or a DUMP payload (unless <paramref name="checksum"/> is false: a part of a file whose
+/// bytes are summed when the file's own writer writes them).
 /// </summary>
-internal sealed class RdbWriter(Stream stream, bool compress)
+internal sealed class RdbWriter(Stream stream, bool compress, bool checksum = true)
 {
     /// <summary>CRC-64 of the bytes written so far.</summary>
     public ulong Checksum { get; private set; }
@@ -17,7 +18,10 @@ internal sealed class RdbWriter(Stream stream, bool compress)
     public void Write(ReadOnlySpan<byte> bytes)
     {
         stream.Write(bytes);
-        Checksum = Crc64.Compute(bytes, Checksum);
+        if (checksum)
+        {
+            Checksum = Crc64.Compute(bytes, Checksum);
+        }
     }
 
     public void WriteByte(byte value) => Write([value]);

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Tessera.Core.Hashing;
+using Tessera.Server.Storage;
+
+namespace Tessera.Server.Persistence;
+
+/// <summary>
+/// Writes a point-in-time view of the dataset to a file on a thread of its own while clients keep running
+/// commands (what Redis does in a forked child). The file is written under a temporary name, flushed to disk and
+/// renamed over <see cref="TargetPath"/>, so a crash or a failure mid-save leaves the previous file intact.
+/// At most one runs at a time (<see cref="Keyspace.Snapshot"/>).
+/// </summary>
+internal sealed class BackgroundSave
+{
+    /// <summary>
+    /// Work done per turn of the execution lock: short enough that a client waiting for the lock meanwhile
+    /// hardly notices (a 64 KB chunk takes about 1.5 ms, which showed in the p99 of concurrent commands).
+    /// </summary>
+    private static readonly TimeSpan TurnBudget = TimeSpan.FromMicroseconds(100);
+
+    private readonly TesseraServer _server;
+    private readonly ISnapshotFormat _format;
+    private readonly Action<BackgroundSave> _completed;
+    private readonly Thread _thread;
+    private volatile bool _cancelled;
+
+    private BackgroundSave(TesseraServer server, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
+    {
+        _server = server;
+        _format = format;
+        TargetPath = targetPath;
+        _completed = completed;
+        Snapshot = new KeyspaceSnapshot(server.Keyspace, format.Slot);
+        DirtyAtStart = server.Dirty;
+        _thread = new Thread(Run) { Name = "tessera-bgsave", IsBackground = true };
+    }
+
+    public string TargetPath { get; }
+
+    public KeyspaceSnapshot Snapshot { get; }
+
+    /// <summary>The change counter when the view was taken: changes after it still need a save.</summary>
+    public long DirtyAtStart { get; }
+
+    public Stopwatch Elapsed { get; } = Stopwatch.StartNew();
+
+    /// <summary>True once the file is in place; false after a failure or cancellation.</summary>
+    public bool Succeeded { get; private set; }
+
+    /// <summary>Why it failed, or null.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>
+    /// Takes the view and starts writing it (under the execution lock). <paramref name="completed"/> runs under
+    /// the lock when the save ends, successful or not, after the view is released.
+    /// </summary>
+    public static BackgroundSave Start(TesseraServer server, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
+    {
+        var save = new BackgroundSave(server, format, targetPath, completed);
+        server.Keyspace.Snapshot = save.Snapshot;
+        save._thread.Start();
+        return save;
+    }
+
+    /// <summary>Stops the save: it will not replace <see cref="TargetPath"/>, and its temporary file is removed.</summary>
+    public void Cancel() => _cancelled = true;
+
+    /// <summary>Waits for the save to end; call without the execution lock.</summary>
+    public void Wait() => _thread.Join();
+
+    private void Run()
+    {
+        var temporary = Path.Combine(Path.GetDirectoryName(TargetPath)!, $"temp-bg-{Environment.ProcessId}-{Environment.TickCount64}.tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                WriteTo(file);
+                file.Flush(flushToDisk: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error = e.Message;
+        }
+        lock (_server.ExecutionLock)
+        {
+            // Renamed under the lock: a SAVE at shutdown that cancelled this one is never overwritten by it.
+            try
+            {
+                if (Error is null && !_cancelled)
+                {
+                    File.Move(temporary, TargetPath, overwrite: true);
+                    Succeeded = true;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Error = e.Message;
+            }
+            if (!Succeeded)
+            {
+                File.Delete(temporary);
+                Error ??= "cancelled";
+            }
+            _server.Keyspace.Snapshot = null;
+            _completed(this);
+        }
+    }
+
+    private void WriteTo(FileStream file)
+    {
+        _format.Begin(file);
+        var chunk = new MemoryStream(1 << 16);
+        for (var db = 0; db < Snapshot.Keys.Length && !_cancelled; db++)
+        {
+            if (!Snapshot.HasKeys(db))
+            {
+                continue;
+            }
+            _format.BeginDatabase(file, db, Snapshot.Keys[db], Snapshot.VolatileKeys[db]);
+            for (var slot = 0; slot < HashSlot.Count && !_cancelled;)
+            {
+                chunk.SetLength(0);
+                lock (_server.ExecutionLock)
+                {
+                    slot = Snapshot.Read(db, slot, chunk, TurnBudget);
+                }
+                // Clients waiting for the lock go first: the releasing thread would otherwise often take it again.
+                Thread.Yield();
+                _format.Write(file, chunk.GetBuffer().AsSpan(0, (int)chunk.Length));
+            }
+        }
+        _format.End(file);
+    }
+}
