@@ -44,6 +44,8 @@ public sealed partial class TesseraServer : IDisposable
             Commands.Rename(name, newName);
         }
         Snapshots = new Persistence.Snapshots(this);
+        Aof = new Persistence.Aof.AppendOnlyFile(this);
+        Propagation = new Persistence.Propagation(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
         LoadUsers(options.Users);
@@ -55,11 +57,19 @@ public sealed partial class TesseraServer : IDisposable
         Notifications = new Pubsub.KeyspaceNotifier(Config, PubSub, () => CurrentClient);
         Keyspace.KeyExpired += (db, key) =>
         {
+            if (Propagation.Active)
+            {
+                Propagation.Command(db.Index, Config.LazyfreeLazyExpire.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray(), key);
+            }
             Notifications.Notify(Pubsub.KeyspaceEvents.Expired, "expired"u8, key, db.Index);
             Watches.Touch(db.Index, key);
         };
         Evictor.KeyEvicted += (db, key) =>
         {
+            if (Propagation.Active)
+            {
+                Propagation.Command(db.Index, Config.LazyfreeLazyEviction.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray(), key);
+            }
             Watches.Touch(db.Index, key);
             Notifications.Notify(Pubsub.KeyspaceEvents.Evicted, "evicted"u8, key, db.Index);
         };
@@ -160,6 +170,12 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>The RDB snapshot: SAVE, loading at start-up, DEBUG RELOAD.</summary>
     internal Persistence.Snapshots Snapshots { get; }
 
+    /// <summary>The append-only file (<c>appendonly</c>).</summary>
+    internal Persistence.Aof.AppendOnlyFile Aof { get; }
+
+    /// <summary>Where writes are propagated to the AOF.</summary>
+    internal Persistence.Propagation Propagation { get; }
+
     /// <summary>Users and permissions (ACL).</summary>
     internal Acl.AccessControl Acl { get; }
 
@@ -210,14 +226,18 @@ public sealed partial class TesseraServer : IDisposable
     public void Start()
     {
         Log.Starting(ServerOptions.Version, Environment.ProcessId);
-        try
+        LoadDataFromDisk();
+        Config.AppendOnly.Changed = () =>
         {
-            Snapshots.Load();
-        }
-        catch (Persistence.Rdb.RdbFormatException e)
-        {
-            throw new IOException($"Bad RDB file {Snapshots.FilePath}: {e.Message} Unrecoverable error, aborting now.", e);
-        }
+            if (Config.AppendOnly.Value)
+            {
+                Aof.Enable();
+            }
+            else
+            {
+                Aof.Disable();
+            }
+        };
         BindListeners();
         var loopCount = Math.Max(1, Environment.ProcessorCount);
         for (var i = 0; i < loopCount; i++)
@@ -242,11 +262,34 @@ public sealed partial class TesseraServer : IDisposable
         }
         _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
         _cron.Start();
-        if (Config.SavePoints.Count > 0 || Config.AppendOnly.Value)
-        {
-            Log.PersistenceNotImplemented();
-        }
         Log.Ready(string.Join(", ", _listeners.Select(l => l.Description)));
+    }
+
+    /// <summary>
+    /// Redis's loadDataFromDisk: with <c>appendonly yes</c> the AOF is the source (and the snapshot is ignored),
+    /// otherwise the RDB snapshot if there is one. A file that cannot be loaded stops start-up.
+    /// </summary>
+    private void LoadDataFromDisk()
+    {
+        try
+        {
+            if (Config.AppendOnly.Value)
+            {
+                Aof.Start();
+            }
+            else
+            {
+                Snapshots.Load();
+            }
+        }
+        catch (Persistence.Rdb.RdbFormatException e)
+        {
+            throw new IOException($"Bad RDB file {Snapshots.FilePath}: {e.Message} Unrecoverable error, aborting now.", e);
+        }
+        catch (Persistence.Aof.AofFormatException e)
+        {
+            throw new IOException(e.Message, e);
+        }
     }
 
     /// <summary>Stops serving: closes listeners and connections, ends the loops and the cron. Safe to call twice.</summary>
@@ -259,6 +302,10 @@ public sealed partial class TesseraServer : IDisposable
         _ = Task.Run(() =>
         {
             _cronStop.Cancel();
+            lock (ExecutionLock)
+            {
+                Aof.Flush();
+            }
             foreach (var loop in _loops)
             {
                 foreach (var listener in _listeners)
@@ -290,11 +337,17 @@ public sealed partial class TesseraServer : IDisposable
         ScriptsIfStarted?.Kill(force: true);
         Shutdown();
         Stopped.Wait();
+        if (Snapshots.Background is { } save)
+        {
+            save.Cancel();
+            save.Wait();
+        }
         foreach (var loop in _loops)
         {
             loop.Dispose();
         }
         _cronStop.Dispose();
+        Aof.Dispose();
         Blocking.Dispose();
         _scripts?.Dispose();
     }
@@ -465,6 +518,9 @@ public sealed partial class TesseraServer : IDisposable
                     CollectGarbageIfNeeded();
                 }
                 CompactWhenIdle();
+                Snapshots.Cron();
+                Aof.Cron();
+                Aof.WriteBuffered();
             }
         }
     }

@@ -95,11 +95,20 @@ internal static class ExpireCommands
         {
             db.Remove(entry);
             c.Modified(c.Arg(1), KeyspaceEvents.Generic, "del"u8);
+            if (c.Propagating)
+            {
+                c.PropagateAs(c.ExpiredKeyDelete, c.Arg(1).ToArray());
+            }
         }
         else
         {
             db.SetExpire(entry, when);
             c.Modified(c.Arg(1), KeyspaceEvents.Generic, "expire"u8);
+            if (c.Propagating)
+            {
+                // An absolute time replays to the same deadline whenever the AOF is loaded.
+                c.PropagateAs("PEXPIREAT"u8.ToArray(), c.Arg(1).ToArray(), CommandContext.Number(when));
+            }
         }
         c.Reply.WriteLiteral(Replies.One);
     }

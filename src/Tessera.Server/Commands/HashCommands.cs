@@ -259,6 +259,10 @@ internal static class HashCommands
         var before = hash.MemoryBytes;
         SetResult(c, hash, text);
         c.Changed(key, hash, before, KeyspaceEvents.Hash, "hincrbyfloat"u8);
+        if (c.Propagating)
+        {
+            c.PropagateAs("HSET"u8.ToArray(), key.ToArray(), c.Arg(2).ToArray(), text.ToArray());
+        }
         c.Reply.WriteBulk(text);
     }
 

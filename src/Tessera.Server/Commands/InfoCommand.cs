@@ -100,34 +100,45 @@ internal static class InfoCommand
             case "persistence":
                 Field("loading", 0);
                 Field("async_loading", 0);
-                Field("current_cow_peak", 0);
-                Field("current_cow_size", 0);
+                var background = server.Keyspace.Snapshot;
+                Field("current_cow_peak", background?.CopiedBytes ?? 0);
+                Field("current_cow_size", background?.CopiedBytes ?? 0);
                 Field("current_cow_size_age", 0);
-                Field("current_fork_perc", "0.00");
-                Field("current_save_keys_processed", 0);
-                Field("current_save_keys_total", 0);
+                Field("current_fork_perc", background is null ? "0.00" : Percent(background.KeysProcessed, background.Keys.Sum()));
+                Field("current_save_keys_processed", background?.KeysProcessed ?? 0);
+                Field("current_save_keys_total", background?.Keys.Sum() ?? 0);
                 Field("rdb_changes_since_last_save", server.Dirty);
-                Field("rdb_bgsave_in_progress", 0);
+                Field("rdb_bgsave_in_progress", server.Snapshots.Background is null ? 0 : 1);
                 Field("rdb_last_save_time", server.Snapshots.LastSaveUnix);
-                Field("rdb_last_bgsave_status", "ok");
-                Field("rdb_last_bgsave_time_sec", -1);
-                Field("rdb_current_bgsave_time_sec", -1);
+                Field("rdb_last_bgsave_status", server.Snapshots.LastBackgroundSucceeded ? "ok" : "err");
+                Field("rdb_last_bgsave_time_sec", server.Snapshots.LastBackgroundSeconds);
+                Field("rdb_current_bgsave_time_sec", server.Snapshots.Background is { } save ? (long)save.Elapsed.Elapsed.TotalSeconds : -1);
                 Field("rdb_saves", server.Snapshots.Saves);
-                Field("rdb_last_cow_size", 0);
+                Field("rdb_last_cow_size", server.Snapshots.LastCopiedBytes);
                 Field("rdb_last_load_keys_expired", server.Snapshots.LastLoad.KeysExpired);
                 Field("rdb_last_load_keys_loaded", server.Snapshots.LastLoad.KeysLoaded);
-                Field("aof_enabled", 0);
-                Field("aof_rewrite_in_progress", 0);
-                Field("aof_rewrite_scheduled", 0);
-                Field("aof_last_rewrite_time_sec", -1);
-                Field("aof_current_rewrite_time_sec", -1);
-                Field("aof_last_bgrewrite_status", "ok");
-                Field("aof_rewrites", 0);
+                var aof = server.Aof;
+                Field("aof_enabled", aof.Enabled ? 1 : 0);
+                Field("aof_rewrite_in_progress", aof.Rewrite is null ? 0 : 1);
+                Field("aof_rewrite_scheduled", aof.RewriteScheduled ? 1 : 0);
+                Field("aof_last_rewrite_time_sec", aof.LastRewriteSeconds);
+                Field("aof_current_rewrite_time_sec", aof.Rewrite is { } rewrite ? (long)rewrite.Elapsed.Elapsed.TotalSeconds : -1);
+                Field("aof_last_bgrewrite_status", aof.LastRewriteSucceeded ? "ok" : "err");
+                Field("aof_rewrites", aof.Rewrites);
                 Field("aof_rewrites_consecutive_failures", 0);
-                Field("aof_last_write_status", "ok");
-                Field("aof_last_cow_size", 0);
+                Field("aof_last_write_status", aof.LastWriteSucceeded ? "ok" : "err");
+                Field("aof_last_cow_size", aof.LastCopiedBytes);
                 Field("module_fork_in_progress", 0);
                 Field("module_fork_last_cow_size", 0);
+                if (aof.Enabled)
+                {
+                    Field("aof_current_size", aof.CurrentSize);
+                    Field("aof_base_size", aof.BaseSize);
+                    Field("aof_pending_rewrite", aof.RewriteScheduled ? 1 : 0);
+                    Field("aof_buffer_length", aof.BufferLength);
+                    Field("aof_pending_bio_fsync", 0);
+                    Field("aof_delayed_fsync", 0);
+                }
                 break;
             case "stats":
                 var keyspace = server.Keyspace;
@@ -301,6 +312,10 @@ internal static class InfoCommand
         => server.Commands.All.SelectMany(x => x.Subcommands.Count > 0 ? [x, .. x.Subcommands.Values] : new[] { x });
 
     /// <summary>Redis's bytesToHuman: B, K, M, G, T, P with two decimals.</summary>
+    /// <summary>A share as Redis prints current_fork_perc: two decimals, 0.00 of nothing.</summary>
+    private static string Percent(long part, long whole)
+        => (whole == 0 ? 0 : part * 100.0 / whole).ToString("F2", CultureInfo.InvariantCulture);
+
     internal static string Human(long bytes)
     {
         string[] units = ["B", "K", "M", "G", "T", "P"];

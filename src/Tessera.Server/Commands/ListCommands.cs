@@ -148,6 +148,11 @@ internal static partial class ListCommands
         }
         list.Drop(head, count);
         c.Changed(key, list, before, KeyspaceEvents.List, head ? "lpop"u8 : "rpop"u8, count);
+        if (c.Propagating)
+        {
+            // LMPOP and the blocking pops name the key they took from, as LPOP/RPOP do.
+            c.PropagateAs(head ? "LPOP"u8.ToArray() : "RPOP"u8.ToArray(), key.ToArray(), CommandContext.Number(count));
+        }
     }
 
     /// <summary>Writes <paramref name="count"/> elements as bulk strings, from index <paramref name="start"/>.</summary>
@@ -491,6 +496,11 @@ internal static partial class ListCommands
             c.Modified(destinationKey, KeyspaceEvents.List, pushEvent, changes: 0);
         }
         c.Changed(sourceKey, source, sourceBefore, KeyspaceEvents.List, fromHead ? "lpop"u8 : "rpop"u8);
+        if (c.Propagating)
+        {
+            c.PropagateAs("LMOVE"u8.ToArray(), sourceKey.ToArray(), destinationKey.ToArray(),
+                fromHead ? "LEFT"u8.ToArray() : "RIGHT"u8.ToArray(), toHead ? "LEFT"u8.ToArray() : "RIGHT"u8.ToArray());
+        }
         c.Reply.WriteBulk(value);
     }
 

@@ -26,6 +26,7 @@ internal static class ScriptingCommands
         {
             if (c.Server.Scripts.DeleteLibrary(Encoding.Latin1.GetString(c.Arg(2))))
             {
+                c.Dirty();
                 c.Reply.WriteLiteral(Replies.Ok);
             }
             else
@@ -41,6 +42,7 @@ internal static class ScriptingCommands
                 return;
             }
             c.Server.Scripts.FlushLibraries();
+            c.Dirty();
             c.Reply.WriteLiteral(Replies.Ok);
         });
         r.Add("function|list", FunctionList);
@@ -66,6 +68,8 @@ internal static class ScriptingCommands
 
     private static void Eval(CommandContext c, bool bySha, bool readOnly)
     {
+        // The script's writes propagate one by one (effects replication), never the script itself.
+        c.PropagateNothing();
         if (!TryGetKeyCount(c, out var keys))
         {
             return;
@@ -118,6 +122,7 @@ internal static class ScriptingCommands
 
     private static void FunctionCall(CommandContext c, bool readOnly)
     {
+        c.PropagateNothing();
         var name = Encoding.Latin1.GetString(c.Arg(1));
         var flags = c.Server.Scripts.FunctionFlags(name);
         if (flags is null)
@@ -152,6 +157,7 @@ internal static class ScriptingCommands
             c.Error(error);
             return;
         }
+        c.Dirty();
         c.Reply.WriteBulk(name!);
     }
 

@@ -13,13 +13,36 @@ internal static partial class ServerCommands
         r.Add("lastsave", c => c.Reply.WriteInteger(c.Server.Snapshots.LastSaveUnix));
         r.Add("save", c =>
         {
-            if (c.Server.Snapshots.Save())
+            if (c.Server.Snapshots.Background is not null)
+            {
+                c.Error("ERR Background save already in progress");
+            }
+            else if (c.Server.Snapshots.Save())
             {
                 c.Reply.WriteLiteral(Replies.Ok);
             }
             else
             {
                 c.Error("ERR");
+            }
+        });
+        r.Add("bgsave", BackgroundSave);
+        r.Add("bgrewriteaof", c =>
+        {
+            var aof = c.Server.Aof;
+            if (aof.Rewrite is not null)
+            {
+                c.Error("ERR Background append only file rewriting already in progress");
+            }
+            else if (c.Server.Keyspace.Snapshot is not null || c.DenyBlocking)
+            {
+                aof.RewriteScheduled = true;
+                c.Reply.WriteSimpleString("Background append only file rewriting scheduled"u8);
+            }
+            else
+            {
+                aof.StartRewrite();
+                c.Reply.WriteSimpleString("Background append only file rewriting started"u8);
             }
         });
         r.Add("monitor", Monitor);
@@ -76,6 +99,42 @@ internal static partial class ServerCommands
             "    Load a module library from <path>, while passing it module configurations and optional arguments.",
             "UNLOAD <name>",
             "    Unload a module."));
+    }
+
+    /// <summary>
+    /// BGSAVE [SCHEDULE]: starts a background save, or with SCHEDULE (and always inside EXEC) queues one behind
+    /// the background job already running.
+    /// </summary>
+    private static void BackgroundSave(CommandContext c)
+    {
+        var schedule = c.ArgCount == 2 && c.ArgIs(1, "schedule"u8);
+        if (c.ArgCount > 1 && !schedule)
+        {
+            c.Error(Replies.SyntaxError);
+            return;
+        }
+        var snapshots = c.Server.Snapshots;
+        if (snapshots.Background is not null)
+        {
+            c.Error("ERR Background save already in progress");
+        }
+        else if (c.Server.Keyspace.Snapshot is not null || c.DenyBlocking)
+        {
+            if (schedule || c.DenyBlocking)
+            {
+                snapshots.Scheduled = true;
+                c.Reply.WriteSimpleString("Background saving scheduled"u8);
+            }
+            else
+            {
+                c.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+            }
+        }
+        else
+        {
+            snapshots.StartBackground();
+            c.Reply.WriteSimpleString("Background saving started"u8);
+        }
     }
 
     private static void Time(CommandContext c)

@@ -138,6 +138,11 @@ internal static class SetCommands
             single.Remove(member);
             c.Reply.WriteBulk(member);
             c.Changed(key, single, before, KeyspaceEvents.Set, "spop"u8);
+            if (c.Propagating)
+            {
+                // The member chosen at random, so a replay removes the same one.
+                c.PropagateAs("SREM"u8.ToArray(), key.ToArray(), member.ToArray());
+            }
             return;
         }
         if (c.ArgCount > 3)
@@ -180,6 +185,10 @@ internal static class SetCommands
             c.Reply.WriteBulk(member);
         }
         c.Changed(key, set, bytesBefore, KeyspaceEvents.Set, "spop"u8, count);
+        if (c.Propagating)
+        {
+            c.PropagateAs([set.IsEmpty ? "DEL"u8.ToArray() : "SREM"u8.ToArray(), key.ToArray(), .. set.IsEmpty ? [] : popped]);
+        }
     }
 
     private static void RandomMember(CommandContext c)

@@ -401,6 +401,11 @@ internal static partial class SortedSetCommands
         if (popped.Count > 0)
         {
             c.Changed(key, zset, before, KeyspaceEvents.ZSet, max ? "zpopmax"u8 : "zpopmin"u8, popped.Count);
+            if (c.Propagating)
+            {
+                // ZMPOP and the blocking pops name the key they took from, as ZPOPMIN/ZPOPMAX do.
+                c.PropagateAs(max ? "ZPOPMAX"u8.ToArray() : "ZPOPMIN"u8.ToArray(), key.ToArray(), CommandContext.Number(popped.Count));
+            }
         }
         return popped;
     }

@@ -151,6 +151,10 @@ internal static partial class StringCommands
         {
             db.SetExpire(entry, expireAt);
             c.Notify(KeyspaceEvents.Generic, "expire"u8, key);
+            if (c.Propagating)
+            {
+                c.PropagateAs("SET"u8.ToArray(), key.ToArray(), value.ToArray(), "PXAT"u8.ToArray(), CommandContext.Number(expireAt));
+            }
         }
         if ((options.Flags & SetFlags.Get) == 0)
         {
@@ -185,16 +189,28 @@ internal static partial class StringCommands
         {
             db.Remove(entry);
             c.Modified(key, KeyspaceEvents.Generic, "del"u8);
+            if (c.Propagating)
+            {
+                c.PropagateAs(c.ExpiredKeyDelete, key.ToArray());
+            }
         }
         else if (expireAt != 0)
         {
             db.SetExpire(entry, expireAt);
             c.Modified(key, KeyspaceEvents.Generic, "expire"u8);
+            if (c.Propagating)
+            {
+                c.PropagateAs("PEXPIREAT"u8.ToArray(), key.ToArray(), CommandContext.Number(expireAt));
+            }
         }
         else if ((options.Flags & SetFlags.Persist) != 0 && entry.Expire != 0)
         {
             db.ClearExpire(entry);
             c.Modified(key, KeyspaceEvents.Generic, "persist"u8);
+            if (c.Propagating)
+            {
+                c.PropagateAs("PERSIST"u8.ToArray(), key.ToArray());
+            }
         }
     }
 
@@ -389,6 +405,11 @@ internal static partial class StringCommands
             db.AddString(key, text, encoding);
         }
         c.Modified(key, KeyspaceEvents.String, "incrbyfloat"u8);
+        if (c.Propagating)
+        {
+            // The sum as stored: replaying the increment could round differently.
+            c.PropagateAs("SET"u8.ToArray(), key.ToArray(), text.ToArray(), "KEEPTTL"u8.ToArray());
+        }
         c.Reply.WriteBulk(text);
     }
 

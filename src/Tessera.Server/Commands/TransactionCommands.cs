@@ -49,6 +49,8 @@ internal static class TransactionCommands
             c.Reply.WriteNullArray();
             return;
         }
+        // The queued commands propagate themselves, wrapped in MULTI/EXEC when more than one wrote.
+        c.PropagateNothing();
         session.RunQueuedCommands();
     }
 

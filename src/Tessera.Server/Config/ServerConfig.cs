@@ -126,7 +126,7 @@ internal sealed partial class ServerConfig
     public readonly BoolOption RdbSaveIncrementalFsync = new("rdb-save-incremental-fsync", true);
     public readonly BoolOption StopWritesOnBgsaveError = new("stop-writes-on-bgsave-error", true);
     public readonly EnumOption SanitizeDumpPayload = new("sanitize-dump-payload", ["no", "yes", "clients"], "no");
-    public readonly BoolOption AppendOnly = new("appendonly", false, NotImplemented);
+    public readonly BoolOption AppendOnly = new("appendonly", false);
     public readonly StringOption AppendFilename = new("appendfilename", "appendonly.aof", Immutable);
     public readonly StringOption AppendDirname = new("appenddirname", "appendonlydir", Immutable);
     public readonly EnumOption AppendFsync = new("appendfsync", ["always", "everysec", "no"], "everysec");

@@ -29,9 +29,6 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Tessera is now ready to exit, bye bye...")]
     public static partial void Exiting(this ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Automatic background saves (save points) and the AOF are not implemented yet: SAVE and SHUTDOWN write the snapshot")]
-    public static partial void PersistenceNotImplemented(this ILogger logger);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Saving the final RDB snapshot before exiting.")]
     public static partial void SavingFinalSnapshot(this ILogger logger);
 
@@ -40,6 +37,42 @@ internal static partial class ServerLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "DB saved on disk")]
     public static partial void DbSaved(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DB loaded from append only file: {Seconds:F3} seconds")]
+    public static partial void AofLoaded(this ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "!!! Warning: short read while loading the AOF file {File}!!! AOF loaded anyway because aof-load-truncated is enabled: the file is truncated to {Length} bytes")]
+    public static partial void AofTruncated(this ILogger logger, string file, long length);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Creating AOF base file {File} on server start")]
+    public static partial void AofBaseCreated(this ILogger logger, string file);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Error writing to the AOF file: {Reason}")]
+    public static partial void AofWriteFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Background append only file rewriting started")]
+    public static partial void AofRewriteStarted(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Background AOF rewrite finished successfully")]
+    public static partial void AofRewriteSucceeded(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Background AOF rewrite failed: {Reason}")]
+    public static partial void AofRewriteFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Starting automatic rewriting of AOF on {Growth}% growth")]
+    public static partial void AofAutomaticRewrite(this ILogger logger, long growth);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Background saving started")]
+    public static partial void BackgroundSaveStarted(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Background saving terminated with success")]
+    public static partial void BackgroundSaveSucceeded(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Background saving error: {Reason}")]
+    public static partial void BackgroundSaveFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Changes} changes in {Seconds} seconds. Saving...")]
+    public static partial void SavePointReached(this ILogger logger, long changes, long seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failed opening the temp RDB file for saving: {Reason}")]
     public static partial void SaveFailed(this ILogger logger, string reason);

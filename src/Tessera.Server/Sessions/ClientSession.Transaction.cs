@@ -31,7 +31,12 @@ internal sealed partial class ClientSession
 
     private void QueueCommand(ServerCommand command, Request args)
     {
-        _queued.Add((command, _context.CopyArgs(0, args.Count)));
+        var copies = new byte[args.Count][];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            copies[i] = args.ToArray(i);
+        }
+        _queued.Add((command, copies));
         var replyStart = Output.Length;
         Output.WriteLiteral("+QUEUED\r\n"u8);
         ApplyReplyMode(replyStart);

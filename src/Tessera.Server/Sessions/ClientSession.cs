@@ -27,6 +27,7 @@ internal sealed partial class ClientSession
     private readonly RespWriter _remote = new();
     private readonly Lock _remoteLock = new();
     private readonly byte[] _lastName = new byte[24];
+    private readonly List<int> _keyPositions = [];
     private int _lastNameLength;
     private ServerCommand? _lastCommand;
     private byte[]? _input;
@@ -209,6 +210,8 @@ internal sealed partial class ClientSession
         {
             if (locked)
             {
+                // The batch's writes reach the AOF before its replies are sent.
+                _server.Aof.WriteBuffered();
                 _server.ExecutionLock.Exit();
             }
         }
@@ -391,9 +394,26 @@ internal sealed partial class ClientSession
         var replyStart = context.Reply.Length;
         var caller = _server.CurrentClient;
         _server.CurrentClient = this;
+        if (_server.Keyspace.Snapshot is not null)
+        {
+            BeforeWrite(context);
+        }
+        var propagation = _server.Propagation;
+        var propagating = propagation.Active;
+        var dirty = _server.Dirty;
+        if (propagating)
+        {
+            propagation.BeginCall();
+            context.Propagated = false;
+        }
         try
         {
             context.Command.Handler!(context);
+            if (propagating && !context.Propagated && _server.Dirty != dirty
+                && (context.Command.Info.Flags & (Core.Commands.CommandFlags.Write | Core.Commands.CommandFlags.MayReplicate)) != 0)
+            {
+                propagation.Command(Db.Index, context.Args);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -404,6 +424,28 @@ internal sealed partial class ClientSession
         finally
         {
             _server.CurrentClient = caller;
+            if (propagating)
+            {
+                propagation.EndCall();
+            }
+        }
+    }
+
+    /// <summary>
+    /// While a background save runs, a write command first lets it read the slots of its keys: the handler may
+    /// change their values in place.
+    /// </summary>
+    private void BeforeWrite(CommandContext context)
+    {
+        if ((context.Command.Info.Flags & (Core.Commands.CommandFlags.Write | Core.Commands.CommandFlags.MayReplicate)) == 0)
+        {
+            return;
+        }
+        _keyPositions.Clear();
+        Core.Commands.KeyExtractor.GetKeys(context.Command.Info, context.Args, 0, _keyPositions);
+        foreach (var position in _keyPositions)
+        {
+            context.Db.BeforeValueChange(context.Args[position]);
         }
     }
 

@@ -236,6 +236,37 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     /// <summary>Clears <see cref="BlockRequest"/> after the session took it.</summary>
     public void ClearBlockRequest() => BlockRequest = null;
 
+    /// <summary>
+    /// True once the command chose what it propagates (<see cref="PropagateAs"/>, or nothing of its own, as EXEC
+    /// and scripts, whose commands propagate themselves); otherwise a command that changed data propagates as sent.
+    /// </summary>
+    public bool Propagated { get; set; }
+
+    /// <summary>True when writes are propagated (the AOF is on): rewrites are built only then.</summary>
+    public bool Propagating => Server.Propagation.Active;
+
+    /// <summary>
+    /// Propagates <paramref name="args"/> instead of the command as sent (SPOP as SREM, EXPIRE as PEXPIREAT);
+    /// a command may call it more than once. Callers check <see cref="Propagating"/> before building arguments.
+    /// </summary>
+    public void PropagateAs(params ReadOnlySpan<byte[]> args)
+    {
+        Propagated = true;
+        if (Server.Propagation.Active)
+        {
+            Server.Propagation.Command(Db.Index, args);
+        }
+    }
+
+    /// <summary>A number as a propagated argument.</summary>
+    public static byte[] Number(long value) => System.Text.Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>DEL, or UNLINK under <c>lazyfree-lazy-expire</c>: how a key deleted for its TTL propagates.</summary>
+    public byte[] ExpiredKeyDelete => Server.Config.LazyfreeLazyExpire.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray();
+
+    /// <summary>The command propagates nothing itself (EXEC, EVAL, FCALL: the commands they run do).</summary>
+    public void PropagateNothing() => Propagated = true;
+
     /// <summary>Counts a change to the dataset (INFO's rdb_changes_since_last_save).</summary>
     public void Dirty(long changes = 1) => Server.Dirty += changes;
 }

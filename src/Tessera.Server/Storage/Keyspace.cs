@@ -38,6 +38,9 @@ internal sealed class Keyspace
     /// <summary>Unix milliseconds of the command being executed.</summary>
     public long Now { get; private set; }
 
+    /// <summary>The point-in-time view a background save is writing, or null.</summary>
+    public KeyspaceSnapshot? Snapshot { get; set; }
+
     /// <summary>Arrays of removed strings, reused for new ones.</summary>
     public PackedStringPool StringPool { get; } = new();
 
@@ -54,6 +57,9 @@ internal sealed class Keyspace
 
     /// <summary>False after DEBUG SET-ACTIVE-EXPIRE 0: only lazy expiry runs.</summary>
     public bool ActiveExpireEnabled { get; set; } = true;
+
+    /// <summary>True while the AOF is replayed: keys do not expire, so every command applies as it first did.</summary>
+    public bool Loading { get; set; }
 
     /// <summary>True on a replica: keys are not expired locally, the master's DELs do it.</summary>
     public bool IsReplica { get; set; }
@@ -138,7 +144,7 @@ internal sealed class Keyspace
     public bool ExpireIfNeeded(Database db, KeyRef key)
     {
         var expire = key.Expire;
-        if (expire == 0 || expire >= Now)
+        if (expire == 0 || expire >= Now || Loading)
         {
             return false;
         }
@@ -160,7 +166,7 @@ internal sealed class Keyspace
     /// </summary>
     public void ActiveExpireCycle(TimeSpan budget)
     {
-        if (IsReplica || !ActiveExpireEnabled)
+        if (IsReplica || !ActiveExpireEnabled || Loading)
         {
             return;
         }

@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Tessera.Resp;
+using Tessera.Server.Logging;
+
+namespace Tessera.Server.Persistence.Aof;
+
+/// <summary>
+/// Redis 7's multi-part append-only file: a base (a snapshot, RDB or AOF form), increment files holding every
+/// propagated write since, and the manifest naming them, all in <c>dir</c>/<c>appenddirname</c>. Writes gathered
+/// by <see cref="Propagation"/> are written before the replies of the commands that made them are sent
+/// (<see cref="WriteBuffered"/>), and flushed to disk per <c>appendfsync</c>: before replying (always), once a
+/// second by a thread of its own (everysec), or when the system decides (no). A rewrite starts a new increment
+/// and writes a new base from a point-in-time view in the background; once it is in place the manifest drops
+/// the old files. Used under the execution lock.
+/// </summary>
+internal sealed class AppendOnlyFile : IDisposable
+{
+    private readonly TesseraServer _server;
+    private readonly OutputBuffer _buffer = new();
+    private readonly CancellationTokenSource _stop = new();
+    private AofManifest _manifest = new();
+    private SafeFileHandle? _increment;
+    private long _incrementLength;
+    private long _written;
+    private long _synced;
+    private long _lastTimestamp;
+    private Thread? _fsyncThread;
+    private long _rewriteIncrementSequence;
+
+    public AppendOnlyFile(TesseraServer server) => _server = server;
+
+    /// <summary>True while writes are appended (<c>appendonly yes</c>).</summary>
+    public bool Enabled { get; private set; }
+
+    /// <summary>True while the AOF is replayed at start-up: nothing is propagated meanwhile.</summary>
+    public bool Loading { get; set; }
+
+    /// <summary>The rewrite in progress, or null.</summary>
+    public BackgroundSave? Rewrite { get; private set; }
+
+    /// <summary>A BGREWRITEAOF waiting for a background save to end.</summary>
+    public bool RewriteScheduled { get; set; }
+
+    public bool LastRewriteSucceeded { get; private set; } = true;
+
+    public long LastRewriteSeconds { get; private set; } = -1;
+
+    public long Rewrites { get; private set; }
+
+    public long LastCopiedBytes { get; private set; }
+
+    /// <summary>False after a write to the increment failed (INFO aof_last_write_status).</summary>
+    public bool LastWriteSucceeded { get; private set; } = true;
+
+    /// <summary>Bytes of the base and the increments (INFO aof_current_size).</summary>
+    public long CurrentSize => BaseSize + _incrementLength + _olderIncrements;
+
+    /// <summary>Size of the AOF after the last rewrite, against which growth is measured (INFO aof_base_size).</summary>
+    public long BaseSize { get; private set; }
+
+    /// <summary>Bytes waiting to be written (INFO aof_buffer_length).</summary>
+    public long BufferLength => _buffer.Length;
+
+    private long _olderIncrements;
+
+    private string DirectoryPath => Path.Combine(_server.Config.Dir, _server.Config.AppendDirname.Value);
+
+    private string FileName => _server.Config.AppendFilename.Value;
+
+    private string ManifestPath => Path.Combine(DirectoryPath, FileName + ".manifest");
+
+    /// <summary>
+    /// Start-up with <c>appendonly yes</c>: replays the files the manifest names (the RDB snapshot is not loaded,
+    /// as in Redis), then opens a new increment; with no AOF yet, writes an empty base first. Throws
+    /// <see cref="AofFormatException"/> when the files cannot be loaded.
+    /// </summary>
+    public void Start()
+    {
+        Directory.CreateDirectory(DirectoryPath);
+        if (File.Exists(ManifestPath))
+        {
+            _manifest = AofManifest.Parse(File.ReadAllText(ManifestPath));
+            var clock = Stopwatch.StartNew();
+            Loading = true;
+            try
+            {
+                new AofLoader(_server, DirectoryPath).Load(_manifest);
+            }
+            finally
+            {
+                Loading = false;
+            }
+            _server.Log.AofLoaded(clock.Elapsed.TotalSeconds);
+        }
+        if (_manifest.Base is null)
+        {
+            WriteEmptyBase();
+        }
+        _olderIncrements = _manifest.Increments.Sum(f => FileLength(f.Name));
+        BaseSize = FileLength(_manifest.Base!.Name) + _olderIncrements;
+        OpenIncrement();
+        _manifest.Save(ManifestPath);
+        Enabled = true;
+        StartFsyncThread();
+    }
+
+    /// <summary>CONFIG SET appendonly yes: starts appending and rewrites the dataset into a new base.</summary>
+    public void Enable()
+    {
+        if (Enabled)
+        {
+            return;
+        }
+        Directory.CreateDirectory(DirectoryPath);
+        if (File.Exists(ManifestPath))
+        {
+            _manifest = AofManifest.Parse(File.ReadAllText(ManifestPath));
+        }
+        Enabled = true;
+        StartFsyncThread();
+        if (!StartRewrite())
+        {
+            RewriteScheduled = true;
+        }
+    }
+
+    /// <summary>CONFIG SET appendonly no: flushes what is pending and stops appending.</summary>
+    public void Disable()
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        WriteBuffered();
+        Sync();
+        Rewrite?.Cancel();
+        Enabled = false;
+        _increment?.Dispose();
+        _increment = null;
+    }
+
+    /// <summary>Appends what one command propagated (wrapped in MULTI/EXEC when it was several commands).</summary>
+    public void Feed(RespWriter commands, bool transaction)
+    {
+        if (!Enabled || Loading)
+        {
+            commands.Clear();
+            return;
+        }
+        if (_server.Config.AofTimestampEnabled.Value)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            if (now != _lastTimestamp)
+            {
+                _lastTimestamp = now;
+                _buffer.WriteRaw(Encoding.ASCII.GetBytes($"#TS:{now}\r\n"));
+            }
+        }
+        if (transaction)
+        {
+            _buffer.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
+        }
+        _buffer.TakeFrom(commands);
+        if (transaction)
+        {
+            _buffer.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
+        }
+    }
+
+    /// <summary>
+    /// Writes what was fed to the increment file; with <c>appendfsync always</c> also flushes it to disk. Called
+    /// before the replies of the commands that fed it leave, so an acknowledged write is in the file.
+    /// </summary>
+    public void WriteBuffered()
+    {
+        if (_buffer.IsEmpty || _increment is null)
+        {
+            return;
+        }
+        try
+        {
+            while (!_buffer.IsEmpty)
+            {
+                var chunk = _buffer.PeekFirst();
+                RandomAccess.Write(_increment, chunk, _incrementLength);
+                _incrementLength += chunk.Length;
+                _written += chunk.Length;
+                _buffer.Consume(chunk.Length);
+            }
+            LastWriteSucceeded = true;
+        }
+        catch (IOException e)
+        {
+            // Kept in the buffer and tried again with the next write, as Redis does.
+            LastWriteSucceeded = false;
+            _server.Log.AofWriteFailed(e.Message);
+            return;
+        }
+        if (_server.Config.AppendFsync.Value == "always")
+        {
+            Sync();
+        }
+    }
+
+    /// <summary>BGREWRITEAOF: false when another background job runs (the caller schedules it).</summary>
+    public bool StartRewrite()
+    {
+        if (_server.Keyspace.Snapshot is not null)
+        {
+            return false;
+        }
+        RewriteScheduled = false;
+        if (Enabled)
+        {
+            // Writes from now on go to a new increment; the view taken in the same instant becomes the new base.
+            WriteBuffered();
+            Sync();
+            OpenIncrement();
+            _manifest.Save(ManifestPath);
+        }
+        _rewriteIncrementSequence = _manifest.IncrementSequence;
+        var sequence = _manifest.BaseSequence + 1;
+        var preamble = _server.Config.AofUseRdbPreamble.Value;
+        var name = $"{FileName}.{sequence}.base.{(preamble ? "rdb" : "aof")}";
+        ISnapshotFormat format = preamble
+            ? new RdbSnapshotFormat(_server.Config, _server.Snapshots.Libraries(), _server.UsedMemory(), aofBase: true)
+            : new AofCommandFormat(_server.Snapshots.Libraries());
+        Rewrite = BackgroundSave.Start(_server, format, Path.Combine(DirectoryPath, name), save => RewriteEnded(save, name, sequence));
+        _server.Log.AofRewriteStarted();
+        return true;
+    }
+
+    /// <summary>From the cron: a scheduled rewrite, or an automatic one once the AOF grew enough past its base.</summary>
+    public void Cron()
+    {
+        if (_server.Keyspace.Snapshot is not null)
+        {
+            return;
+        }
+        if (RewriteScheduled)
+        {
+            StartRewrite();
+            return;
+        }
+        var percentage = _server.Config.AutoAofRewritePercentage.Value;
+        var size = CurrentSize;
+        if (Enabled && percentage > 0 && size > _server.Config.AutoAofRewriteMinSize.Value)
+        {
+            var growth = BaseSize == 0 ? 100 : (size - BaseSize) * 100 / BaseSize;
+            if (growth >= percentage)
+            {
+                _server.Log.AofAutomaticRewrite(growth);
+                StartRewrite();
+            }
+        }
+    }
+
+    /// <summary>Shutdown: writes and flushes everything pending.</summary>
+    public void Flush()
+    {
+        if (Enabled)
+        {
+            WriteBuffered();
+            Sync();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _fsyncThread?.Join();
+        _increment?.Dispose();
+        _stop.Dispose();
+    }
+
+    private void RewriteEnded(BackgroundSave save, string name, long sequence)
+    {
+        Rewrite = null;
+        LastRewriteSucceeded = save.Succeeded;
+        LastRewriteSeconds = (long)save.Elapsed.Elapsed.TotalSeconds;
+        LastCopiedBytes = save.Snapshot.CopiedBytes;
+        if (!save.Succeeded)
+        {
+            _server.Log.AofRewriteFailed(save.Error ?? "unknown error");
+            return;
+        }
+        // The new base replaces the old base and every increment opened before the rewrite started.
+        var obsolete = _manifest.Increments.Where(f => f.Sequence < _rewriteIncrementSequence || !Enabled).ToList();
+        if (_manifest.Base is { } oldBase)
+        {
+            obsolete.Add(oldBase);
+        }
+        _manifest.Base = new AofFileInfo(name, sequence, AofFileType.Base);
+        _manifest.Increments.RemoveAll(obsolete.Contains);
+        _manifest.History.AddRange(obsolete.Select(f => f with { Type = AofFileType.History }));
+        try
+        {
+            _manifest.Save(ManifestPath);
+            foreach (var file in _manifest.History)
+            {
+                File.Delete(Path.Combine(DirectoryPath, file.Name));
+            }
+            _manifest.History.Clear();
+            _manifest.Save(ManifestPath);
+        }
+        catch (IOException e)
+        {
+            _server.Log.AofRewriteFailed(e.Message);
+            LastRewriteSucceeded = false;
+            return;
+        }
+        Rewrites++;
+        _olderIncrements = _manifest.Increments.Where(f => f.Sequence != _manifest.IncrementSequence).Sum(f => FileLength(f.Name));
+        BaseSize = FileLength(name) + _olderIncrements + _incrementLength;
+        _server.Log.AofRewriteSucceeded();
+    }
+
+    /// <summary>Closes the current increment (if any) and starts the next one.</summary>
+    private void OpenIncrement()
+    {
+        if (_increment is not null)
+        {
+            _olderIncrements += _incrementLength;
+            _increment.Dispose();
+        }
+        var sequence = _manifest.IncrementSequence + 1;
+        var name = $"{FileName}.{sequence}.incr.aof";
+        _increment = File.OpenHandle(Path.Combine(DirectoryPath, name), FileMode.Create, FileAccess.Write, FileShare.Read);
+        _incrementLength = 0;
+        _manifest.Increments.Add(new AofFileInfo(name, sequence, AofFileType.Increment));
+        _manifest.IncrementSequence = sequence;
+        _server.Propagation.ForgetSelectedDb();
+    }
+
+    private void WriteEmptyBase()
+    {
+        var name = $"{FileName}.1.base.{(_server.Config.AofUseRdbPreamble.Value ? "rdb" : "aof")}";
+        using (var file = new FileStream(Path.Combine(DirectoryPath, name), FileMode.Create, FileAccess.Write))
+        {
+            if (_server.Config.AofUseRdbPreamble.Value)
+            {
+                Rdb.RdbFile.Write(file, _server.Keyspace, _server.Snapshots.Libraries(), _server.Config, _server.UsedMemory());
+            }
+            file.Flush(flushToDisk: true);
+        }
+        _manifest.Base = new AofFileInfo(name, 1, AofFileType.Base);
+        _server.Log.AofBaseCreated(name);
+    }
+
+    private long FileLength(string name)
+    {
+        var info = new FileInfo(Path.Combine(DirectoryPath, name));
+        return info.Exists ? info.Length : 0;
+    }
+
+    /// <summary>Flushes the increment to disk if anything was written since the last time.</summary>
+    private void Sync()
+    {
+        var handle = _increment;
+        var written = Interlocked.Read(ref _written);
+        if (handle is null || written == Interlocked.Read(ref _synced))
+        {
+            return;
+        }
+        RandomAccess.FlushToDisk(handle);
+        Interlocked.Exchange(ref _synced, written);
+    }
+
+    /// <summary>appendfsync everysec: once a second, the increment is flushed to disk off the execution lock.</summary>
+    private void StartFsyncThread()
+    {
+        if (_fsyncThread is not null)
+        {
+            return;
+        }
+        _fsyncThread = new Thread(() =>
+        {
+            var token = _stop.Token;
+            while (!token.WaitHandle.WaitOne(1000))
+            {
+                if (!Enabled || _server.Config.AppendFsync.Value != "everysec")
+                {
+                    continue;
+                }
+                try
+                {
+                    // Off the execution lock: clients never wait for the disk. A handle closed meanwhile (a new
+                    // increment opened) was flushed when it was closed.
+                    Sync();
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    _server.Log.AofWriteFailed(e.Message);
+                }
+            }
+        })
+        { Name = "tessera-aof-fsync", IsBackground = true };
+        _fsyncThread.Start();
+    }
+}

@@ -1,0 +1,93 @@
+using Tessera.Resp;
+
+namespace Tessera.Server.Persistence;
+
+/// <summary>
+/// The propagation seam (Redis's propagateNow / alsoPropagate / propagatePendingCommands): every change to the
+/// dataset is written once, as the RESP commands that reproduce it, for the AOF (and later the replication
+/// stream). Commands with non-deterministic or time-relative effects propagate a rewrite (SPOP as SREM, EXPIRE as
+/// PEXPIREAT); EXEC and scripts propagate the writes they ran. What one top-level command propagates is
+/// gathered and handed on when it ends, wrapped in MULTI/EXEC when it is more than one command, so a replay
+/// applies it atomically. SELECT is inserted whenever the database changes. Used under the execution lock.
+/// </summary>
+internal sealed class Propagation(TesseraServer server)
+{
+    private readonly RespWriter _pending = new();
+    private int _pendingCommands;
+    private int _depth;
+    private int _selectedDb = -1;
+
+    /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
+    public bool Active => server.Aof.Enabled && !server.Aof.Loading;
+
+    /// <summary>Starts a command: what it propagates is held until the outermost one ends.</summary>
+    public void BeginCall() => _depth++;
+
+    /// <summary>Ends a command; the outermost hands on what was gathered.</summary>
+    public void EndCall()
+    {
+        if (--_depth == 0 && _pendingCommands > 0)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>
+    /// Starts one propagated command of <paramref name="argumentCount"/> arguments in database
+    /// <paramref name="db"/>; the caller writes the arguments as bulk strings to the returned writer.
+    /// </summary>
+    public RespWriter Begin(int db, int argumentCount)
+    {
+        if (db != _selectedDb && db >= 0)
+        {
+            _pending.WriteArrayHeader(2);
+            _pending.WriteBulk("SELECT"u8);
+            _pending.WriteBulk(db);
+            _selectedDb = db;
+        }
+        _pendingCommands++;
+        _pending.WriteArrayHeader(argumentCount);
+        return _pending;
+    }
+
+    /// <summary>Propagates <paramref name="args"/> as they are.</summary>
+    public void Command(int db, Request args)
+    {
+        var w = Begin(db, args.Count);
+        for (var i = 0; i < args.Count; i++)
+        {
+            w.WriteBulk(args[i]);
+        }
+        EndIfOutside();
+    }
+
+    /// <summary>Propagates a command given as its arguments (DEL of an expired key, rewrites).</summary>
+    public void Command(int db, params ReadOnlySpan<byte[]> args)
+    {
+        var w = Begin(db, args.Length);
+        foreach (var arg in args)
+        {
+            w.WriteBulk(arg);
+        }
+        EndIfOutside();
+    }
+
+    /// <summary>Outside any command (the cron expiring or evicting keys) a propagated command goes out at once.</summary>
+    public void EndIfOutside()
+    {
+        if (_depth == 0)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>The next command starts with a SELECT (a new AOF file, a new replica stream).</summary>
+    public void ForgetSelectedDb() => _selectedDb = -1;
+
+    private void Flush()
+    {
+        var transaction = _pendingCommands > 1;
+        _pendingCommands = 0;
+        server.Aof.Feed(_pending, transaction);
+    }
+}
