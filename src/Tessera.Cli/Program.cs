@@ -4,4 +4,5 @@ using Tessera.Cli;
 var root = new RootCommand("Tessera: a Redis-compatible, sharded in-memory data system.");
 root.Subcommands.Add(ServerVerb.Create());
 root.Subcommands.Add(CheckRdbVerb.Create());
+root.Subcommands.Add(CheckAofVerb.Create());
 return root.Parse(args).Invoke();
