@@ -11,7 +11,7 @@ public abstract class DebugEnabledServers : IDisposable
     protected TesseraNode Tessera { get; } = new("--enable-debug-command", "yes");
 
     /// <summary>Every type in both its encodings, and strings in all three.</summary>
-    protected static List<string> FillEveryEncoding(RespClient client)
+    internal static List<string> FillEveryEncoding(RespClient client)
     {
         var keys = new List<string>();
         void Run(params string[] args)

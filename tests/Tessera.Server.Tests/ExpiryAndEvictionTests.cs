@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Tessera.TestKit;
 using Xunit;
 
@@ -8,9 +7,6 @@ namespace Tessera.Server.Tests;
 /// <summary>Expiry (lazy and active) and maxmemory eviction.</summary>
 public class ExpiryAndEvictionTests
 {
-    private static long InfoField(RespClient client, string section, string field)
-        => long.Parse(Regex.Match(client.Call("INFO", section).Text!, field + @":(-?\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
-
     [Fact]
     public void Expired_keys_nobody_reads_are_reclaimed_by_the_active_cycle()
     {
@@ -34,7 +30,7 @@ public class ExpiryAndEvictionTests
             Thread.Sleep(50);
         }
         Assert.Equal(500, client.Call("DBSIZE").Integer);
-        Assert.Equal(2000, InfoField(client, "stats", "expired_keys"));
+        Assert.Equal(2000, client.InfoField("stats", "expired_keys"));
     }
 
     [Fact]
@@ -61,7 +57,7 @@ public class ExpiryAndEvictionTests
     {
         using var node = new TesseraNode("--maxmemory-policy", policy);
         using var client = node.Connect();
-        var baseline = InfoField(client, "memory", "used_memory");
+        var baseline = client.InfoField("memory", "used_memory");
         var limit = baseline + (4 * 1024 * 1024);
         client.Call("CONFIG", "SET", "maxmemory", limit.ToString(CultureInfo.InvariantCulture));
         var value = new string('v', 200);
@@ -79,8 +75,8 @@ public class ExpiryAndEvictionTests
                 }
             }
         }
-        Assert.True(InfoField(client, "memory", "used_memory") <= limit + (64 * 1024));
-        Assert.True(InfoField(client, "stats", "evicted_keys") > 0);
+        Assert.True(client.InfoField("memory", "used_memory") <= limit + (64 * 1024));
+        Assert.True(client.InfoField("stats", "evicted_keys") > 0);
         Assert.True(client.Call("DBSIZE").Integer > 1000);
     }
 
@@ -90,7 +86,7 @@ public class ExpiryAndEvictionTests
         using var node = new TesseraNode();
         using var client = node.Connect();
         client.Call("SET", "readable", "yes");
-        var baseline = InfoField(client, "memory", "used_memory");
+        var baseline = client.InfoField("memory", "used_memory");
         client.Call("CONFIG", "SET", "maxmemory", (baseline + (1024 * 1024)).ToString(CultureInfo.InvariantCulture));
         var value = new string('v', 1000);
         string? error = null;

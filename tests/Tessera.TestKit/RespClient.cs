@@ -81,6 +81,25 @@ public sealed class RespClient : IDisposable
         return Read();
     }
 
+    /// <summary>A numeric INFO field, such as <c>InfoField("persistence", "rdb_saves")</c>.</summary>
+    public long InfoField(string section, string field)
+        => long.Parse(System.Text.RegularExpressions.Regex.Match(Call("INFO", section).Text!, "\n" + field + @":(-?\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Polls an INFO field until it has <paramref name="value"/>; false after <paramref name="timeoutMs"/>.</summary>
+    public bool WaitForInfo(string section, string field, long value, int timeoutMs = 30000)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (InfoField(section, field) != value)
+        {
+            if (clock.ElapsedMilliseconds > timeoutMs)
+            {
+                return false;
+            }
+            Thread.Sleep(10);
+        }
+        return true;
+    }
+
     /// <summary>Reads one complete reply as raw bytes.</summary>
     public byte[] ReadRaw()
     {
