@@ -45,6 +45,7 @@ public sealed partial class TesseraServer : IDisposable
         }
         Snapshots = new Persistence.Snapshots(this);
         Aof = new Persistence.Aof.AppendOnlyFile(this);
+        Loading = new Persistence.LoadingProgress(this);
         Propagation = new Persistence.Propagation(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
@@ -170,6 +171,9 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>The RDB snapshot: SAVE, loading at start-up, DEBUG RELOAD.</summary>
     internal Persistence.Snapshots Snapshots { get; }
 
+    /// <summary>Start-up loading of the dataset (INFO's loading fields, -LOADING replies meanwhile).</summary>
+    internal Persistence.LoadingProgress Loading { get; }
+
     /// <summary>The append-only file (<c>appendonly</c>).</summary>
     internal Persistence.Aof.AppendOnlyFile Aof { get; }
 
@@ -226,18 +230,6 @@ public sealed partial class TesseraServer : IDisposable
     public void Start()
     {
         Log.Starting(ServerOptions.Version, Environment.ProcessId);
-        LoadDataFromDisk();
-        Config.AppendOnly.Changed = () =>
-        {
-            if (Config.AppendOnly.Value)
-            {
-                Aof.Enable();
-            }
-            else
-            {
-                Aof.Disable();
-            }
-        };
         BindListeners();
         var loopCount = Math.Max(1, Environment.ProcessorCount);
         for (var i = 0; i < loopCount; i++)
@@ -256,10 +248,39 @@ public sealed partial class TesseraServer : IDisposable
         // bounds what the operating system sees (RSS), as capacity planning needs.
         BaselineMemory = Math.Max(GC.GetTotalMemory(forceFullCollection: false), Environment.WorkingSet);
         _baselineHeap = GC.GetTotalMemory(forceFullCollection: false);
+        // Clients connecting from now until the data is in are answered -LOADING (see LoadingProgress).
+        Loading.Begin(0);
         foreach (var loop in _loops)
         {
             loop.Start();
         }
+        try
+        {
+            lock (ExecutionLock)
+            {
+                LoadDataFromDisk();
+            }
+        }
+        catch
+        {
+            Shutdown();
+            throw;
+        }
+        finally
+        {
+            Loading.End();
+        }
+        Config.AppendOnly.Changed = () =>
+        {
+            if (Config.AppendOnly.Value)
+            {
+                Aof.Enable();
+            }
+            else
+            {
+                Aof.Disable();
+            }
+        };
         _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
         _cron.Start();
         Log.Ready(string.Join(", ", _listeners.Select(l => l.Description)));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
 
@@ -121,6 +122,52 @@ public sealed class SnapshotTests : DebugEnabledServers
         finally
         {
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void While_the_snapshot_loads_clients_get_loading_replies_and_progress()
+    {
+        using (var tessera = Tessera.Connect())
+        {
+            tessera.Call("DEBUG", "POPULATE", "1500000");
+            tessera.Call("SAVE");
+        }
+        var port = FreePort.Next();
+        TesseraNode? node = null;
+        var starting = new Thread(() => node = new TesseraNode("--dir", Tessera.Directory, "--port", port.ToString(CultureInfo.InvariantCulture)));
+        starting.Start();
+        try
+        {
+            RespClient? client = null;
+            while (client is null && starting.IsAlive)
+            {
+                try
+                {
+                    client = new RespClient(port);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    Thread.Sleep(5);
+                }
+            }
+            Assert.NotNull(client);
+            using (client)
+            {
+                // Loading takes about a second: the first replies come while it runs.
+                Assert.Equal("LOADING Redis is loading the dataset in memory", client.Call("GET", "key:1").Text);
+                Assert.Contains("loading:1\r\n", client.Call("INFO", "persistence").Text, StringComparison.Ordinal);
+                // As in Redis, even PING lacks the loading flag.
+                Assert.Equal("LOADING Redis is loading the dataset in memory", client.Call("PING").Text);
+                starting.Join();
+                Assert.Equal("value:1", client.Call("GET", "key:1").Text);
+                Assert.Equal(0, client.InfoField("persistence", "loading"));
+            }
+        }
+        finally
+        {
+            starting.Join();
+            node?.Dispose();
         }
     }
 }

@@ -98,8 +98,20 @@ internal static class InfoCommand
                 MemorySection(server, Field);
                 break;
             case "persistence":
-                Field("loading", 0);
+                var loading = server.Loading;
+                Field("loading", loading.Active ? 1 : 0);
                 Field("async_loading", 0);
+                if (loading.Active)
+                {
+                    var done = loading.TotalBytes == 0 ? 0 : loading.LoadedBytes * 100.0 / loading.TotalBytes;
+                    var rate = loading.LoadedBytes / Math.Max(loading.ElapsedSeconds, 0.001);
+                    Field("loading_start_time", loading.StartUnix);
+                    Field("loading_total_bytes", loading.TotalBytes);
+                    Field("loading_rdb_used_mem", 0);
+                    Field("loading_loaded_bytes", loading.LoadedBytes);
+                    Field("loading_loaded_perc", done.ToString("F2", CultureInfo.InvariantCulture));
+                    Field("loading_eta_seconds", rate <= 0 ? 1 : (long)((loading.TotalBytes - loading.LoadedBytes) / rate));
+                }
                 var background = server.Keyspace.Snapshot;
                 Field("current_cow_peak", background?.CopiedBytes ?? 0);
                 Field("current_cow_size", background?.CopiedBytes ?? 0);

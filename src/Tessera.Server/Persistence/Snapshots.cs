@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tessera.Server.Logging;
 using Tessera.Server.Persistence.Rdb;
 
@@ -127,11 +126,19 @@ internal sealed class Snapshots(TesseraServer server)
         {
             return false;
         }
-        var clock = Stopwatch.StartNew();
         server.Keyspace.UpdateClock();
         using var file = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        LastLoad = RdbFile.Read(file, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"));
-        server.Log.DbLoaded(LastLoad.RedisVersion ?? "unknown", LastLoad.KeysLoaded, LastLoad.KeysExpired, clock.Elapsed.TotalSeconds);
+        var loading = server.Loading;
+        loading.Begin(file.Length);
+        try
+        {
+            LastLoad = RdbFile.Read(file, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"), loading.Advance);
+        }
+        finally
+        {
+            loading.End();
+        }
+        server.Log.DbLoaded(LastLoad.RedisVersion ?? "unknown", LastLoad.KeysLoaded, LastLoad.KeysExpired, loading.ElapsedSeconds);
         return true;
     }
 

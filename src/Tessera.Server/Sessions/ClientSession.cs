@@ -281,6 +281,11 @@ internal sealed partial class ClientSession
             Reject(command, denied);
             return true;
         }
+        if (server.Loading.Active && (command.Info.Flags & Core.Commands.CommandFlags.Loading) == 0)
+        {
+            Reject(command, "LOADING Redis is loading the dataset in memory");
+            return true;
+        }
         if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
             or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
         {

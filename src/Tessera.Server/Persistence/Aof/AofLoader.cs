@@ -19,6 +19,9 @@ internal sealed class AofLoader(TesseraServer server, string directory)
 
     private static readonly Request Discard = CreateDiscard();
 
+    /// <summary>Bytes of the files already loaded, for the loading progress.</summary>
+    private long _loadedBefore;
+
     public void Load(AofManifest manifest)
     {
         var files = new List<AofFileInfo>();
@@ -29,16 +32,19 @@ internal sealed class AofLoader(TesseraServer server, string directory)
         files.AddRange(manifest.Increments);
         var session = new ClientSession(server, -1, null, "", "");
         server.Keyspace.Loading = true;
+        server.Loading.Begin(files.Sum(f => File.Exists(Path.Combine(directory, f.Name)) ? new FileInfo(Path.Combine(directory, f.Name)).Length : 0));
         try
         {
             for (var i = 0; i < files.Count; i++)
             {
                 LoadFile(session, files[i], last: i == files.Count - 1);
+                _loadedBefore += new FileInfo(Path.Combine(directory, files[i].Name)).Length;
             }
         }
         finally
         {
             server.Keyspace.Loading = false;
+            server.Loading.End();
         }
         server.Dirty = 0;
     }
@@ -65,14 +71,23 @@ internal sealed class AofLoader(TesseraServer server, string directory)
             {
                 try
                 {
-                    RdbFile.Read(stream, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"));
+                    RdbFile.Read(stream, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"),
+                        position => server.Loading.Advance(_loadedBefore + position));
                 }
                 catch (RdbFormatException e)
                 {
                     throw new AofFormatException($"Bad file format reading the append only file {file.Name}: {e.Message}");
                 }
             }
-            var result = AofStream.Read(stream, session.Replay);
+            var commands = 0;
+            var result = AofStream.Read(stream, request =>
+            {
+                if ((++commands & 1023) == 0)
+                {
+                    server.Loading.Advance(_loadedBefore + stream.Position);
+                }
+                return session.Replay(request);
+            });
             if (result.Error is not null)
             {
                 throw new AofFormatException($"{result.Error} reading the append only file {file.Name} at offset {result.ValidUpTo}: make a backup of your AOF file, then use tessera check-aof --fix <filename.manifest>");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Tessera.Resp;
@@ -82,7 +81,6 @@ internal sealed class AppendOnlyFile : IDisposable
         if (File.Exists(ManifestPath))
         {
             _manifest = AofManifest.Parse(File.ReadAllText(ManifestPath));
-            var clock = Stopwatch.StartNew();
             Loading = true;
             try
             {
@@ -92,7 +90,7 @@ internal sealed class AppendOnlyFile : IDisposable
             {
                 Loading = false;
             }
-            _server.Log.AofLoaded(clock.Elapsed.TotalSeconds);
+            _server.Log.AofLoaded(_server.Loading.ElapsedSeconds);
         }
         if (_manifest.Base is null)
         {

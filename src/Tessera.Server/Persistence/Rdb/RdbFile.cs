@@ -113,9 +113,10 @@ internal static class RdbFile
     /// <summary>
     /// Loads a snapshot into <paramref name="keyspace"/> (which should be empty); keys already expired are left
     /// out, as a master does. Function libraries go to <paramref name="addLibrary"/>. Throws
-    /// <see cref="RdbFormatException"/> for anything malformed, a bad checksum included.
+    /// <see cref="RdbFormatException"/> for anything malformed, a bad checksum included. <paramref name="progress"/>
+    /// hears the stream's position every thousand keys or so.
     /// </summary>
-    public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary)
+    public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress = null)
     {
         var r = new RdbReader(stream);
         Span<byte> header = stackalloc byte[9];
@@ -202,6 +203,10 @@ internal static class RdbFile
                 loaded++;
             }
             expire = 0;
+            if (progress is not null && ((loaded + expired) & 1023) == 0)
+            {
+                progress(stream.Position);
+            }
         }
     }
 
