@@ -70,6 +70,7 @@ internal sealed class BackgroundSave
 
     private void Run()
     {
+        BackgroundPriority.LowerCurrentThread();
         var temporary = Path.Combine(Path.GetDirectoryName(TargetPath)!, $"temp-bg-{Environment.ProcessId}-{Environment.TickCount64}.tmp");
         try
         {
