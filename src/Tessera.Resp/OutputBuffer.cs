@@ -165,6 +165,26 @@ public class OutputBuffer
         }
     }
 
+    /// <summary>
+    /// Forgets all pending bytes but keeps the first chunk for the next writes: a buffer refilled for every
+    /// command or batch rents nothing in the steady state.
+    /// </summary>
+    public void Reset()
+    {
+        if (_count == 0)
+        {
+            return;
+        }
+        var keep = _chunks[_head];
+        _chunks[_head] = null!;
+        _head = (_head + 1) & (_chunks.Length - 1);
+        _count--;
+        Clear();
+        _chunks[0] = keep;
+        _lengths[0] = 0;
+        _count = 1;
+    }
+
     /// <summary>Forgets all pending bytes and returns every chunk to the pool.</summary>
     public void Clear()
     {

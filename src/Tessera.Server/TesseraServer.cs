@@ -541,7 +541,7 @@ public sealed partial class TesseraServer : IDisposable
                 CompactWhenIdle();
                 Snapshots.Cron();
                 Aof.Cron();
-                Aof.WriteBuffered();
+                Aof.WaitDurable(Aof.WriteBuffered());
             }
         }
     }

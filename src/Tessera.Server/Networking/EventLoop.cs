@@ -23,6 +23,10 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly ConcurrentQueue<SocketConnection> _mailbox = new();
     private int _signaled;
     private SocketConnection?[] _connections = new SocketConnection?[1024];
+
+    /// <summary>Connections whose replies wait for an fsync (appendfsync always), sent once the batch of events is handled.</summary>
+    private readonly List<SocketConnection> _awaitingDisk = [];
+    private bool _inBatch;
     private volatile int[] _listenerFds = [];
     private volatile bool _stopping;
 
@@ -107,11 +111,17 @@ internal sealed unsafe class EventLoop : IDisposable
                     }
                     break;
                 }
+                _inBatch = true;
                 for (var i = 0; i < n && !_stopping; i++)
                 {
                     var flags = *(uint*)(buffer + (i * stride));
                     var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
                     Dispatch(fd, flags);
+                }
+                _inBatch = false;
+                if (_awaitingDisk.Count > 0)
+                {
+                    SendAfterFsync();
                 }
             }
         }
@@ -275,10 +285,49 @@ internal sealed unsafe class EventLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// appendfsync always, as Redis's beforeSleep: every connection that ran writes in this batch of events
+    /// waits for one fsync covering all of them, then gets its replies.
+    /// </summary>
+    private void SendAfterFsync()
+    {
+        long offset = -1;
+        foreach (var connection in _awaitingDisk)
+        {
+            offset = Math.Max(offset, connection.Session.DurableOffset);
+        }
+        _server.Aof.WaitDurable(offset);
+        foreach (var connection in _awaitingDisk)
+        {
+            connection.Session.DurableOffset = -1;
+            connection.AwaitingDisk = false;
+            if (!connection.Closed && Flush(connection))
+            {
+                ContinueAfterFlush(connection);
+            }
+        }
+        _awaitingDisk.Clear();
+    }
+
     /// <summary>Sends what the kernel will take now; false when the connection was closed on an error.</summary>
     private bool Flush(SocketConnection connection)
     {
-        var output = connection.Session.Output;
+        var session = connection.Session;
+        if (session.DurableOffset >= 0)
+        {
+            if (_inBatch)
+            {
+                if (!connection.AwaitingDisk)
+                {
+                    connection.AwaitingDisk = true;
+                    _awaitingDisk.Add(connection);
+                }
+                return true;
+            }
+            _server.Aof.WaitDurable(session.DurableOffset);
+            session.DurableOffset = -1;
+        }
+        var output = session.Output;
         while (!output.IsEmpty)
         {
             var segment = output.PeekFirst();

@@ -22,6 +22,9 @@ internal sealed class SocketConnection(EventLoop loop, int fd) : IClientTranspor
     /// <summary>Set once the connection is closed; later events for the descriptor are ignored.</summary>
     public bool Closed { get; set; }
 
+    /// <summary>True while its replies wait in the loop's list for the batch's fsync (appendfsync always).</summary>
+    public bool AwaitingDisk { get; set; }
+
     /// <summary>Set by <see cref="Close"/> from another thread.</summary>
     public volatile bool CloseRequested;
 

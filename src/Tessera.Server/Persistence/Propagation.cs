@@ -89,5 +89,6 @@ internal sealed class Propagation(TesseraServer server)
         var transaction = _pendingCommands > 1;
         _pendingCommands = 0;
         server.Aof.Feed(_pending, transaction);
+        _pending.Reset();
     }
 }

@@ -96,6 +96,12 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// With appendfsync always, the AOF offset that must be on disk before the replies waiting in
+    /// <see cref="Output"/> may be sent (<see cref="Persistence.Aof.AppendOnlyFile.WaitDurable"/>); -1 when none.
+    /// </summary>
+    public long DurableOffset { get; set; } = -1;
+
     /// <summary>Bytes received and not yet run.</summary>
     public int PendingInput => _inputEnd - _inputStart;
 
@@ -210,8 +216,9 @@ internal sealed partial class ClientSession
         {
             if (locked)
             {
-                // The batch's writes reach the AOF before its replies are sent.
-                _server.Aof.WriteBuffered();
+                // The batch's writes reach the AOF before its replies are sent; with appendfsync always the
+                // transport also waits for the disk before sending (see DurableOffset).
+                DurableOffset = Math.Max(DurableOffset, _server.Aof.WriteBuffered());
                 _server.ExecutionLock.Exit();
             }
         }

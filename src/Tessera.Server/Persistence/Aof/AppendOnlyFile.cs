@@ -19,6 +19,7 @@ internal sealed class AppendOnlyFile : IDisposable
     private readonly TesseraServer _server;
     private readonly OutputBuffer _buffer = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _syncLock = new();
     private AofManifest _manifest = new();
     private SafeFileHandle? _increment;
     private long _incrementLength;
@@ -139,12 +140,11 @@ internal sealed class AppendOnlyFile : IDisposable
         _increment = null;
     }
 
-    /// <summary>Appends what one command propagated (wrapped in MULTI/EXEC when it was several commands).</summary>
+    /// <summary>Appends a copy of what one command propagated (wrapped in MULTI/EXEC when it was several commands).</summary>
     public void Feed(RespWriter commands, bool transaction)
     {
         if (!Enabled || Loading)
         {
-            commands.Clear();
             return;
         }
         if (_server.Config.AofTimestampEnabled.Value)
@@ -160,7 +160,10 @@ internal sealed class AppendOnlyFile : IDisposable
         {
             _buffer.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
         }
-        _buffer.TakeFrom(commands);
+        // Copied, not moved: both buffers keep their chunks, so a propagated command rents nothing.
+        var length = (int)commands.Length;
+        commands.CopyTo(_buffer.GetSpan(length));
+        _buffer.Advance(length);
         if (transaction)
         {
             _buffer.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
@@ -168,14 +171,15 @@ internal sealed class AppendOnlyFile : IDisposable
     }
 
     /// <summary>
-    /// Writes what was fed to the increment file; with <c>appendfsync always</c> also flushes it to disk. Called
-    /// before the replies of the commands that fed it leave, so an acknowledged write is in the file.
+    /// Writes what was fed to the increment file, before the replies of the commands that fed it leave, so an
+    /// acknowledged write is in the file. With <c>appendfsync always</c> returns the offset the caller must
+    /// pass to <see cref="WaitDurable"/> before replying; otherwise -1.
     /// </summary>
-    public void WriteBuffered()
+    public long WriteBuffered()
     {
         if (_buffer.IsEmpty || _increment is null)
         {
-            return;
+            return -1;
         }
         try
         {
@@ -184,7 +188,12 @@ internal sealed class AppendOnlyFile : IDisposable
                 var chunk = _buffer.PeekFirst();
                 RandomAccess.Write(_increment, chunk, _incrementLength);
                 _incrementLength += chunk.Length;
-                _written += chunk.Length;
+                Interlocked.Add(ref _written, chunk.Length);
+                if (chunk.Length == _buffer.Length)
+                {
+                    _buffer.Reset();
+                    break;
+                }
                 _buffer.Consume(chunk.Length);
             }
             LastWriteSucceeded = true;
@@ -194,11 +203,21 @@ internal sealed class AppendOnlyFile : IDisposable
             // Kept in the buffer and tried again with the next write, as Redis does.
             LastWriteSucceeded = false;
             _server.Log.AofWriteFailed(e.Message);
-            return;
+            return -1;
         }
-        if (_server.Config.AppendFsync.Value == "always")
+        return _server.Config.AppendFsync.Value == "always" ? Interlocked.Read(ref _written) : -1;
+    }
+
+    /// <summary>
+    /// appendfsync always, without the execution lock: returns once everything up to <paramref name="offset"/>
+    /// is on disk. Clients finishing batches at the same time share one fsync (group commit): whoever comes
+    /// second usually finds its bytes already covered by the fsync it waited for.
+    /// </summary>
+    public void WaitDurable(long offset)
+    {
+        if (offset >= 0 && offset > Interlocked.Read(ref _synced))
         {
-            Sync();
+            SyncTo(offset);
         }
     }
 
@@ -354,16 +373,35 @@ internal sealed class AppendOnlyFile : IDisposable
     }
 
     /// <summary>Flushes the increment to disk if anything was written since the last time.</summary>
-    private void Sync()
+    private void Sync() => SyncTo(Interlocked.Read(ref _written));
+
+    /// <summary>Flushes the increment to disk unless everything up to <paramref name="target"/> already is.</summary>
+    private void SyncTo(long target)
     {
-        var handle = _increment;
-        var written = Interlocked.Read(ref _written);
-        if (handle is null || written == Interlocked.Read(ref _synced))
+        lock (_syncLock)
         {
-            return;
+            if (target <= Interlocked.Read(ref _synced))
+            {
+                return;
+            }
+            // The count before the handle: bytes counted were written to this handle or to one closed earlier,
+            // and a handle is flushed before it is closed.
+            var written = Interlocked.Read(ref _written);
+            var handle = Volatile.Read(ref _increment);
+            if (handle is null)
+            {
+                return;
+            }
+            try
+            {
+                RandomAccess.FlushToDisk(handle);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed meanwhile for a new increment, after a flush that covered these bytes.
+            }
+            Interlocked.Exchange(ref _synced, written);
         }
-        RandomAccess.FlushToDisk(handle);
-        Interlocked.Exchange(ref _synced, written);
     }
 
     /// <summary>appendfsync everysec: once a second, the increment is flushed to disk off the execution lock.</summary>
