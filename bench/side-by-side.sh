@@ -7,6 +7,7 @@
 #   bench/side-by-side.sh                 # defaults: 3 rounds, 200000 requests per run
 #   ROUNDS=5 REQUESTS=500000 bench/side-by-side.sh
 #   WORKLOADS="get set" bench/side-by-side.sh
+#   SERVER_OPTIONS="--appendonly yes --appendfsync always" bench/side-by-side.sh   # both servers with an AOF
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +29,13 @@ REDIS_PORT=$(free_port)
 TESSERA_PORT=$(free_port)
 while [ "$TESSERA_PORT" = "$REDIS_PORT" ]; do TESSERA_PORT=$(free_port); done
 WORK=$(mktemp -d)
-taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 &
+read -r -a EXTRA <<<"${SERVER_OPTIONS:-}"
+mkdir -p "$WORK/redis" "$WORK/tessera"
+taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no "${EXTRA[@]}" \
+    --dir "$WORK/redis" --daemonize no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-taskset -c "$SERVER_CPU" "$TESSERA" server --port "$TESSERA_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$WORK" >"$WORK/tessera.log" 2>&1 &
+taskset -c "$SERVER_CPU" "$TESSERA" server --port "$TESSERA_PORT" --bind 127.0.0.1 --save "" --appendonly no "${EXTRA[@]}" \
+    --dir "$WORK/tessera" >"$WORK/tessera.log" 2>&1 &
 TESSERA_PID=$!
 SUBSCRIBER_PIDS=()
 cleanup() { kill "$REDIS_PID" "$TESSERA_PID" "${SUBSCRIBER_PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
