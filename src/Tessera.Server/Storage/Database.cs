@@ -169,6 +169,33 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         return added;
     }
 
+    /// <summary>
+    /// A snapshot's RESIZEDB: sizes every slot's table for its share of <paramref name="keys"/> up front, so a
+    /// large load does not grow each table step by step (rehashing, and leaving the smaller arrays as garbage).
+    /// Small databases are left to grow as keys arrive.
+    /// </summary>
+    public void Reserve(long keys)
+    {
+        var perSlot = keys / HashSlot.Count;
+        if (perSlot < 8)
+        {
+            return;
+        }
+        _tables ??= new KeyTable?[HashSlot.Count];
+        for (var slot = 0; slot < HashSlot.Count; slot++)
+        {
+            if (_tables[slot] is null)
+            {
+                var table = new KeyTable();
+                var initial = table.ArrayBytes;
+                // Slots differ in size by a few standard deviations (about the square root of the share).
+                table.Reserve((int)Math.Min(int.MaxValue / 2, perSlot + (3 * (long)Math.Sqrt(perSlot))));
+                _tables[slot] = table;
+                UsedMemory += TableOverhead + table.ArrayBytes - initial;
+            }
+        }
+    }
+
     /// <summary>Replaces a key's string value; its TTL is cleared unless <paramref name="keepTtl"/>.</summary>
     public void OverwriteString(KeyRef key, ReadOnlySpan<byte> value, StringEncoding encoding, bool keepTtl)
     {

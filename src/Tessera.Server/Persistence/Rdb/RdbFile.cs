@@ -158,7 +158,7 @@ internal static class RdbFile
                     db = index < (ulong)keyspace.Databases.Length ? keyspace.Databases[index] : throw new RdbFormatException($"FATAL: Data file was created with a Redis server configured to handle more than {keyspace.Databases.Length} databases. Exiting");
                     continue;
                 case RdbFormat.OpResizeDb:
-                    r.ReadLength();
+                    db.Reserve((long)r.ReadLength());
                     r.ReadLength();
                     continue;
                 case RdbFormat.OpAux:

@@ -104,6 +104,20 @@ internal class OpenTable<T, TKey>
         return i;
     }
 
+    /// <summary>Grows the table at once to hold <paramref name="count"/> items without growing again.</summary>
+    public void Reserve(int count)
+    {
+        var capacity = _entries.Length;
+        while (count * 5 > capacity * 4)
+        {
+            capacity *= 2;
+        }
+        if (capacity > _entries.Length)
+        {
+            Resize(capacity);
+        }
+    }
+
     /// <summary>Adds an item, hashing its key here.</summary>
     public int Add(T item) => Add(item, HashOf(TKey.KeyOf(item)));
 
