@@ -119,6 +119,19 @@ internal static class RdbFile
     public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress = null)
     {
         var r = new RdbReader(stream);
+        try
+        {
+            return ReadAll(r, stream, keyspace, config, addLibrary, progress);
+        }
+        finally
+        {
+            // The stream then stands just after the snapshot (an AOF's commands may follow it).
+            r.GiveBack();
+        }
+    }
+
+    private static RdbLoadResult ReadAll(RdbReader r, Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress)
+    {
         Span<byte> header = stackalloc byte[9];
         r.Read(header);
         if (!header[..5].SequenceEqual(Magic) || !int.TryParse(header[5..], NumberStyles.None, CultureInfo.InvariantCulture, out var version)

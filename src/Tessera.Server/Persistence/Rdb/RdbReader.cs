@@ -4,32 +4,84 @@ using Tessera.Resp;
 
 namespace Tessera.Server.Persistence.Rdb;
 
-/// <summary>Reads RDB primitives (rdb.c's rdbLoad*) from a stream; malformed input throws <see cref="RdbFormatException"/>.</summary>
+/// <summary>
+/// Reads RDB primitives (rdb.c's rdbLoad*) from a stream; malformed input throws <see cref="RdbFormatException"/>.
+/// Reads ahead in blocks of its own (a snapshot is millions of one-byte reads), so a caller that goes on
+/// reading the stream afterwards calls <see cref="GiveBack"/> first.
+/// </summary>
 internal sealed class RdbReader(Stream stream)
 {
+    private const int BlockSize = 1 << 16;
+
     // Read once: asking a file stream for its length is a system call, too slow for every string.
     private readonly long _length = stream.CanSeek ? stream.Length : long.MaxValue;
+    private readonly byte[] _block = new byte[BlockSize];
+    private int _position;
+    private int _end;
+    private int _summedUpTo;
+    private ulong _checksum;
 
     /// <summary>True when the stream has nothing more (a DUMP payload's data read to its end).</summary>
-    public bool AtEnd => stream.Position >= _length;
+    public bool AtEnd => _position == _end && stream.Position >= _length;
 
     /// <summary>CRC-64 of the bytes read so far.</summary>
-    public ulong Checksum { get; private set; }
+    public ulong Checksum
+    {
+        get
+        {
+            SumConsumed();
+            return _checksum;
+        }
+    }
 
     public void Read(Span<byte> buffer)
     {
-        if (stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) < buffer.Length)
+        while (!buffer.IsEmpty)
         {
-            throw new RdbFormatException("Unexpected EOF reading RDB file");
+            if (_position == _end && !Fill())
+            {
+                throw new RdbFormatException("Unexpected EOF reading RDB file");
+            }
+            var n = Math.Min(buffer.Length, _end - _position);
+            _block.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
+            buffer = buffer[n..];
         }
-        Checksum = Crc64.Compute(buffer, Checksum);
+    }
+
+    /// <summary>Moves the stream back to just after the last byte read (when it can seek).</summary>
+    public void GiveBack()
+    {
+        if (stream.CanSeek)
+        {
+            stream.Position -= _end - _position;
+        }
+        SumConsumed();
+        _end = _position = _summedUpTo = 0;
+    }
+
+    /// <summary>Refills the block: the bytes consumed so far go into the checksum first.</summary>
+    private bool Fill()
+    {
+        SumConsumed();
+        _position = _end = _summedUpTo = 0;
+        _end = stream.Read(_block, 0, BlockSize);
+        return _end > 0;
+    }
+
+    private void SumConsumed()
+    {
+        _checksum = Crc64.Compute(_block.AsSpan(_summedUpTo, _position - _summedUpTo), _checksum);
+        _summedUpTo = _position;
     }
 
     public byte ReadByte()
     {
-        Span<byte> one = stackalloc byte[1];
-        Read(one);
-        return one[0];
+        if (_position == _end && !Fill())
+        {
+            throw new RdbFormatException("Unexpected EOF reading RDB file");
+        }
+        return _block[_position++];
     }
 
     /// <summary>A length, or with <paramref name="encoded"/> the special encoding number of a string.</summary>
@@ -126,7 +178,7 @@ internal sealed class RdbReader(Stream stream)
 
     private void CheckRemaining(ulong length)
     {
-        if (stream.CanSeek && length > (ulong)(_length - stream.Position))
+        if (stream.CanSeek && length > (ulong)(_end - _position + (_length - stream.Position)))
         {
             throw new RdbFormatException("Unexpected EOF reading RDB file");
         }
