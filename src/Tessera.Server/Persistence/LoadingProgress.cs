@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 
 namespace Tessera.Server.Persistence;
 
@@ -29,6 +30,11 @@ internal sealed class LoadingProgress(TesseraServer server)
     /// <summary>Starts loading <paramref name="totalBytes"/> (under the execution lock).</summary>
     public void Begin(long totalBytes)
     {
+        EndNoGcRegion();
+        if (totalBytes > 0)
+        {
+            StartNoGcRegion(totalBytes);
+        }
         Active = true;
         StartUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         TotalBytes = totalBytes;
@@ -55,5 +61,44 @@ internal sealed class LoadingProgress(TesseraServer server)
         _lastYield = Stopwatch.GetTimestamp();
     }
 
-    public void End() => Active = false;
+    public void End()
+    {
+        Active = false;
+        EndNoGcRegion();
+    }
+
+    /// <summary>
+    /// Loading allocates one long-lived object per key; under the GC's small default gen0 budget each is then
+    /// copied twice (into gen1, then gen2) and the collections dominate (a 1M-key snapshot loaded in 1.86 s, 1.37 s
+    /// without them). So the load runs in a no-GC region sized for the data a file of this size holds (RDB
+    /// compresses, so about six times its bytes), within a quarter of the memory available; past it, the GC
+    /// simply resumes.
+    /// </summary>
+    private static void StartNoGcRegion(long fileBytes)
+    {
+        var budget = Math.Min(Math.Min(fileBytes * 6, 1L << 30), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+        try
+        {
+            GC.TryStartNoGCRegion(Math.Max(budget, 1L << 20));
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+        {
+            // Too large for this runtime's limits, or a region already open: load with the GC as it is.
+        }
+    }
+
+    private static void EndNoGcRegion()
+    {
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        {
+            try
+            {
+                GC.EndNoGCRegion();
+            }
+            catch (InvalidOperationException)
+            {
+                // The budget was exceeded and a collection already ended the region.
+            }
+        }
+    }
 }
