@@ -29,6 +29,7 @@ public sealed partial class TesseraServer : IDisposable
     private long _commandsAtLastCron;
     private long _lastActivityMs;
     private long _committedAfterIdleCompaction;
+    private long _dirty;
 
     /// <summary>Creates a node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
     public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory = null)
@@ -128,7 +129,24 @@ public sealed partial class TesseraServer : IDisposable
     internal ILogger Log { get; }
 
     /// <summary>Changes since the last save (INFO rdb_changes_since_last_save).</summary>
-    internal long Dirty { get; set; }
+    internal long Dirty
+    {
+        get => _dirty;
+        set
+        {
+            if (value > _dirty)
+            {
+                Changes += value - _dirty;
+            }
+            _dirty = value;
+        }
+    }
+
+    /// <summary>
+    /// Changes ever made: only grows, where <see cref="Dirty"/> is reset by saves (even inside a command, as
+    /// FLUSHALL's), so "did this command change anything" compares this.
+    /// </summary>
+    internal long Changes { get; private set; }
 
     /// <summary>Random 40-hex-digit id of this run (INFO run_id).</summary>
     internal string RunId { get; }
@@ -358,10 +376,10 @@ public sealed partial class TesseraServer : IDisposable
         ScriptsIfStarted?.Kill(force: true);
         Shutdown();
         Stopped.Wait();
-        if (Snapshots.Background is { } save)
+        foreach (var save in new[] { Snapshots.Background, Aof.Rewrite })
         {
-            save.Cancel();
-            save.Wait();
+            save?.Cancel();
+            save?.Wait();
         }
         foreach (var loop in _loops)
         {

@@ -410,11 +410,19 @@ internal static partial class KeyCommands
             c.Server.Watches.TouchDatabase(db, replacedWith: null);
             removed += db.Clear();
         }
+        c.Dirty(removed);
         if (all)
         {
             c.Keyspace.StringPool.Clear();
+            // Redis's flushAllDataAndResetRDB: a running background save is dropped, and with save points the
+            // (now empty) snapshot is written at once.
+            c.Server.Snapshots.Background?.Cancel();
+            if (c.Server.Config.SavePoints.Count > 0)
+            {
+                c.Server.Snapshots.Save();
+            }
+            c.Dirty();
         }
-        c.Dirty(removed + (all ? 1 : 0));
         c.Reply.WriteLiteral(Replies.Ok);
     }
 }

@@ -272,9 +272,9 @@ internal sealed partial class ScriptEngine : IDisposable
                 return Fail(lua, "ERR Lua redis lib command arguments must be strings or integers");
             }
         }
-        var dirty = _server.Dirty;
+        var changes = _server.Changes;
         var error = caller.Session.RunFromScript(args, _scratch, _readOnly);
-        _wrote |= _server.Dirty != dirty;
+        _wrote |= _server.Changes != changes;
         if (error is not null)
         {
             return Fail(lua, error);

@@ -412,7 +412,7 @@ internal sealed partial class ClientSession
         }
         var propagation = _server.Propagation;
         var propagating = propagation.Active;
-        var dirty = _server.Dirty;
+        var changes = _server.Changes;
         if (propagating)
         {
             propagation.BeginCall();
@@ -421,7 +421,7 @@ internal sealed partial class ClientSession
         try
         {
             context.Command.Handler!(context);
-            if (propagating && !context.Propagated && _server.Dirty != dirty
+            if (propagating && !context.Propagated && _server.Changes != changes
                 && (context.Command.Info.Flags & (Core.Commands.CommandFlags.Write | Core.Commands.CommandFlags.MayReplicate)) != 0)
             {
                 propagation.Command(Db.Index, context.Args);
