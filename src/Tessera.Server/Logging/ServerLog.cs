@@ -44,6 +44,9 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "!!! Warning: short read while loading the AOF file {File}!!! AOF loaded anyway because aof-load-truncated is enabled: the file is truncated to {Length} bytes")]
     public static partial void AofTruncated(this ILogger logger, string file, long length);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Successfully migrated an old-style AOF into the AOF directory: {File} is now the base of the manifest")]
+    public static partial void AofUpgraded(this ILogger logger, string file);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Creating AOF base file {File} on server start")]
     public static partial void AofBaseCreated(this ILogger logger, string file);
 

@@ -79,6 +79,7 @@ internal sealed class AppendOnlyFile : IDisposable
     public void Start()
     {
         Directory.CreateDirectory(DirectoryPath);
+        UpgradeSingleFile();
         if (File.Exists(ManifestPath))
         {
             _manifest = AofManifest.Parse(File.ReadAllText(ManifestPath));
@@ -103,6 +104,23 @@ internal sealed class AppendOnlyFile : IDisposable
         _manifest.Save(ManifestPath);
         Enabled = true;
         StartFsyncThread();
+    }
+
+    /// <summary>
+    /// A Redis 6 (or earlier) single-file AOF in <c>dir</c> and no manifest yet: as Redis 7 does, the file moves
+    /// into <c>appenddirname</c> as the base of a new manifest.
+    /// </summary>
+    private void UpgradeSingleFile()
+    {
+        var single = Path.Combine(_server.Config.Dir, FileName);
+        if (File.Exists(ManifestPath) || !File.Exists(single))
+        {
+            return;
+        }
+        File.Move(single, Path.Combine(DirectoryPath, FileName));
+        var manifest = new AofManifest { Base = new AofFileInfo(FileName, 1, AofFileType.Base) };
+        manifest.Save(ManifestPath);
+        _server.Log.AofUpgraded(FileName);
     }
 
     /// <summary>CONFIG SET appendonly yes: starts appending and rewrites the dataset into a new base.</summary>
