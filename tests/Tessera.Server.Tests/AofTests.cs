@@ -246,4 +246,47 @@ public sealed class AofTests : IDisposable
         Assert.True(AofCheck.Run(file, fix: false, new StringWriter()));
         Assert.Contains("Successfully truncated", report.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_single_file_aof_of_redis_6_moves_into_the_directory_as_the_base()
+    {
+        // An RDB preamble followed by commands, as Redis 6 wrote appendonly.aof.
+        using (var node = new TesseraNode("--dir", _directory))
+        using (var client = node.Connect())
+        {
+            client.Call("SET", "from-preamble", "1");
+            client.Call("SAVE");
+        }
+        using (var file = new FileStream(Path.Combine(_directory, "appendonly.aof"), FileMode.Create))
+        {
+            file.Write(File.ReadAllBytes(Path.Combine(_directory, "dump.rdb")));
+            file.Write(RespClient.Encode("RPUSH", "from-commands", "x", "y"));
+        }
+        File.Delete(Path.Combine(_directory, "dump.rdb"));
+        for (var start = 0; start < 2; start++)
+        {
+            using var node = StartTessera();
+            using var client = node.Connect();
+            Assert.Equal("1", client.Call("GET", "from-preamble").Text);
+            Assert.Equal(2, client.Call("LLEN", "from-commands").Integer);
+        }
+        Assert.StartsWith("file appendonly.aof seq 1 type b\n", File.ReadAllText(Path.Combine(AofDirectory, "appendonly.aof.manifest")), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_directory, "appendonly.aof")));
+    }
+
+    [Fact]
+    public void Flushall_with_save_points_writes_the_empty_snapshot_and_still_reaches_the_aof()
+    {
+        using (var node = StartTessera("--save", "3600 1"))
+        using (var client = node.Connect())
+        {
+            client.Call("SET", "a", "1");
+            Assert.Equal("OK", client.Call("FLUSHALL").Text);
+            Assert.Equal(1, client.InfoField("persistence", "rdb_changes_since_last_save"));
+            Assert.True(File.Exists(Path.Combine(_directory, "dump.rdb")));
+        }
+        using var restarted = StartTessera();
+        using var check = restarted.Connect();
+        Assert.Equal(0, check.Call("DBSIZE").Integer);
+    }
 }
