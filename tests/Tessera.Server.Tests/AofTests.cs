@@ -289,4 +289,42 @@ public sealed class AofTests : IDisposable
         using var check = restarted.Connect();
         Assert.Equal(0, check.Call("DBSIZE").Integer);
     }
+
+    [Fact]
+    public void The_aof_is_rewritten_on_its_own_once_it_doubled_past_the_minimum_size()
+    {
+        using var node = StartTessera("--auto-aof-rewrite-min-size", "64kb", "--auto-aof-rewrite-percentage", "100");
+        using var client = node.Connect();
+        var value = new string('v', 1000);
+        for (var i = 0; i < 100; i++)
+        {
+            client.Call("SET", "same-key", value);
+        }
+        Assert.True(client.WaitForInfo("persistence", "aof_rewrites", 1, timeoutMs: 10000));
+        Assert.True(client.WaitForInfo("persistence", "aof_rewrite_in_progress", 0));
+        // The rewrite folded a hundred SETs into one key of the base.
+        Assert.True(client.InfoField("persistence", "aof_base_size") < 16 * 1024);
+    }
+
+    [Fact]
+    public void With_appendonly_yes_the_aof_wins_over_the_snapshot()
+    {
+        using (var node = new TesseraNode("--dir", _directory))
+        using (var client = node.Connect())
+        {
+            client.Call("SET", "in-snapshot", "1");
+            client.Call("SAVE");
+        }
+        // No AOF yet: Redis 7 starts empty rather than from the snapshot, and writes its first base.
+        using (var node = StartTessera())
+        using (var client = node.Connect())
+        {
+            Assert.Equal(0, client.Call("DBSIZE").Integer);
+            client.Call("SET", "in-aof", "1");
+        }
+        using var restarted = StartTessera();
+        using var check = restarted.Connect();
+        Assert.Equal(0, check.Call("EXISTS", "in-snapshot").Integer);
+        Assert.Equal(1, check.Call("EXISTS", "in-aof").Integer);
+    }
 }
