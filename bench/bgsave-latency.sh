@@ -14,14 +14,7 @@ KEYS=${KEYS:-1000000}
 REQUESTS=${REQUESTS:-300000}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
-TESSERA=src/Tessera.Cli/bin/Release/net10.0/tessera
-
-for tool in redis-server redis-benchmark redis-cli taskset; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools util-linux)"; exit 1; }
-done
-dotnet build src/Tessera.Cli -c Release -v quiet -nologo >/dev/null
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source bench/common.sh
 REDIS_PORT=$(free_port)
 TESSERA_PORT=$(free_port)
 WORK=$(mktemp -d)

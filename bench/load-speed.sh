@@ -12,10 +12,7 @@ cd "$(dirname "$0")/.."
 KEYS=${KEYS:-1000000}
 ROUNDS=${ROUNDS:-3}
 SERVER_CPU=${SERVER_CPU:-1}
-TESSERA=src/Tessera.Cli/bin/Release/net10.0/tessera
-dotnet build src/Tessera.Cli -c Release -v quiet -nologo >/dev/null
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source bench/common.sh
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PORT=$(free_port)
@@ -44,7 +41,6 @@ load_once() {
     kill "$pid"; wait "$pid" 2>/dev/null || true
     sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "$log"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$WORK/r"; : >"$WORK/t"
 for _ in $(seq "$ROUNDS"); do

@@ -15,15 +15,7 @@ ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
-TESSERA=src/Tessera.Cli/bin/Release/net10.0/tessera
-
-for tool in redis-server redis-benchmark redis-cli taskset; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools util-linux)"; exit 1; }
-done
-dotnet build src/Tessera.Cli -c Release -v quiet -nologo >/dev/null
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null \
-    || shuf -i 20000-60000 -n 1; }
+source bench/common.sh
 
 REDIS_PORT=$(free_port)
 TESSERA_PORT=$(free_port)
@@ -124,7 +116,6 @@ run() {
         '{gsub(/"/,"",$0); split($0,f,","); printf "%s %s %s %.3f\n", f[2], f[5], f[7], cpu * 1000000 / tick / n}'
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Warm-up, untimed: both servers serve every selected workload once, so Tessera's JIT has compiled the hot paths
 # (a server runs for days; the first seconds after start say nothing about it) and redis-server's caches are warm.
