@@ -135,3 +135,24 @@ internal sealed class BackgroundSave
         _format.End(file);
     }
 }
+
+/// <summary>What INFO reports about the last background save of one kind (BGSAVE, or AOF rewrite).</summary>
+internal sealed class BackgroundSaveStatus
+{
+    /// <summary>False when the last one failed (INFO's *_status: err).</summary>
+    public bool LastSucceeded { get; set; } = true;
+
+    /// <summary>Seconds the last one took, -1 before the first.</summary>
+    public long LastSeconds { get; private set; } = -1;
+
+    /// <summary>Bytes the last one serialized early for writes that came first (INFO's *_last_cow_size).</summary>
+    public long LastCopiedBytes { get; private set; }
+
+    /// <summary>Records a save that just ended.</summary>
+    public void Ended(BackgroundSave save)
+    {
+        LastSucceeded = save.Succeeded;
+        LastSeconds = (long)save.Elapsed.Elapsed.TotalSeconds;
+        LastCopiedBytes = save.Snapshot.CopiedBytes;
+    }
+}

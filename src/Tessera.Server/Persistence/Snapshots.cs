@@ -31,14 +31,8 @@ internal sealed class Snapshots(TesseraServer server)
     /// <summary>True when a BGSAVE waits for another background job (BGSAVE SCHEDULE).</summary>
     public bool Scheduled { get; set; }
 
-    /// <summary>False when the last background save failed (INFO rdb_last_bgsave_status).</summary>
-    public bool LastBackgroundSucceeded { get; private set; } = true;
-
-    /// <summary>Seconds the last background save took, -1 before the first (INFO rdb_last_bgsave_time_sec).</summary>
-    public long LastBackgroundSeconds { get; private set; } = -1;
-
-    /// <summary>Bytes the last background save copied for writes that came first (INFO rdb_last_cow_size).</summary>
-    public long LastCopiedBytes { get; private set; }
+    /// <summary>How the last BGSAVE went (INFO rdb_last_bgsave_status, _time_sec, rdb_last_cow_size).</summary>
+    public BackgroundSaveStatus LastBackground { get; } = new();
 
     public string FilePath => Path.Combine(server.Config.Dir, server.Config.DbFilename.Value);
 
@@ -107,7 +101,7 @@ internal sealed class Snapshots(TesseraServer server)
         foreach (var (seconds, changes) in server.Config.SavePoints)
         {
             if (server.Dirty >= changes && now - LastSaveUnix > seconds
-                && (LastBackgroundSucceeded || now - _lastAttemptUnix > RetryDelaySeconds))
+                && (LastBackground.LastSucceeded || now - _lastAttemptUnix > RetryDelaySeconds))
             {
                 server.Log.SavePointReached(changes, seconds);
                 StartBackground();
@@ -148,9 +142,7 @@ internal sealed class Snapshots(TesseraServer server)
     private void BackgroundEnded(BackgroundSave save)
     {
         Background = null;
-        LastBackgroundSucceeded = save.Succeeded;
-        LastBackgroundSeconds = (long)save.Elapsed.Elapsed.TotalSeconds;
-        LastCopiedBytes = save.Snapshot.CopiedBytes;
+        LastBackground.Ended(save);
         if (!save.Succeeded)
         {
             server.Log.BackgroundSaveFailed(save.Error ?? "unknown error");

@@ -43,13 +43,10 @@ internal sealed class AppendOnlyFile : IDisposable
     /// <summary>A BGREWRITEAOF waiting for a background save to end.</summary>
     public bool RewriteScheduled { get; set; }
 
-    public bool LastRewriteSucceeded { get; private set; } = true;
-
-    public long LastRewriteSeconds { get; private set; } = -1;
+    /// <summary>How the last rewrite went (INFO aof_last_bgrewrite_status, _rewrite_time_sec, aof_last_cow_size).</summary>
+    public BackgroundSaveStatus LastRewrite { get; } = new();
 
     public long Rewrites { get; private set; }
-
-    public long LastCopiedBytes { get; private set; }
 
     /// <summary>False after a write to the increment failed (INFO aof_last_write_status).</summary>
     public bool LastWriteSucceeded { get; private set; } = true;
@@ -313,9 +310,7 @@ internal sealed class AppendOnlyFile : IDisposable
     private void RewriteEnded(BackgroundSave save, string name, long sequence)
     {
         Rewrite = null;
-        LastRewriteSucceeded = save.Succeeded;
-        LastRewriteSeconds = (long)save.Elapsed.Elapsed.TotalSeconds;
-        LastCopiedBytes = save.Snapshot.CopiedBytes;
+        LastRewrite.Ended(save);
         if (!save.Succeeded)
         {
             _server.Log.AofRewriteFailed(save.Error ?? "unknown error");
@@ -343,7 +338,7 @@ internal sealed class AppendOnlyFile : IDisposable
         catch (IOException e)
         {
             _server.Log.AofRewriteFailed(e.Message);
-            LastRewriteSucceeded = false;
+            LastRewrite.LastSucceeded = false;
             return;
         }
         Rewrites++;
