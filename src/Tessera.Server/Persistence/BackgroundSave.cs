@@ -91,7 +91,7 @@ internal sealed class BackgroundSave
             {
                 if (Error is null && !_cancelled)
                 {
-                    File.Move(temporary, TargetPath, overwrite: true);
+                    DurableRename.Replace(temporary, TargetPath);
                     Succeeded = true;
                 }
             }

@@ -47,7 +47,7 @@ internal sealed class Snapshots(TesseraServer server)
                 RdbFile.Write(file, server.Keyspace, Libraries(), server.Config, server.UsedMemory());
                 file.Flush(flushToDisk: true);
             }
-            File.Move(temporary, FilePath, overwrite: true);
+            DurableRename.Replace(temporary, FilePath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -116,6 +116,6 @@ internal sealed class AofManifest
             file.Write(Encoding.UTF8.GetBytes(Format()));
             file.Flush(flushToDisk: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        DurableRename.Replace(temporary, path);
     }
 }

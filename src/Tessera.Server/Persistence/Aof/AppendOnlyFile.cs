@@ -357,7 +357,10 @@ internal sealed class AppendOnlyFile : IDisposable
         }
         var sequence = _manifest.IncrementSequence + 1;
         var name = $"{FileName}.{sequence}.incr.aof";
-        _increment = File.OpenHandle(Path.Combine(DirectoryPath, name), FileMode.Create, FileAccess.Write, FileShare.Read);
+        var path = Path.Combine(DirectoryPath, name);
+        _increment = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        // The new file's directory entry is flushed before the manifest naming it is written.
+        DurableRename.FlushDirectoryOf(path);
         _incrementLength = 0;
         _manifest.Increments.Add(new AofFileInfo(name, sequence, AofFileType.Increment));
         _manifest.IncrementSequence = sequence;
