@@ -168,7 +168,7 @@ internal static class DebugCommands
             }
             db.AddString(key, value, StringValue.EncodingForLength(value.Length));
         }
-        c.Dirty(count);
+        // Not counted as changes, as in Redis: the keys are neither saved early for it nor propagated.
         c.Reply.WriteLiteral(Replies.Ok);
     }
 

@@ -421,8 +421,8 @@ internal sealed partial class ClientSession
         try
         {
             context.Command.Handler!(context);
-            if (propagating && !context.Propagated && _server.Changes != changes
-                && (context.Command.Info.Flags & (Core.Commands.CommandFlags.Write | Core.Commands.CommandFlags.MayReplicate)) != 0)
+            // As Redis's call(): whatever changed data propagates, PFCOUNT caching its estimate included.
+            if (propagating && !context.Propagated && _server.Changes != changes)
             {
                 propagation.Command(Db.Index, context.Args);
             }
