@@ -47,6 +47,7 @@ public sealed partial class TesseraServer : IDisposable
         Snapshots = new Persistence.Snapshots(this);
         Aof = new Persistence.Aof.AppendOnlyFile(this);
         Loading = new Persistence.LoadingProgress(this);
+        Replication = new Replication.ReplicationMaster(this);
         Propagation = new Persistence.Propagation(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
@@ -191,6 +192,9 @@ public sealed partial class TesseraServer : IDisposable
 
     /// <summary>Start-up loading of the dataset (INFO's loading fields, -LOADING replies meanwhile).</summary>
     internal Persistence.LoadingProgress Loading { get; }
+
+    /// <summary>The replicas of this node and its replication stream.</summary>
+    internal Replication.ReplicationMaster Replication { get; }
 
     /// <summary>The append-only file (<c>appendonly</c>).</summary>
     internal Persistence.Aof.AppendOnlyFile Aof { get; }
@@ -559,6 +563,7 @@ public sealed partial class TesseraServer : IDisposable
                 CompactWhenIdle();
                 Snapshots.Cron();
                 Aof.Cron();
+                Replication.Cron();
                 Aof.WaitDurable(Aof.WriteBuffered());
             }
         }

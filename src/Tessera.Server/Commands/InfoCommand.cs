@@ -206,12 +206,20 @@ internal static class InfoCommand
                 Field("reply_buffer_expands", 0);
                 break;
             case "replication":
+                var replication = server.Replication;
                 Field("role", "master");
-                Field("connected_slaves", 0);
+                Field("connected_slaves", replication.Replicas.Count);
+                for (var i = 0; i < replication.Replicas.Count; i++)
+                {
+                    var link = replication.Replicas[i];
+                    var state = link.State == Replication.ReplicaState.Online ? "online" : "wait_bgsave";
+                    Field("slave" + i.ToString(CultureInfo.InvariantCulture),
+                        $"ip={ReplicationCommands.HostOf(link.Session.RemoteAddress)},port={link.Session.ReplicaListeningPort},state={state},offset={link.AckOffset},lag={(Environment.TickCount64 - link.AckMs) / 1000}");
+                }
                 Field("master_failover_state", "no-failover");
-                Field("master_replid", server.RunId);
+                Field("master_replid", replication.ReplicationId);
                 Field("master_replid2", new string('0', 40));
-                Field("master_repl_offset", 0);
+                Field("master_repl_offset", replication.Offset);
                 Field("second_repl_offset", -1);
                 Field("repl_backlog_active", 0);
                 Field("repl_backlog_size", server.Config.ReplBacklogSize.Value);

@@ -13,12 +13,13 @@ namespace Tessera.Server.Persistence;
 internal sealed class Propagation(TesseraServer server)
 {
     private readonly RespWriter _pending = new();
+    private readonly RespWriter _transaction = new();
     private int _pendingCommands;
     private int _depth;
     private int _selectedDb = -1;
 
     /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
-    public bool Active => server.Aof.Enabled && !server.Aof.Loading;
+    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || server.Replication.HasReplicas;
 
     /// <summary>Starts a command: what it propagates is held until the outermost one ends.</summary>
     public void BeginCall() => _depth++;
@@ -86,9 +87,32 @@ internal sealed class Propagation(TesseraServer server)
 
     private void Flush()
     {
-        var transaction = _pendingCommands > 1;
+        var commands = _pending;
+        if (_pendingCommands > 1)
+        {
+            _transaction.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
+            Copy(_pending, _transaction);
+            _transaction.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
+            commands = _transaction;
+        }
         _pendingCommands = 0;
-        server.Aof.Feed(_pending, transaction);
+        server.Aof.Feed(commands);
+        if (server.Replication.HasReplicas)
+        {
+            server.Replication.Feed(commands);
+        }
         _pending.Reset();
+        _transaction.Reset();
+    }
+
+    /// <summary>Appends a copy of everything in <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static void Copy(OutputBuffer from, OutputBuffer to)
+    {
+        var length = (int)from.Length;
+        if (length > 0)
+        {
+            from.CopyTo(to.GetSpan(length));
+            to.Advance(length);
+        }
     }
 }

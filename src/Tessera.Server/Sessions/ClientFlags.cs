@@ -41,4 +41,7 @@ internal enum ClientFlags
 
     /// <summary>A command was refused while queueing: EXEC will answer EXECABORT.</summary>
     DirtyExec = 1 << 11,
+
+    /// <summary>A replica of this node: it receives the replication stream (CLIENT LIST flag S).</summary>
+    Replica = 1 << 12,
 }

@@ -87,9 +87,18 @@ internal sealed partial class ClientSession
         Transport?.Wake();
     }
 
+    /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
+    public long ReplicaListeningPort { get; set; }
+
+    /// <summary>True once the connection closed (read by the replication cron from its own thread).</summary>
+    public bool Released { get => Volatile.Read(ref _released); private set => Volatile.Write(ref _released, value); }
+
+    private bool _released;
+
     /// <summary>Releases buffers when the connection closes.</summary>
     public void Release()
     {
+        Released = true;
         if (_input is not null)
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(_input);

@@ -155,8 +155,8 @@ internal sealed class AppendOnlyFile : IDisposable
         _increment = null;
     }
 
-    /// <summary>Appends a copy of what one command propagated (wrapped in MULTI/EXEC when it was several commands).</summary>
-    public void Feed(RespWriter commands, bool transaction)
+    /// <summary>Appends a copy of what one command propagated.</summary>
+    public void Feed(OutputBuffer commands)
     {
         if (!Enabled || Loading)
         {
@@ -171,18 +171,8 @@ internal sealed class AppendOnlyFile : IDisposable
                 _buffer.WriteRaw(Encoding.ASCII.GetBytes($"#TS:{now}\r\n"));
             }
         }
-        if (transaction)
-        {
-            _buffer.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
-        }
         // Copied, not moved: both buffers keep their chunks, so a propagated command rents nothing.
-        var length = (int)commands.Length;
-        commands.CopyTo(_buffer.GetSpan(length));
-        _buffer.Advance(length);
-        if (transaction)
-        {
-            _buffer.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
-        }
+        Propagation.Copy(commands, _buffer);
     }
 
     /// <summary>

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using Tessera.Resp;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Commands;
+
+/// <summary>
+/// The master's side of replication (Redis's replication.c): REPLCONF, PSYNC and SYNC from a replica, and ROLE.
+/// </summary>
+internal static class ReplicationCommands
+{
+    public static void Register(CommandRegistry r)
+    {
+        r.Add("replconf", ReplConf);
+        r.Add("psync", c => Sync(c, psync: true));
+        r.Add("sync", c => Sync(c, psync: false));
+        r.Add("role", Role);
+    }
+
+    /// <summary>
+    /// REPLCONF option value ...: what a replica tells its master before and after PSYNC. ACK carries the
+    /// replica's offset and gets no reply.
+    /// </summary>
+    private static void ReplConf(CommandContext c)
+    {
+        if (c.ArgCount % 2 == 0)
+        {
+            c.Error(Replies.SyntaxError);
+            return;
+        }
+        var master = c.Server.Replication;
+        for (var i = 1; i < c.ArgCount; i += 2)
+        {
+            if (c.ArgIs(i, "ack"u8))
+            {
+                if (RedisInteger.TryParse(c.Arg(i + 1), out var offset))
+                {
+                    master.Acknowledge(c.Session, offset);
+                }
+                return;
+            }
+            if (c.ArgIs(i, "listening-port"u8))
+            {
+                if (!RedisInteger.TryParse(c.Arg(i + 1), out var port))
+                {
+                    c.Error("ERR value is not an integer or out of range");
+                    return;
+                }
+                c.Session.ReplicaListeningPort = port;
+            }
+            else if (!c.ArgIs(i, "capa"u8) && !c.ArgIs(i, "ip-address"u8) && !c.ArgIs(i, "getack"u8)
+                && !c.ArgIs(i, "rdb-only"u8) && !c.ArgIs(i, "rdb-filter-only"u8))
+            {
+                c.Error($"ERR Unrecognized REPLCONF option: {Encoding.Latin1.GetString(c.Arg(i))}");
+                return;
+            }
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    /// <summary>
+    /// PSYNC replid offset / SYNC: a full resynchronization (a partial one needs a backlog, not kept yet):
+    /// +FULLRESYNC, the snapshot once written, then the stream.
+    /// </summary>
+    private static void Sync(CommandContext c, bool psync)
+    {
+        if ((c.Session.Flags & ClientFlags.Replica) != 0)
+        {
+            // Already a replica: Redis ignores a second request.
+            return;
+        }
+        c.Server.Replication.BeginFullSync(c.Session, c.Reply, psync);
+    }
+
+    /// <summary>ROLE as a master: ["master", offset, [[ip, port, acknowledged offset], ...]].</summary>
+    private static void Role(CommandContext c)
+    {
+        var master = c.Server.Replication;
+        var w = c.Reply;
+        w.WriteArrayHeader(3);
+        w.WriteBulk("master"u8);
+        w.WriteInteger(master.Offset);
+        w.WriteArrayHeader(master.Replicas.Count);
+        foreach (var link in master.Replicas)
+        {
+            w.WriteArrayHeader(3);
+            w.WriteBulk(Encoding.ASCII.GetBytes(HostOf(link.Session.RemoteAddress)));
+            w.WriteBulk(Encoding.ASCII.GetBytes(link.Session.ReplicaListeningPort.ToString(CultureInfo.InvariantCulture)));
+            w.WriteBulk(Encoding.ASCII.GetBytes(link.AckOffset.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+
+    /// <summary>The address part of "host:port".</summary>
+    internal static string HostOf(string address) => address[..Math.Max(0, address.LastIndexOf(':'))];
+}

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Tessera.Resp;
+using Tessera.Server.Logging;
+using Tessera.Server.Persistence;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Replication;
+
+/// <summary>
+/// The master side of Redis's replication protocol: a replica's PSYNC (or SYNC) gets +FULLRESYNC with the
+/// replication id and offset, then a point-in-time RDB snapshot written in the background (disk-based sync),
+/// then every propagated write from that offset on, as the same RESP the AOF receives, plus a PING every
+/// <c>repl-ping-replica-period</c> so an idle link stays alive. Used under the execution lock.
+/// </summary>
+internal sealed class ReplicationMaster(TesseraServer server)
+{
+    private static readonly byte[] Ping = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
+
+    private readonly List<ReplicaLink> _replicas = [];
+    private BackgroundSave? _sync;
+    private long _lastPingMs = Environment.TickCount64;
+
+    /// <summary>The replication id (INFO master_replid).</summary>
+    public string ReplicationId { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+
+    /// <summary>Bytes of replication stream produced so far (INFO master_repl_offset).</summary>
+    public long Offset { get; private set; }
+
+    /// <summary>True while any replica is attached: writes are then propagated.</summary>
+    public bool HasReplicas => _replicas.Count > 0;
+
+    public IReadOnlyList<ReplicaLink> Replicas => _replicas;
+
+    /// <summary>
+    /// PSYNC/SYNC from <paramref name="session"/>: answers +FULLRESYNC (for PSYNC) and starts preparing its
+    /// snapshot, or queues it behind the background job already running.
+    /// </summary>
+    public void BeginFullSync(ClientSession session, RespWriter reply, bool psync)
+    {
+        var link = new ReplicaLink(session, psync);
+        _replicas.Add(link);
+        session.Flags |= ClientFlags.Replica;
+        if (psync)
+        {
+            reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes($"FULLRESYNC {ReplicationId} {Offset}"));
+        }
+        server.Log.ReplicaAsksSync(session.RemoteAddress);
+        StartSnapshotIfNeeded();
+    }
+
+    /// <summary>Appends what a command propagated to the stream of every replica (queued while its snapshot is prepared).</summary>
+    public void Feed(OutputBuffer commands)
+    {
+        Offset += commands.Length;
+        foreach (var link in _replicas)
+        {
+            if (link.State == ReplicaState.Online)
+            {
+                link.Session.WriteRemote(w => Propagation.Copy(commands, w));
+            }
+            else
+            {
+                Propagation.Copy(commands, link.Pending);
+            }
+        }
+    }
+
+    /// <summary>REPLCONF ACK from a replica: its processed offset.</summary>
+    public void Acknowledge(ClientSession session, long offset)
+    {
+        foreach (var link in _replicas)
+        {
+            if (link.Session == session)
+            {
+                link.AckOffset = Math.Max(link.AckOffset, offset);
+                link.AckMs = Environment.TickCount64;
+            }
+        }
+    }
+
+    /// <summary>The link of <paramref name="session"/>, or null when it is not a replica.</summary>
+    public ReplicaLink? LinkOf(ClientSession session) => _replicas.Find(l => l.Session == session);
+
+    /// <summary>From the cron: forgets replicas whose connection closed, starts waiting syncs, pings the others.</summary>
+    public void Cron()
+    {
+        _replicas.RemoveAll(l => l.Session.Released);
+        StartSnapshotIfNeeded();
+        var now = Environment.TickCount64;
+        if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0)
+        {
+            _lastPingMs = now;
+            var ping = new RespWriter();
+            ping.WriteRaw(Ping);
+            server.Propagation.ForgetSelectedDb();
+            Feed(ping);
+        }
+    }
+
+    /// <summary>Starts the snapshot replicas wait for, unless one is being written or another job holds the view.</summary>
+    private void StartSnapshotIfNeeded()
+    {
+        if (_sync is not null || server.Keyspace.Snapshot is not null || !_replicas.Exists(l => l.State == ReplicaState.WaitingSnapshot))
+        {
+            return;
+        }
+        var waiting = _replicas.FindAll(l => l.State == ReplicaState.WaitingSnapshot);
+        // The stream from here on follows the snapshot: it starts with a SELECT.
+        server.Propagation.ForgetSelectedDb();
+        foreach (var link in waiting)
+        {
+            link.Pending.Clear();
+        }
+        var path = Path.Combine(server.Config.Dir, $"temp-repl-{Environment.ProcessId}.rdb");
+        var format = new RdbSnapshotFormat(server.Config, server.Snapshots.Libraries(), server.UsedMemory(), aofBase: false);
+        _sync = BackgroundSave.Start(server, format, path, save => SnapshotWritten(save, waiting));
+        server.Log.ReplicaSyncStarted(waiting.Count);
+    }
+
+    /// <summary>Sends the snapshot, then what was written meanwhile, to each replica that waited for it.</summary>
+    private void SnapshotWritten(BackgroundSave save, List<ReplicaLink> waiting)
+    {
+        _sync = null;
+        try
+        {
+            if (!save.Succeeded)
+            {
+                server.Log.ReplicaSyncFailed(save.Error ?? "unknown error");
+                foreach (var link in waiting)
+                {
+                    link.Session.Transport?.Close();
+                    _replicas.Remove(link);
+                }
+                return;
+            }
+            var snapshot = File.ReadAllBytes(save.TargetPath);
+            foreach (var link in waiting.Where(l => !l.Session.Released))
+            {
+                link.Session.WriteRemote(w =>
+                {
+                    w.WriteRaw(System.Text.Encoding.ASCII.GetBytes("$" + snapshot.Length.ToString(CultureInfo.InvariantCulture) + "\r\n"));
+                    w.WriteRaw(snapshot);
+                    Propagation.Copy(link.Pending, w);
+                });
+                link.Pending.Clear();
+                link.State = ReplicaState.Online;
+                server.Log.ReplicaSynced(link.Session.RemoteAddress, snapshot.Length);
+            }
+        }
+        finally
+        {
+            File.Delete(save.TargetPath);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Tessera.TestKit;
+using Xunit;
+
+namespace Tessera.Server.Tests;
+
+/// <summary>
+/// Tessera as the master of redis-server 7.0 replicas: PSYNC's full resynchronization hands over a snapshot,
+/// then every write streams, rewritten where Redis rewrites it, so the replicas end with the master's digest.
+/// </summary>
+public sealed class ReplicationTests
+{
+    [Fact]
+    public void Redis_replicas_of_a_tessera_master_get_the_snapshot_then_every_write()
+    {
+        using var master = new TesseraNode("--enable-debug-command", "yes");
+        using var client = master.Connect();
+        DebugEnabledServers.FillEveryEncoding(client);
+        client.Call("DEBUG", "POPULATE", "20000");
+        var port = master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var first = new RedisServerProcess("--replicaof", "127.0.0.1", port, "--enable-debug-command", "yes");
+        using var second = new RedisServerProcess("--replicaof", "127.0.0.1", port, "--enable-debug-command", "yes");
+        using var replicaOne = first.Connect();
+        using var replicaTwo = second.Connect();
+        Assert.True(WaitForLink(replicaOne) && WaitForLink(replicaTwo));
+        Assert.True(client.WaitForInfo("replication", "connected_slaves", 2));
+
+        // Random commands of every family, errors and transactions included, pipelined in batches.
+        var generator = new CommandGenerator(new Random(20261202));
+        for (var batch = 0; batch < 200; batch++)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                client.Send(generator.Next().Args);
+            }
+            for (var i = 0; i < 100; i++)
+            {
+                client.ReadRaw();
+            }
+        }
+        if (generator.InMulti)
+        {
+            client.Call("EXEC");
+        }
+        client.Call("SELECT", "9");
+        client.Call("SET", "in-db-9", "x");
+        client.Call("EVAL", "redis.call('SADD', KEYS[1], 'a', 'b', 'c'); return redis.call('SPOP', KEYS[1])", "1", "scripted");
+
+        var digest = client.Call("DEBUG", "DIGEST").Text;
+        Assert.True(WaitForDigest(replicaOne, digest!), "first replica diverged: " + Differences(client, replicaOne));
+        Assert.True(WaitForDigest(replicaTwo, digest!), "second replica diverged: " + Differences(client, replicaTwo));
+        var role = client.Call("ROLE");
+        Assert.Equal("master", role.Items[0].Text);
+        Assert.Equal(2, role.Items[2].Items.Count);
+        Assert.Contains("state=online", client.Call("INFO", "replication").Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The keys of database 0 whose values differ, for the failure message.</summary>
+    private static string Differences(RespClient master, RespClient replica)
+    {
+        master.Call("SELECT", "0");
+        var keys = master.Call("KEYS", "*").Items.Select(k => k.Text!).Union(replica.Call("KEYS", "*").Items.Select(k => k.Text!));
+        return string.Join(", ", keys.Where(k => master.Call("DEBUG", "DIGEST-VALUE", k).Items[0].Text != replica.Call("DEBUG", "DIGEST-VALUE", k).Items[0].Text)
+            .Select(k => $"{k}: master {master.Call("TYPE", k).Text} {master.Call("DUMP", k).Text?.Length}, replica {replica.Call("TYPE", k).Text} {replica.Call("DUMP", k).Text?.Length}"));
+    }
+
+    private static bool WaitForLink(RespClient replica)
+    {
+        for (var i = 0; i < 1000; i++)
+        {
+            if (replica.Call("INFO", "replication").Text!.Contains("master_link_status:up", StringComparison.Ordinal))
+            {
+                return true;
+            }
+            Thread.Sleep(20);
+        }
+        return false;
+    }
+
+    private static bool WaitForDigest(RespClient replica, string digest)
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            if (replica.Call("DEBUG", "DIGEST").Text == digest)
+            {
+                return true;
+            }
+            Thread.Sleep(20);
+        }
+        return false;
+    }
+}
