@@ -135,8 +135,8 @@ internal static class ClientCommands
                 c.Error($"ERR Unknown client type '{ClientSession.Truncated(type, int.MaxValue)}'");
                 return;
             }
-            // Tessera has no replica or pubsub clients yet: every client is "normal".
-            clients = Ascii.EqualsIgnoreCase(type, "normal"u8) ? clients : [];
+            var wanted = type.ToArray();
+            clients = [.. clients.Where(s => IsOfType(s, wanted))];
         }
         else if (c.ArgCount > 3 && c.ArgIs(2, "id"u8))
         {
@@ -170,6 +170,17 @@ internal static class ClientCommands
             || Ascii.EqualsIgnoreCase(type, "replica"u8) || Ascii.EqualsIgnoreCase(type, "slave"u8)
             || Ascii.EqualsIgnoreCase(type, "pubsub"u8);
 
+    /// <summary>
+    /// Redis's getClientType: a replica of this node, a client in RESP2 subscribe mode, or normal (this node has
+    /// no master link, so never "master").
+    /// </summary>
+    private static bool IsOfType(ClientSession session, ReadOnlySpan<byte> type)
+    {
+        var actual = (session.Flags & ClientFlags.Replica) != 0 ? "replica"u8
+            : session.InPubSubMode && session.Protocol == 2 ? "pubsub"u8 : "normal"u8;
+        return Ascii.EqualsIgnoreCase(type, actual) || (Ascii.EqualsIgnoreCase(type, "slave"u8) && actual.SequenceEqual("replica"u8));
+    }
+
     private static void Kill(CommandContext c)
     {
         var self = c.Session;
@@ -196,7 +207,7 @@ internal static class ClientCommands
         string? addr = null;
         string? laddr = null;
         string? user = null;
-        var typeNormal = true;
+        byte[]? type = null;
         var skipMe = true;
         for (var i = 2; i < c.ArgCount; i += 2)
         {
@@ -217,7 +228,7 @@ internal static class ClientCommands
                     c.Error($"ERR Unknown client type '{ClientSession.Truncated(value, int.MaxValue)}'");
                     return;
                 }
-                typeNormal = Ascii.EqualsIgnoreCase(value, "normal"u8);
+                type = value.ToArray();
             }
             else if (c.ArgIs(i, "addr"u8))
             {
@@ -259,7 +270,7 @@ internal static class ClientCommands
             }
         }
         var victims = c.Server.Clients.All.Where(s =>
-            typeNormal && (id is null || s.Id == id) && (addr is null || s.RemoteAddress == addr)
+            (type is null || IsOfType(s, type)) && (id is null || s.Id == id) && (addr is null || s.RemoteAddress == addr)
             && (laddr is null || s.LocalAddress == laddr) && (user is null || s.User.Name == user)
             && !(skipMe && s == self)).ToList();
         c.Reply.WriteInteger(victims.Count);
