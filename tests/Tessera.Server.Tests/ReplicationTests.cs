@@ -54,6 +54,28 @@ public sealed class ReplicationTests
         Assert.Contains("state=online", client.Call("INFO", "replication").Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_replica_that_lost_its_link_continues_from_the_backlog()
+    {
+        using var master = new TesseraNode("--enable-debug-command", "yes");
+        using var client = master.Connect();
+        client.Call("DEBUG", "POPULATE", "1000");
+        var port = master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var redis = new RedisServerProcess("--replicaof", "127.0.0.1", port, "--enable-debug-command", "yes");
+        using var replica = redis.Connect();
+        Assert.True(WaitForLink(replica));
+        client.Call("SET", "before", "1");
+        Assert.Equal(1, client.Call("CLIENT", "KILL", "TYPE", "replica").Integer);
+        // Written while the replica is away: it gets them from the backlog when it reconnects.
+        client.Call("RPUSH", "while-away", "a", "b");
+        client.Call("SELECT", "4");
+        client.Call("INCRBYFLOAT", "in-db-4", "1.5");
+        Assert.True(client.WaitForInfo("stats", "sync_partial_ok", 1));
+        Assert.Equal(1, client.InfoField("stats", "sync_full"));
+        Assert.True(WaitForDigest(replica, client.Call("DEBUG", "DIGEST").Text!));
+        Assert.Equal(1, client.InfoField("replication", "repl_backlog_active"));
+    }
+
     /// <summary>The keys of database 0 whose values differ, for the failure message.</summary>
     private static string Differences(RespClient master, RespClient replica)
     {

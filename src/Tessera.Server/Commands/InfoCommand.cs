@@ -166,9 +166,9 @@ internal static class InfoCommand
                 Field("instantaneous_input_repl_kbps", "0.00");
                 Field("instantaneous_output_repl_kbps", "0.00");
                 Field("rejected_connections", server.Clients.RejectedConnections);
-                Field("sync_full", 0);
-                Field("sync_partial_ok", 0);
-                Field("sync_partial_err", 0);
+                Field("sync_full", server.Replication.FullSyncs);
+                Field("sync_partial_ok", server.Replication.PartialSyncs);
+                Field("sync_partial_err", server.Replication.PartialSyncsRefused);
                 Field("expired_keys", keyspace.ExpiredKeys);
                 Field("expired_stale_perc", "0.00");
                 Field("expired_time_cap_reached_count", 0);
@@ -221,10 +221,11 @@ internal static class InfoCommand
                 Field("master_replid2", new string('0', 40));
                 Field("master_repl_offset", replication.Offset);
                 Field("second_repl_offset", -1);
-                Field("repl_backlog_active", 0);
-                Field("repl_backlog_size", server.Config.ReplBacklogSize.Value);
-                Field("repl_backlog_first_byte_offset", 0);
-                Field("repl_backlog_histlen", 0);
+                var backlog = replication.Backlog;
+                Field("repl_backlog_active", backlog is null ? 0 : 1);
+                Field("repl_backlog_size", backlog?.Size ?? server.Config.ReplBacklogSize.Value);
+                Field("repl_backlog_first_byte_offset", backlog?.FirstOffset ?? 0);
+                Field("repl_backlog_histlen", backlog?.Length ?? 0);
                 break;
             case "cpu":
                 using (var process = Process.GetCurrentProcess())

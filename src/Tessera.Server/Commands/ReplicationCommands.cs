@@ -60,8 +60,8 @@ internal static class ReplicationCommands
     }
 
     /// <summary>
-    /// PSYNC replid offset / SYNC: a full resynchronization (a partial one needs a backlog, not kept yet):
-    /// +FULLRESYNC, the snapshot once written, then the stream.
+    /// PSYNC replid offset / SYNC: a partial resynchronization when the backlog still holds the replica's
+    /// offset, otherwise a full one: +FULLRESYNC, the snapshot once written, then the stream.
     /// </summary>
     private static void Sync(CommandContext c, bool psync)
     {
@@ -70,7 +70,10 @@ internal static class ReplicationCommands
             // Already a replica: Redis ignores a second request.
             return;
         }
-        c.Server.Replication.BeginFullSync(c.Session, c.Reply, psync);
+        if (!psync || !c.Server.Replication.TryContinue(c.Session, c.Reply, c.Arg(1), c.Arg(2)))
+        {
+            c.Server.Replication.BeginFullSync(c.Session, c.Reply, psync);
+        }
     }
 
     /// <summary>ROLE as a master: ["master", offset, [[ip, port, acknowledged offset], ...]].</summary>

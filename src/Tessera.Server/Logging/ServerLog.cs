@@ -65,6 +65,9 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting automatic rewriting of AOF on {Growth}% growth")]
     public static partial void AofAutomaticRewrite(this ILogger logger, long growth);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partial resynchronization request from {Address} accepted, sending {Bytes} bytes of backlog")]
+    public static partial void ReplicaContinues(this ILogger logger, string address, long bytes);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Address} asks for synchronization")]
     public static partial void ReplicaAsksSync(this ILogger logger, string address);
 

@@ -19,7 +19,7 @@ internal sealed class Propagation(TesseraServer server)
     private int _selectedDb = -1;
 
     /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
-    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || server.Replication.HasReplicas;
+    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || server.Replication.Streaming;
 
     /// <summary>Starts a command: what it propagates is held until the outermost one ends.</summary>
     public void BeginCall() => _depth++;
@@ -97,7 +97,7 @@ internal sealed class Propagation(TesseraServer server)
         }
         _pendingCommands = 0;
         server.Aof.Feed(commands);
-        if (server.Replication.HasReplicas)
+        if (server.Replication.Streaming)
         {
             server.Replication.Feed(commands);
         }

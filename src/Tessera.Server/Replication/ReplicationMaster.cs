@@ -11,13 +11,16 @@ namespace Tessera.Server.Replication;
 /// The master side of Redis's replication protocol: a replica's PSYNC (or SYNC) gets +FULLRESYNC with the
 /// replication id and offset, then a point-in-time RDB snapshot written in the background (disk-based sync),
 /// then every propagated write from that offset on, as the same RESP the AOF receives, plus a PING every
-/// <c>repl-ping-replica-period</c> so an idle link stays alive. Used under the execution lock.
+/// <c>repl-ping-replica-period</c> so an idle link stays alive. Once a replica attached, the stream is also kept
+/// in a backlog, and a replica that reconnects with this id and an offset the backlog still holds continues
+/// from there (+CONTINUE). Used under the execution lock.
 /// </summary>
 internal sealed class ReplicationMaster(TesseraServer server)
 {
     private static readonly byte[] Ping = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
 
     private readonly List<ReplicaLink> _replicas = [];
+    private ReplicationBacklog? _backlog;
     private BackgroundSave? _sync;
     private long _lastPingMs = Environment.TickCount64;
 
@@ -27,8 +30,19 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// <summary>Bytes of replication stream produced so far (INFO master_repl_offset).</summary>
     public long Offset { get; private set; }
 
-    /// <summary>True while any replica is attached: writes are then propagated.</summary>
-    public bool HasReplicas => _replicas.Count > 0;
+    /// <summary>True once a replica attached: writes are then propagated to the backlog and the replicas.</summary>
+    public bool Streaming => _backlog is not null;
+
+    /// <summary>The backlog, once a replica attached (INFO repl_backlog_*).</summary>
+    public ReplicationBacklog? Backlog => _backlog;
+
+    /// <summary>Full resynchronizations served (INFO sync_full).</summary>
+    public long FullSyncs { get; private set; }
+
+    /// <summary>Partial resynchronizations accepted and refused (INFO sync_partial_ok / sync_partial_err).</summary>
+    public long PartialSyncs { get; private set; }
+
+    public long PartialSyncsRefused { get; private set; }
 
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
 
@@ -41,6 +55,8 @@ internal sealed class ReplicationMaster(TesseraServer server)
         var link = new ReplicaLink(session, psync);
         _replicas.Add(link);
         session.Flags |= ClientFlags.Replica;
+        _backlog ??= new ReplicationBacklog(server.Config.ReplBacklogSize.Value, Offset);
+        FullSyncs++;
         if (psync)
         {
             reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes($"FULLRESYNC {ReplicationId} {Offset}"));
@@ -49,10 +65,36 @@ internal sealed class ReplicationMaster(TesseraServer server)
         StartSnapshotIfNeeded();
     }
 
+    /// <summary>
+    /// PSYNC <paramref name="replicationId"/> <paramref name="offset"/>: true when the replica can continue from
+    /// its offset, which is then answered (+CONTINUE and the backlog from there); false when it needs a full sync.
+    /// </summary>
+    public bool TryContinue(ClientSession session, RespWriter reply, ReadOnlySpan<byte> replicationId, ReadOnlySpan<byte> offset)
+    {
+        if (replicationId.SequenceEqual("?"u8))
+        {
+            return false;
+        }
+        if (_backlog is null || !System.Text.Ascii.Equals(replicationId, ReplicationId)
+            || !RedisInteger.TryParse(offset, out var from) || !_backlog.Covers(from))
+        {
+            PartialSyncsRefused++;
+            return false;
+        }
+        _replicas.Add(new ReplicaLink(session, announceFullSync: true) { State = ReplicaState.Online, AckOffset = from - 1 });
+        session.Flags |= ClientFlags.Replica;
+        reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes($"CONTINUE {ReplicationId}"));
+        _backlog.CopyFrom(from, reply);
+        PartialSyncs++;
+        server.Log.ReplicaContinues(session.RemoteAddress, Offset - from + 1);
+        return true;
+    }
+
     /// <summary>Appends what a command propagated to the stream of every replica (queued while its snapshot is prepared).</summary>
     public void Feed(OutputBuffer commands)
     {
         Offset += commands.Length;
+        _backlog?.Append(commands);
         foreach (var link in _replicas)
         {
             if (link.State == ReplicaState.Online)
@@ -93,7 +135,6 @@ internal sealed class ReplicationMaster(TesseraServer server)
             _lastPingMs = now;
             var ping = new RespWriter();
             ping.WriteRaw(Ping);
-            server.Propagation.ForgetSelectedDb();
             Feed(ping);
         }
     }
