@@ -76,6 +76,24 @@ public sealed class ReplicationTests
         Assert.Equal(1, client.InfoField("replication", "repl_backlog_active"));
     }
 
+    [Fact]
+    public void A_replica_that_stops_reading_is_disconnected_at_its_output_buffer_limit()
+    {
+        using var master = new TesseraNode("--client-output-buffer-limit", "replica 4mb 0 0");
+        using var client = master.Connect();
+        using var stalled = master.Connect();
+        stalled.Send("PSYNC", "?", "-1");
+        Assert.True(client.WaitForInfo("replication", "connected_slaves", 1));
+        // The stalled replica never reads: its stream piles up until the hard limit closes it.
+        var value = new string('v', 100_000);
+        for (var i = 0; i < 400 && client.InfoField("replication", "connected_slaves") == 1; i++)
+        {
+            client.Call("SET", "big:" + (i % 10).ToString(System.Globalization.CultureInfo.InvariantCulture), value);
+        }
+        Assert.True(client.WaitForInfo("replication", "connected_slaves", 0));
+        Assert.True(stalled.IsClosedByServer());
+    }
+
     /// <summary>The keys of database 0 whose values differ, for the failure message.</summary>
     private static string Differences(RespClient master, RespClient replica)
     {

@@ -110,8 +110,8 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script {Sha} finished; other clients are served again")]
     public static partial void SlowScriptEnded(this ILogger logger, string sha);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Client addr={Address} closed for overcoming of output buffer limits ({Bytes} bytes of pub/sub messages waiting)")]
-    public static partial void ClosingSlowSubscriber(this ILogger logger, string address, long bytes);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client addr={Address} closed for overcoming of output buffer limits ({Class} class, {Bytes} bytes waiting)")]
+    public static partial void ClosingForOutputLimit(this ILogger logger, string address, string @class, long bytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Command '{Command}' failed; the client got an error reply and the server keeps serving")]
     public static partial void CommandFailed(this ILogger logger, Exception exception, string command);

@@ -99,7 +99,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
         {
             if (link.State == ReplicaState.Online)
             {
-                link.Session.WriteRemote(w => Propagation.Copy(commands, w));
+                link.Session.WriteStream(commands);
             }
             else
             {

@@ -42,11 +42,40 @@ internal sealed partial class ClientSession
             _remotePending = true;
             pending = _remote.Length;
         }
-        if (!_closedForOutputLimit && ExceedsPubSubLimit(pending + Output.Length))
+        WakeWithinLimit("pubsub", pending);
+    }
+
+    /// <summary>
+    /// Appends replication stream bytes for this replica (under the execution lock, from the writer's thread);
+    /// a replica over <c>client-output-buffer-limit replica</c> is disconnected, so one that stops reading
+    /// cannot grow its master's memory without bound.
+    /// </summary>
+    public void WriteStream(OutputBuffer stream)
+    {
+        if (_closedForOutputLimit)
         {
-            // Closed from the publisher's thread, as CLIENT KILL does; the loop then forgets the session.
+            return;
+        }
+        long pending;
+        lock (_remoteLock)
+        {
+            Persistence.Propagation.Copy(stream, _remote);
+            _remotePending = true;
+            pending = _remote.Length;
+        }
+        WakeWithinLimit("slave", pending);
+    }
+
+    /// <summary>
+    /// After output was queued from another thread: closes the connection when the class's output buffer limit
+    /// is passed (from that thread, as CLIENT KILL does; the loop then forgets the session), else wakes its loop.
+    /// </summary>
+    private void WakeWithinLimit(string limitClass, long pending)
+    {
+        if (!_closedForOutputLimit && ExceedsOutputLimit(limitClass, pending + Output.Length))
+        {
             _closedForOutputLimit = true;
-            _server.Log.ClosingSlowSubscriber(RemoteAddress, pending + Output.Length);
+            _server.Log.ClosingForOutputLimit(RemoteAddress, limitClass, pending + Output.Length);
             Transport?.Close();
             return;
         }
@@ -65,10 +94,10 @@ internal sealed partial class ClientSession
         w.WriteBulk(message);
     }
 
-    /// <summary>The pubsub class of client-output-buffer-limit: over the hard limit, or over the soft one for too long.</summary>
-    private bool ExceedsPubSubLimit(long pending)
+    /// <summary>A class of client-output-buffer-limit: over the hard limit, or over the soft one for too long.</summary>
+    private bool ExceedsOutputLimit(string limitClass, long pending)
     {
-        var (hard, soft, seconds) = _server.Config.OutputBufferLimits["pubsub"];
+        var (hard, soft, seconds) = _server.Config.OutputBufferLimits[limitClass];
         if (hard > 0 && pending >= hard)
         {
             return true;
