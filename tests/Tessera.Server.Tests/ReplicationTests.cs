@@ -48,6 +48,13 @@ public sealed class ReplicationTests
         var digest = client.Call("DEBUG", "DIGEST").Text;
         Assert.True(WaitForDigest(replicaOne, digest!), "first replica diverged: " + Differences(client, replicaOne));
         Assert.True(WaitForDigest(replicaTwo, digest!), "second replica diverged: " + Differences(client, replicaTwo));
+        // WAIT: both replicas acknowledge the last write; asking for a third waits out its timeout.
+        client.Call("SET", "acknowledged", "yes");
+        Assert.Equal(2, client.Call("WAIT", "2", "5000").Integer);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(2, client.Call("WAIT", "3", "300").Integer);
+        Assert.InRange(clock.ElapsedMilliseconds, 250, 5000);
+        Assert.Equal("ERR timeout is negative", client.Call("WAIT", "1", "-1").Text);
         var role = client.Call("ROLE");
         Assert.Equal("master", role.Items[0].Text);
         Assert.Equal(2, role.Items[2].Items.Count);

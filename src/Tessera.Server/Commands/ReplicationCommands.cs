@@ -16,6 +16,28 @@ internal static class ReplicationCommands
         r.Add("psync", c => Sync(c, psync: true));
         r.Add("sync", c => Sync(c, psync: false));
         r.Add("role", Role);
+        r.Add("wait", Wait);
+    }
+
+    /// <summary>WAIT numreplicas timeout: how many replicas acknowledged this node's writes, waiting up to timeout ms.</summary>
+    private static void Wait(CommandContext c)
+    {
+        if (!RedisInteger.TryParse(c.Arg(2), out var timeout))
+        {
+            c.Error("ERR timeout is not an integer or out of range");
+            return;
+        }
+        if (timeout < 0)
+        {
+            c.Error("ERR timeout is negative");
+            return;
+        }
+        if (!RedisInteger.TryParse(c.Arg(1), out var replicas))
+        {
+            c.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        c.Server.Replication.Wait(c.Session, c.Reply, replicas, timeout, mayBlock: !c.DenyBlocking);
     }
 
     /// <summary>

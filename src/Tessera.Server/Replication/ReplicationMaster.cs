@@ -18,6 +18,10 @@ namespace Tessera.Server.Replication;
 internal sealed class ReplicationMaster(TesseraServer server)
 {
     private static readonly byte[] Ping = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
+    private static readonly byte[] GetAck = "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8.ToArray();
+
+    /// <summary>Clients blocked in WAIT: the offset their replicas must reach, how many, and until when (0: forever).</summary>
+    private readonly List<(ClientSession Session, long Offset, long Replicas, long DeadlineMs)> _waiting = [];
 
     private readonly List<ReplicaLink> _replicas = [];
     private ReplicationBacklog? _backlog;
@@ -119,6 +123,51 @@ internal sealed class ReplicationMaster(TesseraServer server)
                 link.AckMs = Environment.TickCount64;
             }
         }
+        ReleaseWaiters();
+    }
+
+    /// <summary>Replicas that acknowledged the stream up to <paramref name="offset"/>.</summary>
+    public int AcknowledgedAt(long offset) => _replicas.Count(l => l.State == ReplicaState.Online && l.AckOffset >= offset);
+
+    /// <summary>
+    /// WAIT: answers at once when <paramref name="replicas"/> replicas already acknowledged everything written so
+    /// far (or the client may not block), otherwise blocks the client until they do or the timeout passes, and
+    /// asks the replicas for an acknowledgement right away (REPLCONF GETACK).
+    /// </summary>
+    public void Wait(ClientSession session, RespWriter reply, long replicas, long timeoutMs, bool mayBlock)
+    {
+        var acknowledged = AcknowledgedAt(Offset);
+        if (acknowledged >= replicas || !mayBlock)
+        {
+            reply.WriteInteger(acknowledged);
+            return;
+        }
+        session.Flags |= ClientFlags.Blocked;
+        _waiting.Add((session, Offset, replicas, timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs));
+        var getAck = new RespWriter();
+        getAck.WriteRaw(GetAck);
+        Feed(getAck);
+    }
+
+    /// <summary>Answers the WAITs whose replicas caught up, whose time is up, or whose client left.</summary>
+    private void ReleaseWaiters()
+    {
+        var now = Environment.TickCount64;
+        _waiting.RemoveAll(w =>
+        {
+            if (w.Session.Released)
+            {
+                return true;
+            }
+            var acknowledged = AcknowledgedAt(w.Offset);
+            if (acknowledged < w.Replicas && (w.DeadlineMs == 0 || now < w.DeadlineMs))
+            {
+                return false;
+            }
+            w.Session.WriteRemote(reply => reply.WriteInteger(acknowledged));
+            w.Session.Unblock();
+            return true;
+        });
     }
 
     /// <summary>The link of <paramref name="session"/>, or null when it is not a replica.</summary>
@@ -128,6 +177,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     public void Cron()
     {
         _replicas.RemoveAll(l => l.Session.Released);
+        ReleaseWaiters();
         StartSnapshotIfNeeded();
         var now = Environment.TickCount64;
         if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0)
