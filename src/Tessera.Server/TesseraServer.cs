@@ -303,6 +303,13 @@ public sealed partial class TesseraServer : IDisposable
                 Aof.Disable();
             }
         };
+        if (Config.ReplicaOf is { } master)
+        {
+            lock (ExecutionLock)
+            {
+                Replication.BecomeReplica(master.Host, master.Port);
+            }
+        }
         _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
         _cron.Start();
         Log.Ready(string.Join(", ", _listeners.Select(l => l.Description)));
@@ -378,6 +385,7 @@ public sealed partial class TesseraServer : IDisposable
     {
         // A script looping forever would otherwise hold the node, and this call, forever.
         ScriptsIfStarted?.Kill(force: true);
+        Replication.Link?.Stop();
         Shutdown();
         Stopped.Wait();
         foreach (var save in new[] { Snapshots.Background, Aof.Rewrite })

@@ -24,23 +24,7 @@ public sealed class ReplicationTests
         Assert.True(WaitForLink(replicaOne) && WaitForLink(replicaTwo));
         Assert.True(client.WaitForInfo("replication", "connected_slaves", 2));
 
-        // Random commands of every family, errors and transactions included, pipelined in batches.
-        var generator = new CommandGenerator(new Random(20261202));
-        for (var batch = 0; batch < 200; batch++)
-        {
-            for (var i = 0; i < 100; i++)
-            {
-                client.Send(generator.Next().Args);
-            }
-            for (var i = 0; i < 100; i++)
-            {
-                client.ReadRaw();
-            }
-        }
-        if (generator.InMulti)
-        {
-            client.Call("EXEC");
-        }
+        RunRandomCommands(client, seed: 20261202, batches: 200);
         client.Call("SELECT", "9");
         client.Call("SET", "in-db-9", "x");
         client.Call("EVAL", "redis.call('SADD', KEYS[1], 'a', 'b', 'c'); return redis.call('SPOP', KEYS[1])", "1", "scripted");
@@ -99,6 +83,69 @@ public sealed class ReplicationTests
         }
         Assert.True(client.WaitForInfo("replication", "connected_slaves", 0));
         Assert.True(stalled.IsClosedByServer());
+    }
+
+    [Fact]
+    public void A_tessera_replica_of_redis_syncs_streams_continues_and_can_be_promoted()
+    {
+        using var redis = new RedisServerProcess("--enable-debug-command", "yes");
+        using var master = redis.Connect();
+        DebugEnabledServers.FillEveryEncoding(master);
+        master.Call("DEBUG", "POPULATE", "5000");
+        using var node = new TesseraNode("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var replica = node.Connect();
+        Assert.True(WaitForLink(replica));
+        RunRandomCommands(master, seed: 7, batches: 50);
+        Assert.Equal(1, master.Call("WAIT", "1", "5000").Integer);
+        Assert.True(WaitForDigest(replica, master.Call("DEBUG", "DIGEST").Text!), "diverged: " + Differences(master, replica));
+        Assert.Equal("READONLY You can't write against a read only replica.", replica.Call("SET", "k", "v").Text);
+        Assert.Equal("slave", replica.Call("ROLE").Items[0].Text);
+
+        // A lost link continues from the master's backlog.
+        Assert.Equal(1, master.Call("CLIENT", "KILL", "TYPE", "replica").Integer);
+        master.Call("SET", "during-gap", "1");
+        Assert.True(master.WaitForInfo("stats", "sync_partial_ok", 1));
+        Assert.True(WaitForDigest(replica, master.Call("DEBUG", "DIGEST").Text!));
+
+        Assert.Equal("OK", replica.Call("REPLICAOF", "NO", "ONE").Text);
+        Assert.Equal("OK", replica.Call("SET", "k", "v").Text);
+        Assert.Equal("master", replica.Call("ROLE").Items[0].Text);
+    }
+
+    [Fact]
+    public void A_tessera_replica_of_a_tessera_master_gets_every_write()
+    {
+        using var master = new TesseraNode("--enable-debug-command", "yes");
+        using var client = master.Connect();
+        DebugEnabledServers.FillEveryEncoding(client);
+        using var node = new TesseraNode("--enable-debug-command", "yes");
+        using var replica = node.Connect();
+        Assert.Equal("OK", replica.Call("REPLICAOF", "127.0.0.1", master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Text);
+        Assert.True(WaitForLink(replica));
+        RunRandomCommands(client, seed: 11, batches: 50);
+        Assert.Equal(1, client.Call("WAIT", "1", "5000").Integer);
+        Assert.True(WaitForDigest(replica, client.Call("DEBUG", "DIGEST").Text!), "diverged: " + Differences(client, replica));
+    }
+
+    /// <summary>Random commands of every family, errors and transactions included, pipelined in batches of 100.</summary>
+    private static void RunRandomCommands(RespClient client, int seed, int batches)
+    {
+        var generator = new CommandGenerator(new Random(seed));
+        for (var batch = 0; batch < batches; batch++)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                client.Send(generator.Next().Args);
+            }
+            for (var i = 0; i < 100; i++)
+            {
+                client.ReadRaw();
+            }
+        }
+        if (generator.InMulti)
+        {
+            client.Call("EXEC");
+        }
     }
 
     /// <summary>The keys of database 0 whose values differ, for the failure message.</summary>

@@ -207,7 +207,24 @@ internal static class InfoCommand
                 break;
             case "replication":
                 var replication = server.Replication;
-                Field("role", "master");
+                if (replication.Link is { } masterLink)
+                {
+                    Field("role", "slave");
+                    Field("master_host", masterLink.Host);
+                    Field("master_port", masterLink.Port);
+                    Field("master_link_status", masterLink.State == Replication.MasterLinkState.Connected ? "up" : "down");
+                    Field("master_last_io_seconds_ago", (Environment.TickCount64 - masterLink.LastIoMs) / 1000);
+                    Field("master_sync_in_progress", masterLink.State == Replication.MasterLinkState.Syncing ? 1 : 0);
+                    Field("slave_read_repl_offset", replication.Offset);
+                    Field("slave_repl_offset", replication.Offset);
+                    Field("slave_priority", server.Config.ReplicaPriority.Value);
+                    Field("slave_read_only", server.Config.ReplicaReadOnly.Value ? 1 : 0);
+                    Field("replica_announced", 1);
+                }
+                else
+                {
+                    Field("role", "master");
+                }
                 Field("connected_slaves", replication.Replicas.Count);
                 for (var i = 0; i < replication.Replicas.Count; i++)
                 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Tessera.Resp;
+using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;
@@ -17,6 +18,38 @@ internal static class ReplicationCommands
         r.Add("sync", c => Sync(c, psync: false));
         r.Add("role", Role);
         r.Add("wait", Wait);
+        r.Add("replicaof", ReplicaOf);
+        r.Add("slaveof", ReplicaOf);
+    }
+
+    /// <summary>REPLICAOF host port | NO ONE: follows a master from now on, or stops and serves as a master.</summary>
+    private static void ReplicaOf(CommandContext c)
+    {
+        var replication = c.Server.Replication;
+        if (c.ArgIs(1, "no"u8) && c.ArgIs(2, "one"u8))
+        {
+            if (replication.Link is not null)
+            {
+                replication.BecomeMaster();
+                c.Server.Log.MasterModeEnabled();
+            }
+            c.Reply.WriteLiteral(Replies.Ok);
+            return;
+        }
+        if (!RedisInteger.TryParse(c.Arg(2), out var port) || port is < 0 or > 65535)
+        {
+            c.Error("ERR Invalid master port");
+            return;
+        }
+        var host = Encoding.UTF8.GetString(c.Arg(1));
+        if (replication.Link is { } link && link.Host == host && link.Port == port)
+        {
+            c.Reply.WriteSimpleString("OK Already connected to specified master"u8);
+            return;
+        }
+        replication.BecomeReplica(host, (int)port);
+        c.Server.Log.ReplicaOf(host, (int)port);
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 
     /// <summary>WAIT numreplicas timeout: how many replicas acknowledged this node's writes, waiting up to timeout ms.</summary>
@@ -98,11 +131,29 @@ internal static class ReplicationCommands
         }
     }
 
-    /// <summary>ROLE as a master: ["master", offset, [[ip, port, acknowledged offset], ...]].</summary>
+    /// <summary>
+    /// ROLE as a master: ["master", offset, [[ip, port, acknowledged offset], ...]]; as a replica: ["slave",
+    /// master host, master port, link state, offset].
+    /// </summary>
     private static void Role(CommandContext c)
     {
         var master = c.Server.Replication;
         var w = c.Reply;
+        if (master.Link is { } masterLink)
+        {
+            w.WriteArrayHeader(5);
+            w.WriteBulk("slave"u8);
+            w.WriteBulk(Encoding.UTF8.GetBytes(masterLink.Host));
+            w.WriteInteger(masterLink.Port);
+            w.WriteBulk(masterLink.State switch
+            {
+                Replication.MasterLinkState.Connected => "connected"u8,
+                Replication.MasterLinkState.Syncing => "sync"u8,
+                _ => "connecting"u8,
+            });
+            w.WriteInteger(master.KnowsMaster ? master.Offset : -1);
+            return;
+        }
         w.WriteArrayHeader(3);
         w.WriteBulk("master"u8);
         w.WriteInteger(master.Offset);

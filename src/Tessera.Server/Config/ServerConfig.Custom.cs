@@ -43,7 +43,7 @@ internal sealed partial class ServerConfig
         Register(new CustomOption("dir", () => Dir, SetDir, Protected));
         Register(new CustomOption("client-output-buffer-limit", FormatOutputBufferLimits, SetOutputBufferLimits, MultiArgument));
         Register(new CustomOption("notify-keyspace-events", () => KeyspaceEventNames.Format(NotifyKeyspaceEvents), SetNotifyKeyspaceEvents));
-        Register(new CustomOption("replicaof", FormatReplicaOf, SetReplicaOf, Immutable | MultiArgument | NotImplemented, "slaveof"));
+        Register(new CustomOption("replicaof", FormatReplicaOf, SetReplicaOf, Immutable | MultiArgument, "slaveof"));
         Register(new CustomOption("oom-score-adj-values", () => string.Join(' ', OomScoreAdjValues), SetOomScoreAdjValues, MultiArgument | NotImplemented));
         Register(new CustomOption("latency-tracking-info-percentiles",
             () => string.Join(' ', LatencyTrackingInfoPercentiles.Select(p => p.ToString("0.######", CultureInfo.InvariantCulture))),

@@ -68,6 +68,21 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Partial resynchronization request from {Address} accepted, sending {Bytes} bytes of backlog")]
     public static partial void ReplicaContinues(this ILogger logger, string address, long bytes);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection with master {Host}:{Port} lost or refused: {Reason}")]
+    public static partial void MasterLinkLost(this ILogger logger, string host, int port, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MASTER <-> REPLICA sync: Master {Host}:{Port} accepted a Partial Resynchronization.")]
+    public static partial void MasterContinues(this ILogger logger, string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MASTER <-> REPLICA sync: Finished with success ({Bytes} bytes of snapshot from {Host}:{Port})")]
+    public static partial void MasterSynced(this ILogger logger, string host, int port, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "REPLICAOF {Host}:{Port} enabled (user request from client)")]
+    public static partial void ReplicaOf(this ILogger logger, string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MASTER MODE enabled (user request from client)")]
+    public static partial void MasterModeEnabled(this ILogger logger);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Address} asks for synchronization")]
     public static partial void ReplicaAsksSync(this ILogger logger, string address);
 

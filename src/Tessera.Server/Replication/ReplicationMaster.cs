@@ -28,8 +28,71 @@ internal sealed class ReplicationMaster(TesseraServer server)
     private BackgroundSave? _sync;
     private long _lastPingMs = Environment.TickCount64;
 
-    /// <summary>The replication id (INFO master_replid).</summary>
-    public string ReplicationId { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+    /// <summary>The replication id (INFO master_replid): this node's own, or as a replica its master's.</summary>
+    public string ReplicationId { get; private set; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+
+    /// <summary>The link to this node's master while it is a replica (REPLICAOF), or null.</summary>
+    public MasterLink? Link { get; private set; }
+
+    /// <summary>True once a replica synchronized with a master: PSYNC can then ask to continue from its offset.</summary>
+    public bool KnowsMaster { get; private set; }
+
+    /// <summary>
+    /// REPLICAOF host port: drops this node's replicas and any previous link, becomes a read-only replica that
+    /// does not expire keys itself, and starts the link.
+    /// </summary>
+    public void BecomeReplica(string host, int port)
+    {
+        StopLink();
+        foreach (var link in _replicas)
+        {
+            link.Session.Transport?.Close();
+        }
+        _replicas.Clear();
+        _backlog = null;
+        KnowsMaster = false;
+        server.Keyspace.IsReplica = true;
+        Link = new MasterLink(server, host, port);
+        Link.Start();
+    }
+
+    /// <summary>REPLICAOF NO ONE: ends the link and serves as a master under a new replication id.</summary>
+    public void BecomeMaster()
+    {
+        StopLink();
+        server.Keyspace.IsReplica = false;
+        KnowsMaster = false;
+        ReplicationId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+    }
+
+    /// <summary>Stops the link to the master without holding the execution lock (its thread takes it).</summary>
+    private void StopLink()
+    {
+        if (Link is { } link)
+        {
+            Link = null;
+            server.ExecutionLock.Exit();
+            try
+            {
+                link.Stop();
+            }
+            finally
+            {
+                server.ExecutionLock.Enter();
+            }
+        }
+    }
+
+    /// <summary>As a replica, after a full resynchronization (or a +CONTINUE naming a new id): the master's id and offset.</summary>
+    public void FollowMaster(string replicationId, long offset)
+    {
+        ReplicationId = replicationId;
+        Offset = offset;
+        KnowsMaster = true;
+    }
+
+    /// <summary>As a replica: <paramref name="bytes"/> more of the master's stream were applied.</summary>
+    public void Advance(long bytes) => Offset += bytes;
 
     /// <summary>Bytes of replication stream produced so far (INFO master_repl_offset).</summary>
     public long Offset { get; private set; }

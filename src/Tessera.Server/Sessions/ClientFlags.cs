@@ -44,4 +44,7 @@ internal enum ClientFlags
 
     /// <summary>A replica of this node: it receives the replication stream (CLIENT LIST flag S).</summary>
     Replica = 1 << 12,
+
+    /// <summary>The link to this node's master: its commands apply the replication stream (CLIENT LIST flag M).</summary>
+    Master = 1 << 13,
 }

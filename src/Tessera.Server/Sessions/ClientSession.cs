@@ -288,6 +288,12 @@ internal sealed partial class ClientSession
             Reject(command, denied);
             return true;
         }
+        if (server.Replication.Link is not null && server.Config.ReplicaReadOnly.Value
+            && (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0 && (Flags & ClientFlags.Master) == 0)
+        {
+            Reject(command, "READONLY You can't write against a read only replica.");
+            return true;
+        }
         if (server.Loading.Active && (command.Info.Flags & Core.Commands.CommandFlags.Loading) == 0)
         {
             Reject(command, "LOADING Redis is loading the dataset in memory");

@@ -1,0 +1,364 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Tessera.Resp;
+using Tessera.Server.Logging;
+using Tessera.Server.Persistence.Rdb;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Replication;
+
+/// <summary>Where a replica's link to its master stands (ROLE's state, INFO's master_link_status).</summary>
+internal enum MasterLinkState
+{
+    Connecting,
+    Syncing,
+    Connected,
+}
+
+/// <summary>
+/// A replica's connection to its master (REPLICAOF host port), on a thread of its own: the handshake (PING,
+/// AUTH with masterauth, REPLCONF listening-port and capa psync2), PSYNC with the last replication id and offset,
+/// then either the snapshot of a full resynchronization (loaded in place of the dataset) or +CONTINUE, then the
+/// master's stream applied command by command through a client of its own, acknowledged every second and on
+/// REPLCONF GETACK. A lost link is retried every second with the id and offset reached, so it usually continues.
+/// </summary>
+internal sealed class MasterLink
+{
+    private const int ReadSize = 1 << 16;
+
+    private readonly TesseraServer _server;
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _socket;
+
+    public MasterLink(TesseraServer server, string host, int port)
+    {
+        _server = server;
+        Host = host;
+        Port = port;
+        _thread = new Thread(Run) { Name = "tessera-master-link", IsBackground = true };
+    }
+
+    public string Host { get; }
+
+    public int Port { get; }
+
+    public MasterLinkState State { get; private set; } = MasterLinkState.Connecting;
+
+    /// <summary>Environment.TickCount64 of the last bytes from the master (INFO master_last_io_seconds_ago).</summary>
+    public long LastIoMs { get; private set; } = Environment.TickCount64;
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Ends the link (REPLICAOF NO ONE, another master, shutdown) and waits for its thread.</summary>
+    public void Stop()
+    {
+        _stop.Cancel();
+        _socket?.Dispose();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    private void Run()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 1000 };
+                _socket = socket;
+                State = MasterLinkState.Connecting;
+                socket.Connect(Host, Port);
+                var reader = new LineReader(socket);
+                Handshake(socket, reader);
+                Stream(socket, reader);
+            }
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or RdbFormatException or InvalidDataException)
+            {
+                if (!_stop.IsCancellationRequested)
+                {
+                    _server.Log.MasterLinkLost(Host, Port, e.Message);
+                }
+            }
+            State = MasterLinkState.Connecting;
+            _stop.Token.WaitHandle.WaitOne(1000);
+        }
+    }
+
+    private void Handshake(Socket socket, LineReader reader)
+    {
+        Expect(Call(socket, reader, "PING"), "+PONG", allowError: "-NOAUTH");
+        var config = _server.Config;
+        if (config.MasterAuth.Value.Length > 0)
+        {
+            Expect(config.MasterUser.Value.Length > 0
+                ? Call(socket, reader, "AUTH", config.MasterUser.Value, config.MasterAuth.Value)
+                : Call(socket, reader, "AUTH", config.MasterAuth.Value), "+OK");
+        }
+        Expect(Call(socket, reader, "REPLCONF", "listening-port", _server.Port.ToString(CultureInfo.InvariantCulture)), "+OK");
+        Expect(Call(socket, reader, "REPLCONF", "capa", "psync2"), "+OK");
+        var master = _server.Replication;
+        string id;
+        long offset;
+        lock (_server.ExecutionLock)
+        {
+            (id, offset) = master.KnowsMaster ? (master.ReplicationId, master.Offset + 1) : ("?", -1);
+        }
+        State = MasterLinkState.Syncing;
+        var reply = Call(socket, reader, "PSYNC", id, offset.ToString(CultureInfo.InvariantCulture));
+        if (reply.StartsWith("+FULLRESYNC ", StringComparison.Ordinal))
+        {
+            var parts = reply.Split(' ');
+            LoadSnapshot(reader, parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture));
+        }
+        else if (reply.StartsWith("+CONTINUE", StringComparison.Ordinal))
+        {
+            var parts = reply.Split(' ');
+            lock (_server.ExecutionLock)
+            {
+                if (parts.Length > 1)
+                {
+                    master.FollowMaster(parts[1], master.Offset);
+                }
+            }
+            _server.Log.MasterContinues(Host, Port);
+        }
+        else
+        {
+            throw new InvalidDataException("unexpected reply to PSYNC: " + reply);
+        }
+        State = MasterLinkState.Connected;
+    }
+
+    /// <summary>Receives the snapshot ("$length" then the bytes; newlines before it keep the link alive) and loads it.</summary>
+    private void LoadSnapshot(LineReader reader, string id, long offset)
+    {
+        string header;
+        do
+        {
+            header = reader.ReadLine();
+        }
+        while (header.Length == 0);
+        if (!header.StartsWith('$') || !long.TryParse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+        {
+            throw new InvalidDataException("bad snapshot header from master: " + header);
+        }
+        var path = Path.Combine(_server.Config.Dir, $"temp-{Environment.ProcessId}.{Environment.TickCount64}.rdb");
+        try
+        {
+            using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite))
+            {
+                reader.CopyTo(file, length);
+                file.Position = 0;
+                lock (_server.ExecutionLock)
+                {
+                    foreach (var db in _server.Keyspace.Databases)
+                    {
+                        db.Clear();
+                    }
+                    _server.ScriptsIfStarted?.FlushLibraries();
+                    RdbFile.Read(file, _server.Keyspace, _server.Config, code => _server.Scripts.RestoreLibraries([code], "append"));
+                    _server.Replication.FollowMaster(id, offset);
+                }
+            }
+            _server.Log.MasterSynced(Host, Port, length);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Applies the master's stream until the link ends, acknowledging the offset every second.</summary>
+    private void Stream(Socket socket, LineReader reader)
+    {
+        var session = new ClientSession(_server, -2, null, Host + ":" + Port.ToString(CultureInfo.InvariantCulture), "") { Flags = ClientFlags.Master };
+        var parser = new RequestParser { MaxBulkLength = long.MaxValue };
+        var request = new Request();
+        var (buffer, start, end) = reader.TakeBuffered();
+        var lastAck = 0L;
+        while (!_stop.IsCancellationRequested)
+        {
+            var now = Environment.TickCount64;
+            if (now - lastAck >= 1000)
+            {
+                lastAck = now;
+                SendAck(socket);
+            }
+            var consumed = 0;
+            var status = start == end ? ParseStatus.Incomplete : parser.Parse(buffer, start, end, request, out consumed);
+            if (status == ParseStatus.Incomplete)
+            {
+                (buffer, start, end) = Receive(socket, buffer, start, end, parser.BytesNeeded);
+                continue;
+            }
+            if (status == ParseStatus.Error)
+            {
+                throw new InvalidDataException("protocol error in the master's stream: " + parser.Error);
+            }
+            var applied = buffer.AsSpan(start, consumed);
+            start += consumed;
+            if (status == ParseStatus.Skipped)
+            {
+                continue;
+            }
+            var getAck = request.Count == 3 && Ascii.EqualsIgnoreCase(request[0], "replconf"u8) && Ascii.EqualsIgnoreCase(request[1], "getack"u8);
+            lock (_server.ExecutionLock)
+            {
+                if (!getAck)
+                {
+                    session.Replay(request);
+                }
+                _server.Replication.Advance(applied.Length);
+            }
+            if (getAck)
+            {
+                SendAck(socket);
+            }
+        }
+    }
+
+    private void SendAck(Socket socket)
+    {
+        long offset;
+        lock (_server.ExecutionLock)
+        {
+            offset = _server.Replication.Offset;
+        }
+        socket.Send(RespClientEncoding.Encode("REPLCONF", "ACK", offset.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>Reads more of the stream after the unparsed bytes; a receive timeout only returns to send the ACK.</summary>
+    private (byte[] Buffer, int Start, int End) Receive(Socket socket, byte[] buffer, int start, int end, long needed)
+    {
+        var pending = end - start;
+        var size = (int)Math.Min(Array.MaxLength, Math.Max(buffer.Length, Math.Max(needed, pending) + ReadSize));
+        if (size > buffer.Length || start > 0)
+        {
+            var target = size > buffer.Length ? new byte[size] : buffer;
+            Buffer.BlockCopy(buffer, start, target, 0, pending);
+            buffer = target;
+        }
+        try
+        {
+            var read = socket.Receive(buffer, pending, buffer.Length - pending, SocketFlags.None);
+            if (read == 0)
+            {
+                throw new IOException("the master closed the connection");
+            }
+            LastIoMs = Environment.TickCount64;
+            return (buffer, 0, pending + read);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+            if (Environment.TickCount64 - LastIoMs > _server.Config.ReplTimeout.Value * 1000)
+            {
+                throw new IOException("timeout: no data from the master");
+            }
+            return (buffer, 0, pending);
+        }
+    }
+
+    private static string Call(Socket socket, LineReader reader, params string[] args)
+    {
+        socket.Send(RespClientEncoding.Encode(args));
+        return reader.ReadLine();
+    }
+
+    private static void Expect(string reply, string expected, string? allowError = null)
+    {
+        if (reply != expected && !(allowError is not null && reply.StartsWith(allowError, StringComparison.Ordinal)))
+        {
+            throw new InvalidDataException($"the master answered '{reply}'");
+        }
+    }
+
+    /// <summary>Reads CRLF lines and raw bytes from the master during the handshake and the snapshot.</summary>
+    private sealed class LineReader(Socket socket)
+    {
+        private byte[] _buffer = new byte[ReadSize];
+        private int _start;
+        private int _end;
+
+        public string ReadLine()
+        {
+            while (true)
+            {
+                var newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = Encoding.ASCII.GetString(_buffer, _start, newline).TrimEnd('\r');
+                    _start += newline + 1;
+                    return line;
+                }
+                Fill();
+            }
+        }
+
+        /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="output"/>.</summary>
+        public void CopyTo(Stream output, long count)
+        {
+            while (count > 0)
+            {
+                if (_start == _end)
+                {
+                    Fill();
+                }
+                var n = (int)Math.Min(count, _end - _start);
+                output.Write(_buffer, _start, n);
+                _start += n;
+                count -= n;
+            }
+        }
+
+        /// <summary>The bytes read past the snapshot: the start of the stream.</summary>
+        public (byte[] Buffer, int Start, int End) TakeBuffered() => (_buffer, _start, _end);
+
+        private void Fill()
+        {
+            if (_start == _end)
+            {
+                _start = _end = 0;
+            }
+            else if (_end == _buffer.Length)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+            int read;
+            try
+            {
+                read = socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+            {
+                // The master may take a while to prepare the snapshot; the link's own timeout applies.
+                return;
+            }
+            if (read == 0)
+            {
+                throw new IOException("the master closed the connection");
+            }
+            _end += read;
+        }
+    }
+}
+
+/// <summary>Commands as RESP arrays of bulk strings, as a client sends them.</summary>
+internal static class RespClientEncoding
+{
+    public static byte[] Encode(params string[] args)
+    {
+        var text = new StringBuilder();
+        text.Append('*').Append(args.Length).Append("\r\n");
+        foreach (var arg in args)
+        {
+            text.Append('$').Append(Encoding.UTF8.GetByteCount(arg)).Append("\r\n").Append(arg).Append("\r\n");
+        }
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+}
