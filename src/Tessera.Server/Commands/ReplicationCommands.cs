@@ -125,6 +125,12 @@ internal static class ReplicationCommands
             // Already a replica: Redis ignores a second request.
             return;
         }
+        if (c.Server.Replication.Link is not null)
+        {
+            // A replica would have to pass its master's stream on byte for byte, which it does not do yet.
+            c.Error("ERR Tessera does not serve replicas of a replica yet: replicate from the master");
+            return;
+        }
         if (!psync || !c.Server.Replication.TryContinue(c.Session, c.Reply, c.Arg(1), c.Arg(2)))
         {
             c.Server.Replication.BeginFullSync(c.Session, c.Reply, psync);
