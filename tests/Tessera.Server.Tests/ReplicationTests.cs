@@ -127,6 +127,37 @@ public sealed class ReplicationTests
         Assert.True(WaitForDigest(replica, client.Call("DEBUG", "DIGEST").Text!), "diverged: " + Differences(client, replica));
     }
 
+    [Fact]
+    public void A_chain_replicates_and_a_promoted_replica_lets_the_others_continue()
+    {
+        using var redis = new RedisServerProcess("--enable-debug-command", "yes");
+        using var master = redis.Connect();
+        DebugEnabledServers.FillEveryEncoding(master);
+        var masterPort = redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // redis-server -> Tessera -> redis-server, and a second redis-server replica of the top master.
+        using var middle = new TesseraNode("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", masterPort);
+        using var middleClient = middle.Connect();
+        Assert.True(WaitForLink(middleClient));
+        using var end = new RedisServerProcess("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", middle.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var endClient = end.Connect();
+        using var sibling = new RedisServerProcess("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", masterPort);
+        using var siblingClient = sibling.Connect();
+        Assert.True(WaitForLink(endClient) && WaitForLink(siblingClient));
+        RunRandomCommands(master, seed: 3, batches: 30);
+        var digest = master.Call("DEBUG", "DIGEST").Text!;
+        Assert.True(WaitForDigest(middleClient, digest) && WaitForDigest(endClient, digest) && WaitForDigest(siblingClient, digest));
+        Assert.Equal(master.InfoField("replication", "master_repl_offset"), middleClient.InfoField("replication", "master_repl_offset"));
+
+        // Promote the Tessera replica and point the sibling at it: it continues under the old id (replid2).
+        Assert.Equal("OK", middleClient.Call("REPLICAOF", "NO", "ONE").Text);
+        Assert.Equal("OK", siblingClient.Call("REPLICAOF", "127.0.0.1", middle.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Text);
+        Assert.True(middleClient.WaitForInfo("stats", "sync_partial_ok", 2));
+        middleClient.Call("SET", "after-promotion", "1");
+        Assert.Equal(2, middleClient.Call("WAIT", "2", "5000").Integer);
+        digest = middleClient.Call("DEBUG", "DIGEST").Text!;
+        Assert.True(WaitForDigest(siblingClient, digest) && WaitForDigest(endClient, digest));
+    }
+
     /// <summary>Random commands of every family, errors and transactions included, pipelined in batches of 100.</summary>
     private static void RunRandomCommands(RespClient client, int seed, int batches)
     {

@@ -235,9 +235,9 @@ internal static class InfoCommand
                 }
                 Field("master_failover_state", "no-failover");
                 Field("master_replid", replication.ReplicationId);
-                Field("master_replid2", new string('0', 40));
+                Field("master_replid2", replication.PreviousReplicationId);
                 Field("master_repl_offset", replication.Offset);
-                Field("second_repl_offset", -1);
+                Field("second_repl_offset", replication.PreviousIdValidUpTo);
                 var backlog = replication.Backlog;
                 Field("repl_backlog_active", backlog is null ? 0 : 1);
                 Field("repl_backlog_size", backlog?.Size ?? server.Config.ReplBacklogSize.Value);

@@ -70,6 +70,11 @@ internal static class ReplicationCommands
             c.Error("ERR value is not an integer or out of range");
             return;
         }
+        if (c.Server.Replication.Link is not null)
+        {
+            c.Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+            return;
+        }
         c.Server.Replication.Wait(c.Session, c.Reply, replicas, timeout, mayBlock: !c.DenyBlocking);
     }
 
@@ -125,10 +130,9 @@ internal static class ReplicationCommands
             // Already a replica: Redis ignores a second request.
             return;
         }
-        if (c.Server.Replication.Link is not null)
+        if (c.Server.Replication.Link is { State: not Replication.MasterLinkState.Connected })
         {
-            // A replica would have to pass its master's stream on byte for byte, which it does not do yet.
-            c.Error("ERR Tessera does not serve replicas of a replica yet: replicate from the master");
+            c.Error("NOMASTERLINK Can't SYNC while not connected with my master");
             return;
         }
         if (!psync || !c.Server.Replication.TryContinue(c.Session, c.Reply, c.Arg(1), c.Arg(2)))

@@ -97,7 +97,8 @@ internal sealed class Propagation(TesseraServer server)
         }
         _pendingCommands = 0;
         server.Aof.Feed(commands);
-        if (server.Replication.Streaming)
+        // A replica passes its master's bytes on instead (ReplicationMaster.FeedFromMaster).
+        if (server.Replication.Streaming && server.Replication.Link is null)
         {
             server.Replication.Feed(commands);
         }

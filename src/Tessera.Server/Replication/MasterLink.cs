@@ -121,7 +121,7 @@ internal sealed class MasterLink
             {
                 if (parts.Length > 1)
                 {
-                    master.FollowMaster(parts[1], master.Offset);
+                    master.ContinuedWith(parts[1]);
                 }
             }
             _server.Log.MasterContinues(Host, Port);
@@ -161,7 +161,7 @@ internal sealed class MasterLink
                     }
                     _server.ScriptsIfStarted?.FlushLibraries();
                     RdbFile.Read(file, _server.Keyspace, _server.Config, code => _server.Scripts.RestoreLibraries([code], "append"));
-                    _server.Replication.FollowMaster(id, offset);
+                    _server.Replication.FullySyncedWith(id, offset);
                 }
             }
             _server.Log.MasterSynced(Host, Port, length);
@@ -212,7 +212,7 @@ internal sealed class MasterLink
                 {
                     session.Replay(request);
                 }
-                _server.Replication.Advance(applied.Length);
+                _server.Replication.FeedFromMaster(applied);
             }
             if (getAck)
             {

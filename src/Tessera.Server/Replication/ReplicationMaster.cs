@@ -56,14 +56,35 @@ internal sealed class ReplicationMaster(TesseraServer server)
         Link.Start();
     }
 
-    /// <summary>REPLICAOF NO ONE: ends the link and serves as a master under a new replication id.</summary>
+    /// <summary>
+    /// REPLICAOF NO ONE: ends the link and serves as a master under a new replication id. The old id stays
+    /// valid up to the offset reached (replid2), so the other replicas of the old master continue from here.
+    /// </summary>
     public void BecomeMaster()
     {
         StopLink();
         server.Keyspace.IsReplica = false;
+        if (KnowsMaster)
+        {
+            PreviousReplicationId = ReplicationId;
+            PreviousIdValidUpTo = Offset + 1;
+        }
         KnowsMaster = false;
         ReplicationId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+        // From now on this node's own writes make the stream.
+        server.Propagation.ForgetSelectedDb();
+        // As Redis does: its replicas reconnect, continue under the old id and learn the new one.
+        foreach (var link in _replicas)
+        {
+            link.Session.Transport?.Close();
+        }
     }
+
+    /// <summary>The id this node followed before a promotion (INFO master_replid2), or forty zeros.</summary>
+    public string PreviousReplicationId { get; private set; } = new('0', 40);
+
+    /// <summary>Offsets up to this one may continue under <see cref="PreviousReplicationId"/> (INFO second_repl_offset), or -1.</summary>
+    public long PreviousIdValidUpTo { get; private set; } = -1;
 
     /// <summary>Stops the link to the master without holding the execution lock (its thread takes it).</summary>
     private void StopLink()
@@ -83,16 +104,46 @@ internal sealed class ReplicationMaster(TesseraServer server)
         }
     }
 
-    /// <summary>As a replica, after a full resynchronization (or a +CONTINUE naming a new id): the master's id and offset.</summary>
-    public void FollowMaster(string replicationId, long offset)
+    /// <summary>
+    /// As a replica, after a full resynchronization: the master's id and offset, and a fresh backlog of its stream.
+    /// This node's own replicas hold another dataset now: they are disconnected and will sync again.
+    /// </summary>
+    public void FullySyncedWith(string replicationId, long offset)
     {
+        foreach (var link in _replicas)
+        {
+            link.Session.Transport?.Close();
+        }
+        _replicas.Clear();
         ReplicationId = replicationId;
         Offset = offset;
         KnowsMaster = true;
+        _backlog = new ReplicationBacklog(server.Config.ReplBacklogSize.Value, offset);
     }
 
-    /// <summary>As a replica: <paramref name="bytes"/> more of the master's stream were applied.</summary>
-    public void Advance(long bytes) => Offset += bytes;
+    /// <summary>As a replica, after +CONTINUE: the master's id (a promoted master announces its new one).</summary>
+    public void ContinuedWith(string replicationId)
+    {
+        if (replicationId != ReplicationId)
+        {
+            PreviousReplicationId = ReplicationId;
+            PreviousIdValidUpTo = Offset + 1;
+            ReplicationId = replicationId;
+        }
+    }
+
+    /// <summary>
+    /// As a replica: bytes of the master's stream just applied. They go on unchanged to the backlog and this
+    /// node's own replicas (a chain), so every node of the chain counts the same offsets.
+    /// </summary>
+    public void FeedFromMaster(ReadOnlySpan<byte> stream)
+    {
+        _fromMaster.WriteRaw(stream);
+        Feed(_fromMaster);
+        _fromMaster.Reset();
+    }
+
+    private readonly RespWriter _fromMaster = new();
 
     /// <summary>Bytes of replication stream produced so far (INFO master_repl_offset).</summary>
     public long Offset { get; private set; }
@@ -142,8 +193,9 @@ internal sealed class ReplicationMaster(TesseraServer server)
         {
             return false;
         }
-        if (_backlog is null || !System.Text.Ascii.Equals(replicationId, ReplicationId)
-            || !RedisInteger.TryParse(offset, out var from) || !_backlog.Covers(from))
+        if (_backlog is null || !RedisInteger.TryParse(offset, out var from) || !_backlog.Covers(from)
+            || !(System.Text.Ascii.Equals(replicationId, ReplicationId)
+                || (System.Text.Ascii.Equals(replicationId, PreviousReplicationId) && from <= PreviousIdValidUpTo)))
         {
             PartialSyncsRefused++;
             return false;
@@ -243,7 +295,8 @@ internal sealed class ReplicationMaster(TesseraServer server)
         ReleaseWaiters();
         StartSnapshotIfNeeded();
         var now = Environment.TickCount64;
-        if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0)
+        // A replica's own replicas get its master's PINGs with the rest of the stream.
+        if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0 && Link is null)
         {
             _lastPingMs = now;
             var ping = new RespWriter();
