@@ -13,8 +13,8 @@ source bench/common.sh
 KEYS=${KEYS:-1000000}
 ROUNDS=${ROUNDS:-3}
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+# Process ids go to a file: start runs in a command substitution's subshell, where a shell array would be lost.
+cleanup() { xargs -r kill <"$WORK/pids" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # start KIND CPU NAME: starts a server, prints its port.
@@ -27,7 +27,7 @@ start() {
     else
         taskset -c "$cpu" "$TESSERA" server --port "$port" --bind 127.0.0.1 --save "" --dir "$WORK/$name" --enable-debug-command yes --repl-diskless-sync-delay 0 >"$WORK/$name.log" 2>&1 &
     fi
-    PIDS+=($!)
+    echo $! >>"$WORK/pids"
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     echo "$port"
 }
