@@ -1,6 +1,4 @@
-using Tessera.Server.Config;
 using Tessera.Server.Persistence.Rdb;
-using Tessera.Server.Storage;
 
 namespace Tessera.Server.Persistence;
 
@@ -26,13 +24,10 @@ public static class RdbCheck
         }
         using (file)
         {
-            var config = new ServerConfig();
-            var keyspace = new Keyspace(config);
-            keyspace.UpdateClock();
             var libraries = 0;
             try
             {
-                var result = RdbFile.Read(file, keyspace, config, _ => libraries++);
+                var (result, keyspace) = RdbFile.ReadScratch(file, _ => libraries++);
                 output.WriteLine($"[offset {file.Position}] \\o/ RDB looks OK! \\o/");
                 output.WriteLine($"[info] {result.KeysLoaded + result.KeysExpired} keys read");
                 output.WriteLine($"[info] {keyspace.Databases.Sum(d => d.VolatileCount)} expires");

@@ -126,7 +126,7 @@ internal sealed class Snapshots(TesseraServer server)
         loading.Begin(file.Length);
         try
         {
-            LastLoad = RdbFile.Read(file, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"), loading.Advance);
+            LastLoad = ReadInto(file, loading.Advance);
         }
         finally
         {
@@ -135,6 +135,13 @@ internal sealed class Snapshots(TesseraServer server)
         server.Log.DbLoaded(LastLoad.RedisVersion ?? "unknown", LastLoad.KeysLoaded, LastLoad.KeysExpired, loading.ElapsedSeconds);
         return true;
     }
+
+    /// <summary>
+    /// Loads a snapshot from <paramref name="stream"/> into the node's keyspace, its function libraries
+    /// included (start-up, an AOF base, a replica's full sync).
+    /// </summary>
+    public RdbLoadResult ReadInto(Stream stream, Action<long>? progress = null)
+        => RdbFile.Read(stream, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"), progress);
 
     /// <summary>The code of every function library, as the snapshot stores them.</summary>
     public IReadOnlyList<byte[]> Libraries() => server.ScriptsIfStarted?.Libraries.Select(l => l.Code).ToList() ?? [];

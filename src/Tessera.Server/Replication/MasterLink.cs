@@ -160,7 +160,7 @@ internal sealed class MasterLink
                         db.Clear();
                     }
                     _server.ScriptsIfStarted?.FlushLibraries();
-                    RdbFile.Read(file, _server.Keyspace, _server.Config, code => _server.Scripts.RestoreLibraries([code], "append"));
+                    _server.Snapshots.ReadInto(file);
                     _server.Replication.FullySyncedWith(id, offset);
                 }
             }

@@ -1,6 +1,4 @@
-using Tessera.Server.Config;
 using Tessera.Server.Persistence.Rdb;
-using Tessera.Server.Storage;
 
 namespace Tessera.Server.Persistence.Aof;
 
@@ -97,20 +95,14 @@ public static class AofCheck
     /// <summary>A file starting with an RDB snapshot (a base, or an old-style preamble) has it checked first.</summary>
     private static bool TryReadRdbPart(FileStream stream, string path, TextWriter output)
     {
-        Span<byte> magic = stackalloc byte[5];
-        var isRdb = stream.ReadAtLeast(magic, 5, throwOnEndOfStream: false) == 5 && magic.SequenceEqual("REDIS"u8);
-        stream.Position = 0;
-        if (!isRdb)
+        if (!RdbFile.StartsWithSnapshot(stream))
         {
             return true;
         }
         output.WriteLine($"The AOF {Path.GetFileName(path)} has an RDB preamble, checking RDB preamble.");
         try
         {
-            var config = new ServerConfig();
-            var keyspace = new Keyspace(config);
-            keyspace.UpdateClock();
-            RdbFile.Read(stream, keyspace, config, _ => { });
+            RdbFile.ReadScratch(stream, _ => { });
             output.WriteLine($"RDB preamble is OK, proceeding with AOF tail...");
             return true;
         }

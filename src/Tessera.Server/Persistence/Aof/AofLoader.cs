@@ -64,15 +64,11 @@ internal sealed class AofLoader(TesseraServer server, string directory)
             {
                 return;
             }
-            Span<byte> magic = stackalloc byte[5];
-            var isRdb = stream.ReadAtLeast(magic, 5, throwOnEndOfStream: false) == 5 && magic.SequenceEqual("REDIS"u8);
-            stream.Position = 0;
-            if (isRdb)
+            if (RdbFile.StartsWithSnapshot(stream))
             {
                 try
                 {
-                    RdbFile.Read(stream, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"),
-                        position => server.Loading.Advance(_loadedBefore + position));
+                    server.Snapshots.ReadInto(stream, position => server.Loading.Advance(_loadedBefore + position));
                 }
                 catch (RdbFormatException e)
                 {

@@ -41,6 +41,30 @@ internal static class RdbFile
         WriteFooter(w, stream, config);
     }
 
+    /// <summary>
+    /// True when the stream (at its start) holds an RDB snapshot, as an AOF base or preamble may; the position is
+    /// left at the start either way.
+    /// </summary>
+    public static bool StartsWithSnapshot(Stream stream)
+    {
+        Span<byte> magic = stackalloc byte[5];
+        var found = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) == magic.Length && magic.SequenceEqual(Magic);
+        stream.Position = 0;
+        return found;
+    }
+
+    /// <summary>
+    /// Reads a snapshot into a keyspace of its own, only to check it (check-rdb, check-aof); returns what it
+    /// found and the keyspace. Throws <see cref="RdbFormatException"/> like <see cref="Read"/>.
+    /// </summary>
+    public static (RdbLoadResult Result, Keyspace Keyspace) ReadScratch(Stream stream, Action<byte[]> addLibrary)
+    {
+        var config = new ServerConfig();
+        var keyspace = new Keyspace(config);
+        keyspace.UpdateClock();
+        return (Read(stream, keyspace, config, addLibrary), keyspace);
+    }
+
     /// <summary>The magic, the aux fields and the function libraries.</summary>
     public static void WriteHeader(RdbWriter w, IEnumerable<byte[]> libraries, long usedMemory, bool aofBase)
     {
