@@ -212,7 +212,7 @@ internal sealed class MasterLink
                 {
                     session.Replay(request);
                 }
-                _server.Replication.FeedFromMaster(applied);
+                _server.Replication.Feed(applied);
             }
             if (getAck)
             {
@@ -228,7 +228,7 @@ internal sealed class MasterLink
         {
             offset = _server.Replication.Offset;
         }
-        socket.Send(RespClientEncoding.Encode("REPLCONF", "ACK", offset.ToString(CultureInfo.InvariantCulture)));
+        Send(socket, "REPLCONF", "ACK", offset.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Reads more of the stream after the unparsed bytes; a receive timeout only returns to send the ACK.</summary>
@@ -264,8 +264,23 @@ internal sealed class MasterLink
 
     private static string Call(Socket socket, LineReader reader, params string[] args)
     {
-        socket.Send(RespClientEncoding.Encode(args));
+        Send(socket, args);
         return reader.ReadLine();
+    }
+
+    /// <summary>Sends a command to the master as a client does: an array of bulk strings.</summary>
+    private static void Send(Socket socket, params string[] args)
+    {
+        var command = new RespWriter();
+        command.WriteArrayHeader(args.Length);
+        foreach (var arg in args)
+        {
+            command.WriteBulk(arg);
+        }
+        var bytes = new byte[command.Length];
+        command.CopyTo(bytes);
+        command.Clear();
+        socket.Send(bytes);
     }
 
     private static void Expect(string reply, string expected, string? allowError = null)
@@ -345,20 +360,5 @@ internal sealed class MasterLink
             }
             _end += read;
         }
-    }
-}
-
-/// <summary>Commands as RESP arrays of bulk strings, as a client sends them.</summary>
-internal static class RespClientEncoding
-{
-    public static byte[] Encode(params string[] args)
-    {
-        var text = new StringBuilder();
-        text.Append('*').Append(args.Length).Append("\r\n");
-        foreach (var arg in args)
-        {
-            text.Append('$').Append(Encoding.UTF8.GetByteCount(arg)).Append("\r\n").Append(arg).Append("\r\n");
-        }
-        return Encoding.UTF8.GetBytes(text.ToString());
     }
 }

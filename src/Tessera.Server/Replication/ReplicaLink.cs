@@ -14,12 +14,9 @@ internal enum ReplicaState
 }
 
 /// <summary>A replica as its master sees it: the client connection that asked for PSYNC or SYNC.</summary>
-internal sealed class ReplicaLink(ClientSession session, bool announceFullSync)
+internal sealed class ReplicaLink(ClientSession session)
 {
     public ClientSession Session { get; } = session;
-
-    /// <summary>False for the old SYNC, which gets the snapshot without a +FULLRESYNC line.</summary>
-    public bool AnnounceFullSync { get; } = announceFullSync;
 
     public ReplicaState State { get; set; } = ReplicaState.WaitingSnapshot;
 

@@ -44,11 +44,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     public void BecomeReplica(string host, int port)
     {
         StopLink();
-        foreach (var link in _replicas)
-        {
-            link.Session.Transport?.Close();
-        }
-        _replicas.Clear();
+        DisconnectReplicas();
         _backlog = null;
         KnowsMaster = false;
         server.Keyspace.IsReplica = true;
@@ -74,10 +70,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
         // From now on this node's own writes make the stream.
         server.Propagation.ForgetSelectedDb();
         // As Redis does: its replicas reconnect, continue under the old id and learn the new one.
-        foreach (var link in _replicas)
-        {
-            link.Session.Transport?.Close();
-        }
+        DisconnectReplicas();
     }
 
     /// <summary>The id this node followed before a promotion (INFO master_replid2), or forty zeros.</summary>
@@ -110,11 +103,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// </summary>
     public void FullySyncedWith(string replicationId, long offset)
     {
-        foreach (var link in _replicas)
-        {
-            link.Session.Transport?.Close();
-        }
-        _replicas.Clear();
+        DisconnectReplicas();
         ReplicationId = replicationId;
         Offset = offset;
         KnowsMaster = true;
@@ -133,17 +122,28 @@ internal sealed class ReplicationMaster(TesseraServer server)
     }
 
     /// <summary>
-    /// As a replica: bytes of the master's stream just applied. They go on unchanged to the backlog and this
-    /// node's own replicas (a chain), so every node of the chain counts the same offsets.
+    /// Appends stream bytes this node did not propagate itself: PING and REPLCONF GETACK, or as a replica the
+    /// master's stream just applied, which goes on unchanged to the backlog and this node's own replicas (a
+    /// chain), so every node of the chain counts the same offsets.
     /// </summary>
-    public void FeedFromMaster(ReadOnlySpan<byte> stream)
+    public void Feed(ReadOnlySpan<byte> stream)
     {
-        _fromMaster.WriteRaw(stream);
-        Feed(_fromMaster);
-        _fromMaster.Reset();
+        _raw.WriteRaw(stream);
+        Feed(_raw);
+        _raw.Reset();
     }
 
-    private readonly RespWriter _fromMaster = new();
+    /// <summary>Closes every replica's connection (they reconnect and sync again).</summary>
+    private void DisconnectReplicas()
+    {
+        foreach (var link in _replicas)
+        {
+            link.Session.Transport?.Close();
+        }
+        _replicas.Clear();
+    }
+
+    private readonly RespWriter _raw = new();
 
     /// <summary>Bytes of replication stream produced so far (INFO master_repl_offset).</summary>
     public long Offset { get; private set; }
@@ -170,7 +170,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// </summary>
     public void BeginFullSync(ClientSession session, RespWriter reply, bool psync)
     {
-        var link = new ReplicaLink(session, psync);
+        var link = new ReplicaLink(session);
         _replicas.Add(link);
         session.Flags |= ClientFlags.Replica;
         _backlog ??= new ReplicationBacklog(server.Config.ReplBacklogSize.Value, Offset);
@@ -200,7 +200,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
             PartialSyncsRefused++;
             return false;
         }
-        _replicas.Add(new ReplicaLink(session, announceFullSync: true) { State = ReplicaState.Online, AckOffset = from - 1 });
+        _replicas.Add(new ReplicaLink(session) { State = ReplicaState.Online, AckOffset = from - 1 });
         session.Flags |= ClientFlags.Replica;
         reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes($"CONTINUE {ReplicationId}"));
         _backlog.CopyFrom(from, reply);
@@ -259,9 +259,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
         }
         session.Flags |= ClientFlags.Blocked;
         _waiting.Add((session, Offset, replicas, timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs));
-        var getAck = new RespWriter();
-        getAck.WriteRaw(GetAck);
-        Feed(getAck);
+        Feed(GetAck);
     }
 
     /// <summary>Answers the WAITs whose replicas caught up, whose time is up, or whose client left.</summary>
@@ -285,9 +283,6 @@ internal sealed class ReplicationMaster(TesseraServer server)
         });
     }
 
-    /// <summary>The link of <paramref name="session"/>, or null when it is not a replica.</summary>
-    public ReplicaLink? LinkOf(ClientSession session) => _replicas.Find(l => l.Session == session);
-
     /// <summary>From the cron: forgets replicas whose connection closed, starts waiting syncs, pings the others.</summary>
     public void Cron()
     {
@@ -299,9 +294,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
         if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0 && Link is null)
         {
             _lastPingMs = now;
-            var ping = new RespWriter();
-            ping.WriteRaw(Ping);
-            Feed(ping);
+            Feed(Ping);
         }
     }
 
