@@ -62,7 +62,7 @@ public sealed partial class TesseraServer : IDisposable
         {
             if (Propagation.Active)
             {
-                Propagation.Command(db.Index, Config.LazyfreeLazyExpire.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray(), key);
+                Propagation.Command(db.Index, Persistence.Propagation.DeleteCommand(Config.LazyfreeLazyExpire.Value), key);
             }
             Notifications.Notify(Pubsub.KeyspaceEvents.Expired, "expired"u8, key, db.Index);
             Watches.Touch(db.Index, key);
@@ -71,7 +71,7 @@ public sealed partial class TesseraServer : IDisposable
         {
             if (Propagation.Active)
             {
-                Propagation.Command(db.Index, Config.LazyfreeLazyEviction.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray(), key);
+                Propagation.Command(db.Index, Persistence.Propagation.DeleteCommand(Config.LazyfreeLazyEviction.Value), key);
             }
             Watches.Touch(db.Index, key);
             Notifications.Notify(Pubsub.KeyspaceEvents.Evicted, "evicted"u8, key, db.Index);

@@ -17,6 +17,12 @@ internal sealed class Propagation(TesseraServer server)
     private int _depth;
     private int _selectedDb = -1;
 
+    private static readonly byte[] Del = "DEL"u8.ToArray();
+    private static readonly byte[] Unlink = "UNLINK"u8.ToArray();
+
+    /// <summary>How a key deleted by the server (expired, evicted) propagates: UNLINK under the lazyfree option, else DEL.</summary>
+    public static byte[] DeleteCommand(bool lazy) => lazy ? Unlink : Del;
+
     /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
     public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || server.Replication.Streaming;
 

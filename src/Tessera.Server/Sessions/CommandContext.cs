@@ -262,7 +262,7 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     public static byte[] Number(long value) => System.Text.Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>DEL, or UNLINK under <c>lazyfree-lazy-expire</c>: how a key deleted for its TTL propagates.</summary>
-    public byte[] ExpiredKeyDelete => Server.Config.LazyfreeLazyExpire.Value ? "UNLINK"u8.ToArray() : "DEL"u8.ToArray();
+    public byte[] ExpiredKeyDelete => Persistence.Propagation.DeleteCommand(Server.Config.LazyfreeLazyExpire.Value);
 
     /// <summary>The command propagates nothing itself (EXEC, EVAL, FCALL: the commands they run do).</summary>
     public void PropagateNothing() => Propagated = true;
