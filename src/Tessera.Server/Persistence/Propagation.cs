@@ -4,7 +4,8 @@ namespace Tessera.Server.Persistence;
 
 /// <summary>
 /// The propagation seam (Redis's propagateNow / alsoPropagate / propagatePendingCommands): every change to the
-/// dataset is written once, as the RESP commands that reproduce it, for the AOF and the replication stream. Commands with non-deterministic or time-relative effects propagate a rewrite (SPOP as SREM, EXPIRE as
+/// dataset is written once, as the RESP commands that reproduce it, for the AOF and the replication stream.
+/// Commands with non-deterministic or time-relative effects propagate a rewrite (SPOP as SREM, EXPIRE as
 /// PEXPIREAT); EXEC and scripts propagate the writes they ran. What one top-level command propagates is
 /// gathered and handed on when it ends, wrapped in MULTI/EXEC when it is more than one command, so a replay
 /// applies it atomically. SELECT is inserted whenever the database changes. Used under the execution lock.
