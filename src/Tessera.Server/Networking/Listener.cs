@@ -37,7 +37,9 @@ internal sealed class Listener : IDisposable
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone: .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let a second
+            // server bind a port already in use instead of failing as Redis does.
+            Native.SetOption((int)socket.Handle, Native.SolSocket, Native.SoReuseAddr, 1);
             if (ip.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;

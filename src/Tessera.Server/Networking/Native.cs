@@ -34,6 +34,7 @@ internal static partial class Native
     public const int TcpKeepCnt = 6;
     public const int SolSocket = 1;
     public const int SoKeepAlive = 9;
+    public const int SoReuseAddr = 2;
 
     public const int AfInet = 2;
     public const int AfInet6 = 10;
