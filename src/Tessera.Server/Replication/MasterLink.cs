@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Tessera.Resp;
 using Tessera.Server.Logging;
+using Tessera.Server.Persistence;
 using Tessera.Server.Persistence.Rdb;
 using Tessera.Server.Sessions;
 
@@ -18,27 +19,47 @@ internal enum MasterLinkState
 
 /// <summary>
 /// A replica's connection to its master (REPLICAOF host port), on a thread of its own: the handshake (PING,
-/// AUTH with masterauth, REPLCONF listening-port and capa psync2), PSYNC with the last replication id and offset,
-/// then either the snapshot of a full resynchronization (loaded in place of the dataset) or +CONTINUE, then the
-/// master's stream applied command by command through a client of its own, acknowledged every second and on
-/// REPLCONF GETACK. A lost link is retried every second with the id and offset reached, so it usually continues.
+/// AUTH with masterauth, REPLCONF listening-port and capa eof psync2), PSYNC with the last replication id and
+/// offset, then either the snapshot of a full resynchronization (kept as the node's snapshot file and loaded in
+/// place of the dataset) or +CONTINUE, then the master's stream applied command by command through a client of
+/// its own, acknowledged every second and on REPLCONF GETACK. A lost link is retried, sooner at first and then
+/// up to every <see cref="MaxRetryDelayMs"/>, with the id and offset reached, so it usually continues.
 /// </summary>
 internal sealed class MasterLink
 {
     private const int ReadSize = 1 << 16;
+    private const int FirstRetryDelayMs = 100;
+    private const int MaxRetryDelayMs = 2000;
 
     private readonly TesseraServer _server;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _socket;
 
-    public MasterLink(TesseraServer server, string host, int port)
+    /// <summary>
+    /// The client that applies the master's stream. It outlives a lost connection: a stream continued after
+    /// +CONTINUE does not repeat the SELECT it already sent.
+    /// </summary>
+    private ClientSession _master;
+
+    public MasterLink(TesseraServer server, string host, int port, int streamDb = 0)
     {
         _server = server;
         Host = host;
         Port = port;
+        _master = NewMasterClient(streamDb);
         _thread = new Thread(Run) { Name = "tessera-master-link", IsBackground = true };
     }
+
+    private ClientSession NewMasterClient(int db)
+    {
+        var session = new ClientSession(_server, -2, null, Host + ":" + Port.ToString(CultureInfo.InvariantCulture), "") { Flags = ClientFlags.Master };
+        session.Select(db);
+        return session;
+    }
+
+    /// <summary>The database the master's stream writes to now (the snapshot's <c>repl-stream-db</c>).</summary>
+    public int StreamDb => _master.DbIndex;
 
     public string Host { get; }
 
@@ -64,6 +85,7 @@ internal sealed class MasterLink
 
     private void Run()
     {
+        var retryDelayMs = FirstRetryDelayMs;
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -74,6 +96,7 @@ internal sealed class MasterLink
                 socket.Connect(Host, Port);
                 var reader = new LineReader(socket);
                 Handshake(socket, reader);
+                retryDelayMs = FirstRetryDelayMs;
                 Stream(socket, reader);
             }
             catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or RdbFormatException or InvalidDataException)
@@ -84,7 +107,8 @@ internal sealed class MasterLink
                 }
             }
             State = MasterLinkState.Connecting;
-            _stop.Token.WaitHandle.WaitOne(1000);
+            _stop.Token.WaitHandle.WaitOne(retryDelayMs);
+            retryDelayMs = Math.Min(MaxRetryDelayMs, retryDelayMs * 2);
         }
     }
 
@@ -99,7 +123,7 @@ internal sealed class MasterLink
                 : Call(socket, reader, "AUTH", config.MasterAuth.Value), "+OK");
         }
         Expect(Call(socket, reader, "REPLCONF", "listening-port", _server.Port.ToString(CultureInfo.InvariantCulture)), "+OK");
-        Expect(Call(socket, reader, "REPLCONF", "capa", "psync2"), "+OK");
+        Expect(Call(socket, reader, "REPLCONF", "capa", "eof", "capa", "psync2"), "+OK");
         var master = _server.Replication;
         string id;
         long offset;
@@ -108,7 +132,9 @@ internal sealed class MasterLink
             (id, offset) = master.KnowsMaster ? (master.ReplicationId, master.Offset + 1) : ("?", -1);
         }
         State = MasterLinkState.Syncing;
-        var reply = Call(socket, reader, "PSYNC", id, offset.ToString(CultureInfo.InvariantCulture));
+        Send(socket, "PSYNC", id, offset.ToString(CultureInfo.InvariantCulture));
+        // A master that delays a diskless snapshot answers once it starts, sending newlines meanwhile.
+        var reply = reader.ReadLineAfterNewlines();
         if (reply.StartsWith("+FULLRESYNC ", StringComparison.Ordinal))
         {
             var parts = reply.Split(' ');
@@ -133,16 +159,17 @@ internal sealed class MasterLink
         State = MasterLinkState.Connected;
     }
 
-    /// <summary>Receives the snapshot ("$length" then the bytes; newlines before it keep the link alive) and loads it.</summary>
+    /// <summary>
+    /// Receives the snapshot ("$length" then the bytes, or "$EOF:mark" then the bytes and the mark; newlines
+    /// before it keep the link alive) into a file that becomes the node's snapshot file, as Redis keeps it, and
+    /// loads it in place of the dataset. An append-only file is stopped meanwhile and rewritten after.
+    /// </summary>
     private void LoadSnapshot(LineReader reader, string id, long offset)
     {
-        string header;
-        do
-        {
-            header = reader.ReadLine();
-        }
-        while (header.Length == 0);
-        if (!header.StartsWith('$') || !long.TryParse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+        var header = reader.ReadLineAfterNewlines();
+        var length = -1L;
+        var eofMark = header.StartsWith("$EOF:", StringComparison.Ordinal) && header.Length == 5 + EofMarkLength ? Encoding.ASCII.GetBytes(header[5..]) : null;
+        if (eofMark is null && (!header.StartsWith('$') || !long.TryParse(header.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out length)))
         {
             throw new InvalidDataException("bad snapshot header from master: " + header);
         }
@@ -151,10 +178,20 @@ internal sealed class MasterLink
         {
             using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite))
             {
-                reader.CopyTo(file, length);
+                if (eofMark is null)
+                {
+                    reader.CopyTo(file, length);
+                }
+                else
+                {
+                    reader.CopyUntil(file, eofMark);
+                }
+                file.Flush(flushToDisk: true);
                 file.Position = 0;
                 lock (_server.ExecutionLock)
                 {
+                    var aof = _server.Aof.Enabled;
+                    _server.Aof.Disable();
                     foreach (var db in _server.Keyspace.Databases)
                     {
                         db.Clear();
@@ -162,8 +199,15 @@ internal sealed class MasterLink
                     _server.ScriptsIfStarted?.FlushLibraries();
                     _server.Snapshots.ReadInto(file);
                     _server.Replication.FullySyncedWith(id, offset);
+                    _master = NewMasterClient(0);
+                    if (aof)
+                    {
+                        _server.Aof.Enable();
+                    }
                 }
+                length = file.Length;
             }
+            DurableRename.Replace(path, _server.Snapshots.FilePath);
             _server.Log.MasterSynced(Host, Port, length);
         }
         finally
@@ -172,10 +216,13 @@ internal sealed class MasterLink
         }
     }
 
+    /// <summary>The length of the random mark around a diskless transfer.</summary>
+    private const int EofMarkLength = 40;
+
     /// <summary>Applies the master's stream until the link ends, acknowledging the offset every second.</summary>
     private void Stream(Socket socket, LineReader reader)
     {
-        var session = new ClientSession(_server, -2, null, Host + ":" + Port.ToString(CultureInfo.InvariantCulture), "") { Flags = ClientFlags.Master };
+        var session = _master;
         var parser = new RequestParser { MaxBulkLength = long.MaxValue };
         var request = new Request();
         var (buffer, start, end) = reader.TakeBuffered();
@@ -313,6 +360,18 @@ internal sealed class MasterLink
             }
         }
 
+        /// <summary>The next line that is not empty: a master keeps a waiting replica's link alive with newlines.</summary>
+        public string ReadLineAfterNewlines()
+        {
+            string line;
+            do
+            {
+                line = ReadLine();
+            }
+            while (line.Length == 0);
+            return line;
+        }
+
         /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="output"/>.</summary>
         public void CopyTo(Stream output, long count)
         {
@@ -326,6 +385,30 @@ internal sealed class MasterLink
                 output.Write(_buffer, _start, n);
                 _start += n;
                 count -= n;
+            }
+        }
+
+        /// <summary>Copies the bytes before <paramref name="mark"/> to <paramref name="output"/> and skips the mark.</summary>
+        public void CopyUntil(Stream output, ReadOnlySpan<byte> mark)
+        {
+            while (true)
+            {
+                var available = _buffer.AsSpan(_start, _end - _start);
+                var at = available.IndexOf(mark);
+                if (at >= 0)
+                {
+                    output.Write(available[..at]);
+                    _start += at + mark.Length;
+                    return;
+                }
+                // The last bytes may be the start of the mark: they wait for the next read.
+                var safe = available.Length - (mark.Length - 1);
+                if (safe > 0)
+                {
+                    output.Write(available[..safe]);
+                    _start += safe;
+                }
+                Fill();
             }
         }
 
