@@ -229,7 +229,12 @@ internal static class InfoCommand
                 for (var i = 0; i < replication.Replicas.Count; i++)
                 {
                     var link = replication.Replicas[i];
-                    var state = link.State == Replication.ReplicaState.Online ? "online" : "wait_bgsave";
+                    var state = link.State switch
+                    {
+                        Replication.ReplicaState.Online or Replication.ReplicaState.AwaitingAck => "online",
+                        Replication.ReplicaState.SendingSnapshot => "send_bulk",
+                        _ => "wait_bgsave",
+                    };
                     Field("slave" + i.ToString(CultureInfo.InvariantCulture),
                         $"ip={ReplicationCommands.HostOf(link.Session.RemoteAddress)},port={link.Session.ReplicaListeningPort},state={state},offset={link.AckOffset},lag={(Environment.TickCount64 - link.AckMs) / 1000}");
                 }

@@ -109,7 +109,11 @@ internal static class ReplicationCommands
                 }
                 c.Session.ReplicaListeningPort = port;
             }
-            else if (!c.ArgIs(i, "capa"u8) && !c.ArgIs(i, "ip-address"u8) && !c.ArgIs(i, "getack"u8)
+            else if (c.ArgIs(i, "capa"u8))
+            {
+                c.Session.ReplicaAcceptsEof |= c.ArgIs(i + 1, "eof"u8);
+            }
+            else if (!c.ArgIs(i, "ip-address"u8) && !c.ArgIs(i, "getack"u8)
                 && !c.ArgIs(i, "rdb-only"u8) && !c.ArgIs(i, "rdb-filter-only"u8))
             {
                 c.Error($"ERR Unrecognized REPLCONF option: {Encoding.Latin1.GetString(c.Arg(i))}");
@@ -137,7 +141,7 @@ internal static class ReplicationCommands
         }
         if (!psync || !c.Server.Replication.TryContinue(c.Session, c.Reply, c.Arg(1), c.Arg(2)))
         {
-            c.Server.Replication.BeginFullSync(c.Session, c.Reply, psync);
+            c.Server.Replication.BeginFullSync(c.Session, psync);
         }
     }
 

@@ -86,14 +86,14 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Address} asks for synchronization")]
     public static partial void ReplicaAsksSync(this ILogger logger, string address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Starting BGSAVE for SYNC with target: disk ({Replicas} replicas waiting)")]
-    public static partial void ReplicaSyncStarted(this ILogger logger, int replicas);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Starting BGSAVE for SYNC with target: {Target} ({Replicas} replicas waiting)")]
+    public static partial void ReplicaSyncStarted(this ILogger logger, int replicas, string target);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Background snapshot for replicas failed: {Reason}")]
     public static partial void ReplicaSyncFailed(this ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Synchronization with replica {Address} succeeded ({Bytes} bytes of snapshot sent)")]
-    public static partial void ReplicaSynced(this ILogger logger, string address, long bytes);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Synchronization with replica {Address} succeeded")]
+    public static partial void ReplicaSynced(this ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Background saving started")]
     public static partial void BackgroundSaveStarted(this ILogger logger);

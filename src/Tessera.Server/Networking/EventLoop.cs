@@ -328,7 +328,7 @@ internal sealed unsafe class EventLoop : IDisposable
             session.DurableOffset = -1;
         }
         var output = session.Output;
-        while (!output.IsEmpty)
+        while (!output.IsEmpty || session.PullTransfer())
         {
             var segment = output.PeekFirst();
             nint n;

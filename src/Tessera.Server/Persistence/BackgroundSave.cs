@@ -7,8 +7,9 @@ namespace Tessera.Server.Persistence;
 /// <summary>
 /// Writes a point-in-time view of the dataset to a file on a thread of its own while clients keep running
 /// commands (what Redis does in a forked child). The file is written under a temporary name, flushed to disk and
-/// renamed over <see cref="TargetPath"/>, so a crash or a failure mid-save leaves the previous file intact.
-/// At most one runs at a time (<see cref="Keyspace.Snapshot"/>).
+/// renamed over <see cref="TargetPath"/>, so a crash or a failure mid-save leaves the previous file intact; or it
+/// is written to a stream (a diskless replica synchronization). At most one runs at a time
+/// (<see cref="Keyspace.Snapshot"/>).
 /// </summary>
 internal sealed class BackgroundSave
 {
@@ -22,20 +23,23 @@ internal sealed class BackgroundSave
     private readonly ISnapshotFormat _format;
     private readonly Action<BackgroundSave> _completed;
     private readonly Thread _thread;
+    private readonly Stream? _stream;
     private volatile bool _cancelled;
 
-    private BackgroundSave(TesseraServer server, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
+    private BackgroundSave(TesseraServer server, ISnapshotFormat format, string? targetPath, Stream? stream, Action<BackgroundSave> completed)
     {
         _server = server;
         _format = format;
         TargetPath = targetPath;
+        _stream = stream;
         _completed = completed;
         Snapshot = new KeyspaceSnapshot(server.Keyspace, format.Slot);
         DirtyAtStart = server.Dirty;
         _thread = new Thread(Run) { Name = "tessera-bgsave", IsBackground = true };
     }
 
-    public string TargetPath { get; }
+    /// <summary>The file written, or null when the save writes to a stream.</summary>
+    public string? TargetPath { get; }
 
     public KeyspaceSnapshot Snapshot { get; }
 
@@ -55,9 +59,15 @@ internal sealed class BackgroundSave
     /// the lock when the save ends, successful or not, after the view is released.
     /// </summary>
     public static BackgroundSave Start(TesseraServer server, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
+        => Start(new BackgroundSave(server, format, targetPath, null, completed));
+
+    /// <summary>As the file form, but writes the snapshot to <paramref name="stream"/>, which it does not close.</summary>
+    public static BackgroundSave Start(TesseraServer server, ISnapshotFormat format, Stream stream, Action<BackgroundSave> completed)
+        => Start(new BackgroundSave(server, format, null, stream, completed));
+
+    private static BackgroundSave Start(BackgroundSave save)
     {
-        var save = new BackgroundSave(server, format, targetPath, completed);
-        server.Keyspace.Snapshot = save.Snapshot;
+        save._server.Keyspace.Snapshot = save.Snapshot;
         save._thread.Start();
         return save;
     }
@@ -71,11 +81,17 @@ internal sealed class BackgroundSave
     private void Run()
     {
         BackgroundPriority.LowerCurrentThread();
-        var temporary = Path.Combine(Path.GetDirectoryName(TargetPath)!, $"temp-bg-{Environment.ProcessId}-{Environment.TickCount64}.tmp");
+        var temporary = TargetPath is null ? null : Path.Combine(Path.GetDirectoryName(TargetPath)!, $"temp-bg-{Environment.ProcessId}-{Environment.TickCount64}.tmp");
         try
         {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            if (temporary is null)
             {
+                WriteTo(_stream!);
+                _stream!.Flush();
+            }
+            else
+            {
+                using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
                 WriteTo(file);
                 file.Flush(flushToDisk: true);
             }
@@ -91,7 +107,10 @@ internal sealed class BackgroundSave
             {
                 if (Error is null && !_cancelled)
                 {
-                    DurableRename.Replace(temporary, TargetPath);
+                    if (temporary is not null)
+                    {
+                        DurableRename.Replace(temporary, TargetPath!);
+                    }
                     Succeeded = true;
                 }
             }
@@ -99,9 +118,12 @@ internal sealed class BackgroundSave
             {
                 Error = e.Message;
             }
-            if (!Succeeded)
+            if (!Succeeded && temporary is not null)
             {
                 File.Delete(temporary);
+            }
+            if (!Succeeded)
+            {
                 Error ??= "cancelled";
             }
             _server.Keyspace.Snapshot = null;
@@ -109,7 +131,7 @@ internal sealed class BackgroundSave
         }
     }
 
-    private void WriteTo(FileStream file)
+    private void WriteTo(Stream file)
     {
         _format.Begin(file);
         var chunk = new MemoryStream(1 << 16);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using Tessera.Resp;
 using Tessera.Server.Logging;
@@ -26,7 +25,11 @@ internal sealed class ReplicationMaster(TesseraServer server)
     private readonly List<ReplicaLink> _replicas = [];
     private ReplicationBacklog? _backlog;
     private BackgroundSave? _sync;
+
+    /// <summary>The diskless snapshot being written, or null: cancelled when every replica it was for left.</summary>
+    private DisklessTransfer? _disklessTransfer;
     private long _lastPingMs = Environment.TickCount64;
+    private long _lastNewlineMs = Environment.TickCount64;
 
     /// <summary>The replication id (INFO master_replid): this node's own, or as a replica its master's.</summary>
     public string ReplicationId { get; private set; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
@@ -165,20 +168,17 @@ internal sealed class ReplicationMaster(TesseraServer server)
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
 
     /// <summary>
-    /// PSYNC/SYNC from <paramref name="session"/>: answers +FULLRESYNC (for PSYNC) and starts preparing its
-    /// snapshot, or queues it behind the background job already running.
+    /// PSYNC/SYNC from <paramref name="session"/>: starts preparing its snapshot, or queues it until a diskless
+    /// one may start or the background job already running ended. +FULLRESYNC with the offset is answered
+    /// when the snapshot starts, since the stream it is followed by starts there.
     /// </summary>
-    public void BeginFullSync(ClientSession session, RespWriter reply, bool psync)
+    public void BeginFullSync(ClientSession session, bool psync)
     {
-        var link = new ReplicaLink(session);
+        var link = new ReplicaLink(session) { Psync = psync };
         _replicas.Add(link);
         session.Flags |= ClientFlags.Replica;
         _backlog ??= new ReplicationBacklog(server.Config.ReplBacklogSize.Value, Offset);
         FullSyncs++;
-        if (psync)
-        {
-            reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes($"FULLRESYNC {ReplicationId} {Offset}"));
-        }
         server.Log.ReplicaAsksSync(session.RemoteAddress);
         StartSnapshotIfNeeded();
     }
@@ -222,7 +222,9 @@ internal sealed class ReplicationMaster(TesseraServer server)
             }
             else
             {
+                // Held back until the snapshot is sent, within the replica's output buffer limit.
                 Propagation.Copy(commands, link.Pending);
+                link.Session.CloseOverOutputLimit("slave", link.Pending.Length);
             }
         }
     }
@@ -234,6 +236,12 @@ internal sealed class ReplicationMaster(TesseraServer server)
         {
             if (link.Session == session)
             {
+                if (link.State == ReplicaState.AwaitingAck)
+                {
+                    link.Session.WriteStream(link.Pending);
+                    link.Pending.Clear();
+                    link.State = ReplicaState.Online;
+                }
                 link.AckOffset = Math.Max(link.AckOffset, offset);
                 link.AckMs = Environment.TickCount64;
             }
@@ -287,9 +295,23 @@ internal sealed class ReplicationMaster(TesseraServer server)
     public void Cron()
     {
         _replicas.RemoveAll(l => l.Session.Released);
+        if (_disklessTransfer is { Abandoned: true })
+        {
+            _sync?.Cancel();
+        }
         ReleaseWaiters();
         StartSnapshotIfNeeded();
         var now = Environment.TickCount64;
+        if (now - _lastNewlineMs >= 1000)
+        {
+            // As Redis: replicas waiting for a snapshot to start or be written get a newline a second, so their
+            // read timeouts do not fire.
+            _lastNewlineMs = now;
+            foreach (var link in _replicas.Where(l => l.State is ReplicaState.WaitingStart or ReplicaState.WaitingSnapshot))
+            {
+                link.Session.WriteRemote(w => w.WriteRaw("\n"u8));
+            }
+        }
         // A replica's own replicas get its master's PINGs with the rest of the stream.
         if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0 && Link is null)
         {
@@ -298,59 +320,132 @@ internal sealed class ReplicationMaster(TesseraServer server)
         }
     }
 
-    /// <summary>Starts the snapshot replicas wait for, unless one is being written or another job holds the view.</summary>
+    /// <summary>
+    /// Starts the snapshot replicas wait for, unless a background job holds the view. With
+    /// <c>repl-diskless-sync</c> the replicas that read a transfer of unknown length get it straight from memory,
+    /// once <c>repl-diskless-sync-delay</c> passed since the first of them asked (more may come and share it) or
+    /// <c>repl-diskless-sync-max-replicas</c> wait; the others get a snapshot file.
+    /// </summary>
     private void StartSnapshotIfNeeded()
     {
-        if (_sync is not null || server.Keyspace.Snapshot is not null || !_replicas.Exists(l => l.State == ReplicaState.WaitingSnapshot))
+        if (_sync is not null || server.Keyspace.Snapshot is not null)
         {
             return;
         }
-        var waiting = _replicas.FindAll(l => l.State == ReplicaState.WaitingSnapshot);
+        var waiting = _replicas.FindAll(l => l.State == ReplicaState.WaitingStart);
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+        var config = server.Config;
+        var diskless = config.ReplDisklessSync.Value ? waiting.FindAll(l => l.Session.ReplicaAcceptsEof) : [];
+        if (diskless.Count > 0)
+        {
+            var waitedMs = Environment.TickCount64 - diskless.Min(l => l.SinceMs);
+            var enough = config.ReplDisklessSyncMaxReplicas.Value > 0 && diskless.Count >= config.ReplDisklessSyncMaxReplicas.Value;
+            if (waitedMs < config.ReplDisklessSyncDelay.Value * 1000 && !enough)
+            {
+                return;
+            }
+            waiting = diskless;
+        }
         // The stream from here on follows the snapshot: it starts with a SELECT.
         server.Propagation.ForgetSelectedDb();
+        var announcement = System.Text.Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplicationId} {Offset}\r\n");
         foreach (var link in waiting)
         {
             link.Pending.Clear();
+            link.State = ReplicaState.WaitingSnapshot;
+            if (link.Psync)
+            {
+                link.Session.WriteRemote(w => w.WriteRaw(announcement));
+            }
         }
-        var path = Path.Combine(server.Config.Dir, $"temp-repl-{Environment.ProcessId}.rdb");
         var format = new RdbSnapshotFormat(server.Config, server.Snapshots.Libraries(), server.UsedMemory(), aofBase: false);
-        _sync = BackgroundSave.Start(server, format, path, save => SnapshotWritten(save, waiting));
-        server.Log.ReplicaSyncStarted(waiting.Count);
+        if (diskless.Count > 0)
+        {
+            var transfer = new DisklessTransfer();
+            foreach (var link in waiting)
+            {
+                Send(link, transfer.ReaderFor(link.Session), diskless: true);
+            }
+            _disklessTransfer = transfer;
+            _sync = BackgroundSave.Start(server, format, transfer, save => DisklessSnapshotWritten(save, transfer, waiting));
+        }
+        else
+        {
+            var path = Path.Combine(server.Config.Dir, $"temp-repl-{Environment.ProcessId}.rdb");
+            _sync = BackgroundSave.Start(server, format, path, save => SnapshotWritten(save, waiting));
+        }
+        server.Log.ReplicaSyncStarted(waiting.Count, diskless.Count > 0 ? "diskless" : "disk");
     }
 
-    /// <summary>Sends the snapshot, then what was written meanwhile, to each replica that waited for it.</summary>
+    /// <summary>
+    /// Hands <paramref name="transfer"/> to the replica's connection; the held-back stream follows it, or
+    /// after a diskless one, follows the replica's first acknowledgement.
+    /// </summary>
+    private void Send(ReplicaLink link, SnapshotTransfer transfer, bool diskless)
+    {
+        link.State = ReplicaState.SendingSnapshot;
+        transfer.Sent = () =>
+        {
+            server.Log.ReplicaSynced(link.Session.RemoteAddress);
+            if (diskless)
+            {
+                link.State = ReplicaState.AwaitingAck;
+                return;
+            }
+            link.Session.Output.TakeFrom(link.Pending);
+            link.State = ReplicaState.Online;
+        };
+        link.Session.StartTransfer(transfer);
+    }
+
+    /// <summary>Drops the replicas a failed snapshot was for (they reconnect and ask again).</summary>
+    private void SnapshotFailed(BackgroundSave save, List<ReplicaLink> waiting)
+    {
+        server.Log.ReplicaSyncFailed(save.Error ?? "unknown error");
+        foreach (var link in waiting)
+        {
+            link.Session.Transport?.Close();
+            _replicas.Remove(link);
+        }
+    }
+
+    /// <summary>Sends the snapshot file, then what was written meanwhile, to each replica that waited for it.</summary>
     private void SnapshotWritten(BackgroundSave save, List<ReplicaLink> waiting)
     {
         _sync = null;
+        if (!save.Succeeded)
+        {
+            SnapshotFailed(save, waiting);
+            return;
+        }
         try
         {
-            if (!save.Succeeded)
-            {
-                server.Log.ReplicaSyncFailed(save.Error ?? "unknown error");
-                foreach (var link in waiting)
-                {
-                    link.Session.Transport?.Close();
-                    _replicas.Remove(link);
-                }
-                return;
-            }
-            var snapshot = File.ReadAllBytes(save.TargetPath);
             foreach (var link in waiting.Where(l => !l.Session.Released))
             {
-                link.Session.WriteRemote(w =>
-                {
-                    w.WriteRaw(System.Text.Encoding.ASCII.GetBytes("$" + snapshot.Length.ToString(CultureInfo.InvariantCulture) + "\r\n"));
-                    w.WriteRaw(snapshot);
-                    Propagation.Copy(link.Pending, w);
-                });
-                link.Pending.Clear();
-                link.State = ReplicaState.Online;
-                server.Log.ReplicaSynced(link.Session.RemoteAddress, snapshot.Length);
+                Send(link, new FileTransfer(save.TargetPath!), diskless: false);
             }
         }
         finally
         {
-            File.Delete(save.TargetPath);
+            // Each transfer holds the file open; it disappears with the last of them.
+            File.Delete(save.TargetPath!);
         }
+    }
+
+    /// <summary>The diskless snapshot is complete: its closing mark lets the readers finish.</summary>
+    private void DisklessSnapshotWritten(BackgroundSave save, DisklessTransfer transfer, List<ReplicaLink> waiting)
+    {
+        _sync = null;
+        _disklessTransfer = null;
+        if (save.Succeeded)
+        {
+            transfer.Complete();
+            return;
+        }
+        transfer.End();
+        SnapshotFailed(save, waiting);
     }
 }

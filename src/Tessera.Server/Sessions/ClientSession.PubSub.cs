@@ -72,14 +72,30 @@ internal sealed partial class ClientSession
     /// </summary>
     private void WakeWithinLimit(string limitClass, long pending)
     {
-        if (!_closedForOutputLimit && ExceedsOutputLimit(limitClass, pending + Output.Length))
+        if (!CloseOverOutputLimit(limitClass, pending))
         {
-            _closedForOutputLimit = true;
-            _server.Log.ClosingForOutputLimit(RemoteAddress, limitClass, pending + Output.Length);
-            Transport?.Close();
-            return;
+            Transport?.Wake();
         }
-        Transport?.Wake();
+    }
+
+    /// <summary>
+    /// Closes the connection when <paramref name="pending"/> bytes besides its output pass the class's output
+    /// buffer limit (also a replica's stream held back during its snapshot transfer); true when it did.
+    /// </summary>
+    public bool CloseOverOutputLimit(string limitClass, long pending)
+    {
+        if (_closedForOutputLimit)
+        {
+            return true;
+        }
+        if (!ExceedsOutputLimit(limitClass, pending + Output.Length))
+        {
+            return false;
+        }
+        _closedForOutputLimit = true;
+        _server.Log.ClosingForOutputLimit(RemoteAddress, limitClass, pending + Output.Length);
+        Transport?.Close();
+        return true;
     }
 
     private static void WriteMessage(RespWriter w, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)

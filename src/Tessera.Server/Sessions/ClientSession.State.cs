@@ -90,6 +90,61 @@ internal sealed partial class ClientSession
     /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
     public long ReplicaListeningPort { get; set; }
 
+    /// <summary>REPLCONF capa eof: the replica reads a snapshot of unknown length (a diskless transfer).</summary>
+    public bool ReplicaAcceptsEof { get; set; }
+
+    private Replication.SnapshotTransfer? _transfer;
+
+    /// <summary>
+    /// Sends <paramref name="transfer"/> after the output queued so far (a replica's snapshot, from the thread
+    /// that prepared it); abandoned at once when the connection already closed.
+    /// </summary>
+    public void StartTransfer(Replication.SnapshotTransfer transfer)
+    {
+        lock (_remoteLock)
+        {
+            if (Released)
+            {
+                transfer.Abandon();
+                return;
+            }
+            _transfer = transfer;
+        }
+        Transport?.Wake();
+    }
+
+    /// <summary>
+    /// On the owning loop, once the output was sent: moves the next block of a snapshot transfer to the output.
+    /// False when there is none or its next bytes are not ready; at its end the transfer's completion runs.
+    /// </summary>
+    public bool PullTransfer()
+    {
+        var transfer = Volatile.Read(ref _transfer);
+        if (transfer is null)
+        {
+            return false;
+        }
+        // What was queued from other threads before the transfer started (+FULLRESYNC) goes first.
+        DrainRemoteOutput();
+        if (!Output.IsEmpty || transfer.PullInto(Output))
+        {
+            return true;
+        }
+        if (!transfer.IsComplete)
+        {
+            return false;
+        }
+        lock (_remoteLock)
+        {
+            _transfer = null;
+        }
+        lock (_server.ExecutionLock)
+        {
+            transfer.Sent?.Invoke();
+        }
+        return !Output.IsEmpty;
+    }
+
     /// <summary>True once the connection closed (read by the replication cron from its own thread).</summary>
     public bool Released { get => Volatile.Read(ref _released); private set => Volatile.Write(ref _released, value); }
 
@@ -108,6 +163,8 @@ internal sealed partial class ClientSession
         lock (_remoteLock)
         {
             _remote.Clear();
+            _transfer?.Abandon();
+            _transfer = null;
         }
     }
 }
