@@ -307,7 +307,7 @@ public sealed partial class TesseraServer : IDisposable
         {
             lock (ExecutionLock)
             {
-                Replication.BecomeReplica(master.Host, master.Port);
+                Replication.BecomeReplica(master.Host, master.Port, atStartUp: true);
             }
         }
         _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
@@ -327,9 +327,9 @@ public sealed partial class TesseraServer : IDisposable
             {
                 Aof.Start();
             }
-            else
+            else if (Snapshots.Load() && Snapshots.LastLoad.Replication is { } position)
             {
-                Snapshots.Load();
+                Replication.RestorePosition(position, replica: Config.ReplicaOf is not null);
             }
         }
         catch (Persistence.Rdb.RdbFormatException e)

@@ -91,6 +91,9 @@ internal sealed class Propagation(TesseraServer server)
     /// <summary>The next command starts with a SELECT (a new AOF file, a new replica stream).</summary>
     public void ForgetSelectedDb() => _selectedDb = -1;
 
+    /// <summary>The database the stream last selected, or -1 when its next command selects one.</summary>
+    public int SelectedDb => _selectedDb;
+
     private void Flush()
     {
         var commands = _pending;

@@ -24,7 +24,7 @@ internal interface ISnapshotFormat
 }
 
 /// <summary>An RDB file (BGSAVE, and an AOF base with <c>aof-use-rdb-preamble</c>).</summary>
-internal sealed class RdbSnapshotFormat(ServerConfig config, IReadOnlyList<byte[]> libraries, long usedMemory, bool aofBase) : ISnapshotFormat
+internal sealed class RdbSnapshotFormat(ServerConfig config, IReadOnlyList<byte[]> libraries, long usedMemory, bool aofBase, RdbReplicationInfo? replication = null) : ISnapshotFormat
 {
     private RdbWriter? _file;
 
@@ -33,7 +33,7 @@ internal sealed class RdbSnapshotFormat(ServerConfig config, IReadOnlyList<byte[
     public void Begin(Stream file)
     {
         _file = new RdbWriter(file, config.RdbCompression.Value);
-        RdbFile.WriteHeader(_file, libraries, usedMemory, aofBase);
+        RdbFile.WriteHeader(_file, libraries, usedMemory, aofBase, replication);
     }
 
     public void BeginDatabase(Stream file, int index, long keys, long volatileKeys) => RdbFile.WriteDatabaseHeader(_file!, index, keys, volatileKeys);

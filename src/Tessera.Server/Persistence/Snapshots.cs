@@ -44,7 +44,7 @@ internal sealed class Snapshots(TesseraServer server)
         {
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                RdbFile.Write(file, server.Keyspace, Libraries(), server.Config, server.UsedMemory());
+                RdbFile.Write(file, server.Keyspace, Libraries(), server.Config, server.UsedMemory(), server.Replication.SavePosition());
                 file.Flush(flushToDisk: true);
             }
             DurableRename.Replace(temporary, FilePath);
@@ -76,7 +76,7 @@ internal sealed class Snapshots(TesseraServer server)
         }
         Scheduled = false;
         _lastAttemptUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var format = new RdbSnapshotFormat(server.Config, Libraries(), server.UsedMemory(), aofBase: false);
+        var format = new RdbSnapshotFormat(server.Config, Libraries(), server.UsedMemory(), aofBase: false, server.Replication.SavePosition());
         Background = BackgroundSave.Start(server, format, FilePath, BackgroundEnded);
         server.Log.BackgroundSaveStarted();
         return true;

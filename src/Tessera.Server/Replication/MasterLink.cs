@@ -129,7 +129,7 @@ internal sealed class MasterLink
         long offset;
         lock (_server.ExecutionLock)
         {
-            (id, offset) = master.KnowsMaster ? (master.ReplicationId, master.Offset + 1) : ("?", -1);
+            (id, offset) = master.HasPosition ? (master.ReplicationId, master.Offset + 1) : ("?", -1);
         }
         State = MasterLinkState.Syncing;
         Send(socket, "PSYNC", id, offset.ToString(CultureInfo.InvariantCulture));

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Tessera.Resp;
 using Tessera.Server.Logging;
 using Tessera.Server.Persistence;
+using Tessera.Server.Persistence.Rdb;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Replication;
@@ -37,21 +38,29 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// <summary>The link to this node's master while it is a replica (REPLICAOF), or null.</summary>
     public MasterLink? Link { get; private set; }
 
-    /// <summary>True once a replica synchronized with a master: PSYNC can then ask to continue from its offset.</summary>
+    /// <summary>False for a replica started without any history: its PSYNC asks for a full synchronization.</summary>
+    public bool HasPosition { get; private set; } = true;
+
+    /// <summary>True once a replica synchronized with its master (ROLE and INFO show its offset then).</summary>
     public bool KnowsMaster { get; private set; }
 
     /// <summary>
     /// REPLICAOF host port: drops this node's replicas and any previous link, becomes a read-only replica that
-    /// does not expire keys itself, and starts the link.
+    /// does not expire keys itself, and starts the link. As Redis, it keeps its replication id, offset and
+    /// backlog: the link asks to continue from them, which succeeds when the new master's history includes them
+    /// (a former replica promoted, or this node's former master).
     /// </summary>
-    public void BecomeReplica(string host, int port)
+    public void BecomeReplica(string host, int port, bool atStartUp = false)
     {
+        // Started as a replica without a position from its snapshot: nothing to continue (PSYNC ? -1).
+        HasPosition = !atStartUp || _restoredStreamDb >= 0;
         StopLink();
         DisconnectReplicas();
-        _backlog = null;
-        KnowsMaster = false;
         server.Keyspace.IsReplica = true;
-        Link = new MasterLink(server, host, port);
+        // The stream this node applied or produced so far is where the new master's may continue.
+        var streamDb = _restoredStreamDb >= 0 ? _restoredStreamDb : Math.Max(0, server.Propagation.SelectedDb);
+        _restoredStreamDb = -1;
+        Link = new MasterLink(server, host, port, streamDb);
         Link.Start();
     }
 
@@ -63,11 +72,8 @@ internal sealed class ReplicationMaster(TesseraServer server)
     {
         StopLink();
         server.Keyspace.IsReplica = false;
-        if (KnowsMaster)
-        {
-            PreviousReplicationId = ReplicationId;
-            PreviousIdValidUpTo = Offset + 1;
-        }
+        PreviousReplicationId = ReplicationId;
+        PreviousIdValidUpTo = Offset + 1;
         KnowsMaster = false;
         ReplicationId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         // From now on this node's own writes make the stream.
@@ -81,6 +87,44 @@ internal sealed class ReplicationMaster(TesseraServer server)
 
     /// <summary>Offsets up to this one may continue under <see cref="PreviousReplicationId"/> (INFO second_repl_offset), or -1.</summary>
     public long PreviousIdValidUpTo { get; private set; } = -1;
+
+    /// <summary>
+    /// The replication position a snapshot taken now records (Redis's rdbPopulateSaveInfo): a replica's master
+    /// id, offset and stream database, or a master's own once it streams to replicas; null otherwise.
+    /// </summary>
+    public RdbReplicationInfo? SavePosition()
+    {
+        if (Link is { } link)
+        {
+            return KnowsMaster ? new RdbReplicationInfo(ReplicationId, Offset, link.StreamDb) : null;
+        }
+        return _backlog is null ? null : new RdbReplicationInfo(ReplicationId, Offset, Math.Max(0, server.Propagation.SelectedDb));
+    }
+
+    /// <summary>
+    /// At start-up, the position of the snapshot just loaded (Redis 7's loadDataFromDisk): a replica continues
+    /// from it as if it had been connected (its link asks PSYNC id offset+1 and uses the stream database); a
+    /// master keeps it as its previous id, so its former replicas continue with a partial resynchronization.
+    /// </summary>
+    public void RestorePosition(RdbReplicationInfo position, bool replica)
+    {
+        if (replica)
+        {
+            ReplicationId = position.Id;
+            Offset = position.Offset;
+            KnowsMaster = true;
+            _backlog = new ReplicationBacklog(server.Config.ReplBacklogSize.Value, Offset);
+            _restoredStreamDb = position.StreamDb;
+            return;
+        }
+        PreviousReplicationId = position.Id;
+        PreviousIdValidUpTo = position.Offset + 1;
+        Offset = position.Offset;
+        _backlog = new ReplicationBacklog(server.Config.ReplBacklogSize.Value, Offset);
+    }
+
+    /// <summary>The stream database of a restored replica position, for the link started next.</summary>
+    private int _restoredStreamDb = -1;
 
     /// <summary>Stops the link to the master without holding the execution lock (its thread takes it).</summary>
     private void StopLink()
@@ -106,6 +150,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// </summary>
     public void FullySyncedWith(string replicationId, long offset)
     {
+        HasPosition = true;
         DisconnectReplicas();
         ReplicationId = replicationId;
         Offset = offset;
@@ -116,6 +161,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
     /// <summary>As a replica, after +CONTINUE: the master's id (a promoted master announces its new one).</summary>
     public void ContinuedWith(string replicationId)
     {
+        KnowsMaster = true;
         if (replicationId != ReplicationId)
         {
             PreviousReplicationId = ReplicationId;
@@ -361,7 +407,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
                 link.Session.WriteRemote(w => w.WriteRaw(announcement));
             }
         }
-        var format = new RdbSnapshotFormat(server.Config, server.Snapshots.Libraries(), server.UsedMemory(), aofBase: false);
+        var format = new RdbSnapshotFormat(server.Config, server.Snapshots.Libraries(), server.UsedMemory(), aofBase: false, SavePosition());
         if (diskless.Count > 0)
         {
             var transfer = new DisklessTransfer();

@@ -2,13 +2,21 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Tessera.Core.Hashing;
+using Tessera.Resp;
 using Tessera.Server.Config;
 using Tessera.Server.Storage;
 
 namespace Tessera.Server.Persistence.Rdb;
 
-/// <summary>What loading a snapshot found.</summary>
-internal readonly record struct RdbLoadResult(long KeysLoaded, long KeysExpired, string? RedisVersion);
+/// <summary>What loading a snapshot found; <see cref="Replication"/> when it recorded a replication position.</summary>
+internal readonly record struct RdbLoadResult(long KeysLoaded, long KeysExpired, string? RedisVersion, RdbReplicationInfo? Replication = null);
+
+/// <summary>
+/// The replication position a snapshot was taken at (aux fields repl-id, repl-offset, repl-stream-db, as Redis's
+/// rdbSaveInfo): a restarted replica continues from it with a partial resynchronization, and a restarted master
+/// lets its replicas do so.
+/// </summary>
+internal readonly record struct RdbReplicationInfo(string Id, long Offset, int StreamDb);
 
 /// <summary>
 /// A whole RDB file as Redis 7.0 writes it (rdbSaveRio / rdbLoadRio): "REDIS0010", aux fields, function
@@ -19,10 +27,10 @@ internal static class RdbFile
     private static ReadOnlySpan<byte> Magic => "REDIS"u8;
 
     /// <summary>Writes the dataset and <paramref name="libraries"/> (FUNCTION code) to <paramref name="stream"/>.</summary>
-    public static void Write(Stream stream, Keyspace keyspace, IEnumerable<byte[]> libraries, ServerConfig config, long usedMemory)
+    public static void Write(Stream stream, Keyspace keyspace, IEnumerable<byte[]> libraries, ServerConfig config, long usedMemory, RdbReplicationInfo? replication = null)
     {
         var w = new RdbWriter(stream, config.RdbCompression.Value);
-        WriteHeader(w, libraries, usedMemory, aofBase: false);
+        WriteHeader(w, libraries, usedMemory, aofBase: false, replication);
         foreach (var db in keyspace.Databases)
         {
             if (db.Count == 0)
@@ -66,13 +74,19 @@ internal static class RdbFile
     }
 
     /// <summary>The magic, the aux fields and the function libraries.</summary>
-    public static void WriteHeader(RdbWriter w, IEnumerable<byte[]> libraries, long usedMemory, bool aofBase)
+    public static void WriteHeader(RdbWriter w, IEnumerable<byte[]> libraries, long usedMemory, bool aofBase, RdbReplicationInfo? replication)
     {
         w.Write(Encoding.ASCII.GetBytes($"REDIS{RdbFormat.Version:D4}"));
         WriteAux(w, "redis-ver", ServerOptions.RedisVersion);
         WriteAux(w, "redis-bits", "64");
         WriteAux(w, "ctime", DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         WriteAux(w, "used-mem", usedMemory.ToString(CultureInfo.InvariantCulture));
+        if (replication is { } position)
+        {
+            WriteAux(w, "repl-stream-db", position.StreamDb.ToString(CultureInfo.InvariantCulture));
+            WriteAux(w, "repl-id", position.Id);
+            WriteAux(w, "repl-offset", position.Offset.ToString(CultureInfo.InvariantCulture));
+        }
         WriteAux(w, "aof-base", aofBase ? "1" : "0");
         WriteLibraries(w, libraries);
     }
@@ -168,6 +182,9 @@ internal static class RdbFile
         long loaded = 0;
         long expired = 0;
         string? redisVersion = null;
+        string? replicationId = null;
+        long replicationOffset = -1;
+        var streamDb = 0;
         Span<byte> buffer = stackalloc byte[8];
         var keyBuffer = new byte[256];
         var valueBuffer = new byte[256];
@@ -201,7 +218,21 @@ internal static class RdbFile
                 case RdbFormat.OpAux:
                     var name = Encoding.ASCII.GetString(r.ReadString());
                     var value = r.ReadString();
-                    redisVersion = name == "redis-ver" ? Encoding.ASCII.GetString(value) : redisVersion;
+                    switch (name)
+                    {
+                        case "redis-ver":
+                            redisVersion = Encoding.ASCII.GetString(value);
+                            break;
+                        case "repl-id":
+                            replicationId = Encoding.ASCII.GetString(value);
+                            break;
+                        case "repl-offset":
+                            replicationOffset = RedisInteger.TryParse(value, out var offset) ? offset : -1;
+                            break;
+                        case "repl-stream-db":
+                            streamDb = RedisInteger.TryParse(value, out var number) && number >= 0 && number < keyspace.Databases.Length ? (int)number : 0;
+                            break;
+                    }
                     continue;
                 case RdbFormat.OpFunction2:
                     addLibrary(r.ReadString());
@@ -212,7 +243,8 @@ internal static class RdbFile
                     throw new RdbFormatException("The RDB file contains AUX module data this server cannot load.");
                 case RdbFormat.OpEof:
                     VerifyChecksum(r, version, config);
-                    return new RdbLoadResult(loaded, expired, redisVersion);
+                    var replication = replicationId is { Length: 40 } && replicationOffset >= 0 ? new RdbReplicationInfo(replicationId, replicationOffset, streamDb) : (RdbReplicationInfo?)null;
+                    return new RdbLoadResult(loaded, expired, redisVersion, replication);
             }
             if (!RdbValues.IsValueType(type))
             {
