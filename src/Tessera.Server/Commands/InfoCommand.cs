@@ -226,6 +226,10 @@ internal static class InfoCommand
                     Field("role", "master");
                 }
                 Field("connected_slaves", replication.Replicas.Count);
+                if (server.Config.MinReplicasToWrite.Value > 0 && server.Config.MinReplicasMaxLag.Value > 0)
+                {
+                    Field("min_slaves_good_slaves", replication.GoodReplicas);
+                }
                 for (var i = 0; i < replication.Replicas.Count; i++)
                 {
                     var link = replication.Replicas[i];

@@ -295,6 +295,30 @@ internal sealed class ReplicationMaster(TesseraServer server)
         ReleaseWaiters();
     }
 
+    /// <summary>
+    /// Online replicas whose last acknowledgement is at most <c>min-replicas-max-lag</c> seconds old (INFO's
+    /// min_slaves_good_slaves), counted in whole seconds as Redis does.
+    /// </summary>
+    public int GoodReplicas
+    {
+        get
+        {
+            var now = Environment.TickCount64;
+            var maxLag = server.Config.MinReplicasMaxLag.Value;
+            return _replicas.Count(l => l.State == ReplicaState.Online && (now - l.AckMs) / 1000 <= maxLag);
+        }
+    }
+
+    /// <summary>False when <c>min-replicas-to-write</c> and <c>min-replicas-max-lag</c> are set and too few replicas are good.</summary>
+    public bool EnoughGoodReplicas
+    {
+        get
+        {
+            var needed = server.Config.MinReplicasToWrite.Value;
+            return needed == 0 || server.Config.MinReplicasMaxLag.Value == 0 || GoodReplicas >= needed;
+        }
+    }
+
     /// <summary>Replicas that acknowledged the stream up to <paramref name="offset"/>.</summary>
     public int AcknowledgedAt(long offset) => _replicas.Count(l => l.State == ReplicaState.Online && l.AckOffset >= offset);
 

@@ -75,9 +75,9 @@ internal sealed partial class ClientSession
         {
             return denied;
         }
-        if (readOnly && (command.Info.Flags & CommandFlags.Write) != 0)
+        if ((command.Info.Flags & CommandFlags.Write) != 0 && (readOnly ? "ERR Write commands are not allowed from read-only scripts." : ReplicationRefusesWrite()) is { } refused)
         {
-            return "ERR Write commands are not allowed from read-only scripts.";
+            return refused;
         }
         RunNested(context, command, args);
         return null;

@@ -87,6 +87,21 @@ internal sealed partial class ClientSession
         Transport?.Wake();
     }
 
+    /// <summary>
+    /// Why replication refuses a write from this client now, or null: a read-only replica takes writes only from
+    /// its master; a master with <c>min-replicas-to-write</c> needs that many replicas that acknowledged within
+    /// <c>min-replicas-max-lag</c> seconds.
+    /// </summary>
+    public string? ReplicationRefusesWrite()
+    {
+        var replication = _server.Replication;
+        if (replication.Link is not null)
+        {
+            return _server.Config.ReplicaReadOnly.Value && (Flags & ClientFlags.Master) == 0 ? "READONLY You can't write against a read only replica." : null;
+        }
+        return replication.EnoughGoodReplicas ? null : "NOREPLICAS Not enough good replicas to write.";
+    }
+
     /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
     public long ReplicaListeningPort { get; set; }
 

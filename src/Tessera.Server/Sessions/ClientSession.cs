@@ -288,10 +288,12 @@ internal sealed partial class ClientSession
             Reject(command, denied);
             return true;
         }
-        if (server.Replication.Link is not null && server.Config.ReplicaReadOnly.Value
-            && (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0 && (Flags & ClientFlags.Master) == 0)
+        var inExec = inMulti && command.Info.Name == "exec";
+        var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
+            || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.Write) != 0));
+        if (writes && ReplicationRefusesWrite() is { } refusal)
         {
-            Reject(command, "READONLY You can't write against a read only replica.");
+            Reject(command, refusal);
             return true;
         }
         if (server.Loading.Active && (command.Info.Flags & Core.Commands.CommandFlags.Loading) == 0)
@@ -305,14 +307,20 @@ internal sealed partial class ClientSession
             Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return true;
         }
+        if (server.Replication.Link is { State: not Replication.MasterLinkState.Connected } && !server.Config.ReplicaServeStaleData.Value
+            && ((command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0
+                || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0))))
+        {
+            Reject(command, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+            return true;
+        }
         var start = Stopwatch.GetTimestamp();
         server.Keyspace.UpdateClock(start);
         // Inside MULTI every command but the transaction's own ones is queued (Redis's processCommand).
         var queues = inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset");
-        var isExec = inMulti && command.Info.Name == "exec";
         if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
             && ((command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
-                || (isExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0))))
+                || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0))))
         {
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
             return true;
@@ -322,7 +330,7 @@ internal sealed partial class ClientSession
             QueueCommand(command, args);
             return true;
         }
-        if (server.ClientPause.ShouldPostpone(command.Info) || (isExec && QueuedCommandsPostponed()))
+        if (server.ClientPause.ShouldPostpone(command.Info) || (inExec && QueuedCommandsPostponed()))
         {
             Flags |= ClientFlags.Paused;
             server.ClientPause.Postpone(this);
