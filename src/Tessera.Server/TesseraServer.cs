@@ -48,6 +48,7 @@ public sealed partial class TesseraServer : IDisposable
         Aof = new Persistence.Aof.AppendOnlyFile(this);
         Loading = new Persistence.LoadingProgress(this);
         Replication = new Replication.ReplicationMaster(this);
+        Failover = new Replication.CoordinatedFailover(this);
         Propagation = new Persistence.Propagation(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
@@ -195,6 +196,9 @@ public sealed partial class TesseraServer : IDisposable
 
     /// <summary>The replicas of this node and its replication stream.</summary>
     internal Replication.ReplicationMaster Replication { get; }
+
+    /// <summary>A coordinated FAILOVER, when one runs.</summary>
+    internal Replication.CoordinatedFailover Failover { get; }
 
     /// <summary>The append-only file (<c>appendonly</c>).</summary>
     internal Persistence.Aof.AppendOnlyFile Aof { get; }

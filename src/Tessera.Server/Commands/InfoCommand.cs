@@ -240,9 +240,9 @@ internal static class InfoCommand
                         _ => "wait_bgsave",
                     };
                     Field("slave" + i.ToString(CultureInfo.InvariantCulture),
-                        $"ip={ReplicationCommands.HostOf(link.Session.RemoteAddress)},port={link.Session.ReplicaListeningPort},state={state},offset={link.AckOffset},lag={(Environment.TickCount64 - link.AckMs) / 1000}");
+                        $"ip={link.AnnouncedHost},port={link.Session.ReplicaListeningPort},state={state},offset={link.AckOffset},lag={(Environment.TickCount64 - link.AckMs) / 1000}");
                 }
-                Field("master_failover_state", "no-failover");
+                Field("master_failover_state", server.Failover.StateName);
                 Field("master_replid", replication.ReplicationId);
                 Field("master_replid2", replication.PreviousReplicationId);
                 Field("master_repl_offset", replication.Offset);

@@ -20,6 +20,70 @@ internal static class ReplicationCommands
         r.Add("wait", Wait);
         r.Add("replicaof", ReplicaOf);
         r.Add("slaveof", ReplicaOf);
+        r.Add("failover", Failover);
+    }
+
+    /// <summary>FAILOVER [TO host port [FORCE]] [TIMEOUT ms] | ABORT: a coordinated switch to a replica (see CoordinatedFailover).</summary>
+    private static void Failover(CommandContext c)
+    {
+        var failover = c.Server.Failover;
+        if (c.ArgCount == 2 && c.ArgIs(1, "abort"u8))
+        {
+            if (failover.State == Replication.FailoverState.None)
+            {
+                c.Error("ERR No failover in progress.");
+                return;
+            }
+            failover.Abort("Failover manually aborted");
+            c.Reply.WriteLiteral(Replies.Ok);
+            return;
+        }
+        string? host = null;
+        long port = 0;
+        long timeout = 0;
+        var force = false;
+        for (var i = 1; i < c.ArgCount; i++)
+        {
+            if (c.ArgIs(i, "timeout"u8) && i + 1 < c.ArgCount && timeout == 0)
+            {
+                if (!RedisInteger.TryParse(c.Arg(i + 1), out timeout))
+                {
+                    c.Error(Replies.NotInteger);
+                    return;
+                }
+                if (timeout <= 0)
+                {
+                    c.Error("ERR FAILOVER timeout must be greater than 0");
+                    return;
+                }
+                i++;
+            }
+            else if (c.ArgIs(i, "to"u8) && i + 2 < c.ArgCount && host is null)
+            {
+                if (!RedisInteger.TryParse(c.Arg(i + 2), out port))
+                {
+                    c.Error(Replies.NotInteger);
+                    return;
+                }
+                host = Encoding.UTF8.GetString(c.Arg(i + 1));
+                i += 2;
+            }
+            else if (c.ArgIs(i, "force"u8) && !force)
+            {
+                force = true;
+            }
+            else
+            {
+                c.Error(Replies.SyntaxError);
+                return;
+            }
+        }
+        if (failover.Start(host, (int)Math.Clamp(port, 0, 65535), timeout, force) is { } error)
+        {
+            c.Error(error);
+            return;
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 
     /// <summary>REPLICAOF host port | NO ONE: follows a master from now on, or stops and serves as a master.</summary>
@@ -109,11 +173,15 @@ internal static class ReplicationCommands
                 }
                 c.Session.ReplicaListeningPort = port;
             }
+            else if (c.ArgIs(i, "ip-address"u8))
+            {
+                c.Session.ReplicaAnnouncedIp = Encoding.ASCII.GetString(c.Arg(i + 1));
+            }
             else if (c.ArgIs(i, "capa"u8))
             {
                 c.Session.ReplicaAcceptsEof |= c.ArgIs(i + 1, "eof"u8);
             }
-            else if (!c.ArgIs(i, "ip-address"u8) && !c.ArgIs(i, "getack"u8)
+            else if (!c.ArgIs(i, "getack"u8)
                 && !c.ArgIs(i, "rdb-only"u8) && !c.ArgIs(i, "rdb-filter-only"u8))
             {
                 c.Error($"ERR Unrecognized REPLCONF option: {Encoding.Latin1.GetString(c.Arg(i))}");
@@ -132,6 +200,22 @@ internal static class ReplicationCommands
         if ((c.Session.Flags & ClientFlags.Replica) != 0)
         {
             // Already a replica: Redis ignores a second request.
+            return;
+        }
+        if (psync && c.ArgCount > 3 && c.ArgIs(3, "failover"u8))
+        {
+            // The master failing over to this replica: promoted first, it then continues the old master's stream.
+            if (!Ascii.Equals(c.Arg(1), c.Server.Replication.ReplicationId))
+            {
+                c.Error("ERR PSYNC FAILOVER replid must match my replid.");
+                return;
+            }
+            c.Server.Replication.BecomeMaster();
+            c.Server.Log.MasterModeForFailover(c.Session.RemoteAddress);
+        }
+        if (c.Server.Failover.State != Replication.FailoverState.None)
+        {
+            c.Error("NOMASTERLINK Can't SYNC while failing over");
             return;
         }
         if (c.Server.Replication.Link is { State: not Replication.MasterLinkState.Connected })
@@ -175,12 +259,9 @@ internal static class ReplicationCommands
         foreach (var link in master.Replicas)
         {
             w.WriteArrayHeader(3);
-            w.WriteBulk(Encoding.ASCII.GetBytes(HostOf(link.Session.RemoteAddress)));
+            w.WriteBulk(Encoding.ASCII.GetBytes(link.AnnouncedHost));
             w.WriteBulk(Encoding.ASCII.GetBytes(link.Session.ReplicaListeningPort.ToString(CultureInfo.InvariantCulture)));
             w.WriteBulk(Encoding.ASCII.GetBytes(link.AckOffset.ToString(CultureInfo.InvariantCulture)));
         }
     }
-
-    /// <summary>The address part of "host:port".</summary>
-    internal static string HostOf(string address) => address[..Math.Max(0, address.LastIndexOf(':'))];
 }

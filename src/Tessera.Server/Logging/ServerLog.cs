@@ -83,6 +83,24 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "MASTER MODE enabled (user request from client)")]
     public static partial void MasterModeEnabled(this ILogger logger);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "MASTER MODE enabled (failover request from {Address})")]
+    public static partial void MasterModeForFailover(this ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "FAILOVER requested to {Target}.")]
+    public static partial void FailoverRequested(this ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "FAILOVER to {Target} time out exceeded, failing over.")]
+    public static partial void FailoverForced(this ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failover target {Target} is synced, failing over.")]
+    public static partial void FailoverTargetSynced(this ILogger logger, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failover to the new master completed.")]
+    public static partial void FailoverCompleted(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "FAILOVER aborted: {Reason}")]
+    public static partial void FailoverAborted(this ILogger logger, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Address} asks for synchronization")]
     public static partial void ReplicaAsksSync(this ILogger logger, string address);
 

@@ -104,6 +104,11 @@ internal sealed class MasterLink
                 if (!_stop.IsCancellationRequested)
                 {
                     _server.Log.MasterLinkLost(Host, Port, e.Message);
+                    lock (_server.ExecutionLock)
+                    {
+                        // A failover whose target cannot be reached or refuses: this node stays the master.
+                        _server.Failover.Abort("Failover target handshake failed: " + e.Message);
+                    }
                 }
             }
             State = MasterLinkState.Connecting;
@@ -127,14 +132,24 @@ internal sealed class MasterLink
         var master = _server.Replication;
         string id;
         long offset;
+        bool failover;
         lock (_server.ExecutionLock)
         {
             (id, offset) = master.HasPosition ? (master.ReplicationId, master.Offset + 1) : ("?", -1);
+            failover = _server.Failover.State == FailoverState.InProgress;
         }
         State = MasterLinkState.Syncing;
-        Send(socket, "PSYNC", id, offset.ToString(CultureInfo.InvariantCulture));
+        // In a coordinated failover the old master asks its replica to promote itself before answering.
+        Send(socket, failover ? ["PSYNC", id, offset.ToString(CultureInfo.InvariantCulture), "FAILOVER"] : ["PSYNC", id, offset.ToString(CultureInfo.InvariantCulture)]);
         // A master that delays a diskless snapshot answers once it starts, sending newlines meanwhile.
         var reply = reader.ReadLineAfterNewlines();
+        if (failover && (reply.StartsWith("+FULLRESYNC ", StringComparison.Ordinal) || reply.StartsWith("+CONTINUE", StringComparison.Ordinal)))
+        {
+            lock (_server.ExecutionLock)
+            {
+                _server.Failover.Completed();
+            }
+        }
         if (reply.StartsWith("+FULLRESYNC ", StringComparison.Ordinal))
         {
             var parts = reply.Split(' ');

@@ -33,6 +33,9 @@ internal sealed class ReplicaLink(ClientSession session)
 {
     public ClientSession Session { get; } = session;
 
+    /// <summary>The address it announced (REPLCONF ip-address), else the one it connected from (INFO, ROLE, FAILOVER TO).</summary>
+    public string AnnouncedHost => Session.ReplicaAnnouncedIp ?? Session.RemoteAddress[..Math.Max(0, Session.RemoteAddress.LastIndexOf(':'))];
+
     public ReplicaState State { get; set; } = ReplicaState.WaitingStart;
 
     /// <summary>True when it asked with PSYNC: the snapshot's start is announced with +FULLRESYNC id offset.</summary>

@@ -293,6 +293,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
             }
         }
         ReleaseWaiters();
+        server.Failover.Update();
     }
 
     /// <summary>
@@ -337,8 +338,11 @@ internal sealed class ReplicationMaster(TesseraServer server)
         }
         session.Flags |= ClientFlags.Blocked;
         _waiting.Add((session, Offset, replicas, timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs));
-        Feed(GetAck);
+        RequestAcknowledgements();
     }
+
+    /// <summary>Asks every replica for its offset now (REPLCONF GETACK *), instead of within the second.</summary>
+    public void RequestAcknowledgements() => Feed(GetAck);
 
     /// <summary>Answers the WAITs whose replicas caught up, whose time is up, or whose client left.</summary>
     private void ReleaseWaiters()
@@ -370,6 +374,7 @@ internal sealed class ReplicationMaster(TesseraServer server)
             _sync?.Cancel();
         }
         ReleaseWaiters();
+        server.Failover.Update();
         StartSnapshotIfNeeded();
         var now = Environment.TickCount64;
         if (now - _lastNewlineMs >= 1000)

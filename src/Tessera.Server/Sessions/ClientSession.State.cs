@@ -105,6 +105,9 @@ internal sealed partial class ClientSession
     /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
     public long ReplicaListeningPort { get; set; }
 
+    /// <summary>REPLCONF ip-address: the address a replica wants to be known by, or null.</summary>
+    public string? ReplicaAnnouncedIp { get; set; }
+
     /// <summary>REPLCONF capa eof: the replica reads a snapshot of unknown length (a diskless transfer).</summary>
     public bool ReplicaAcceptsEof { get; set; }
 
