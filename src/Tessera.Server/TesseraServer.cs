@@ -561,8 +561,13 @@ public sealed partial class TesseraServer : IDisposable
             lock (ExecutionLock)
             {
                 Keyspace.UpdateClock();
-                Keyspace.ActiveExpireCycle(period / 4);
                 ClientPause.CheckTimeout();
+                // As Redis: paused writes pause expiry too, so the stream (and the offset a FAILOVER or a move
+                // waits for) stands still.
+                if (!ClientPause.Active)
+                {
+                    Keyspace.ActiveExpireCycle(period / 4);
+                }
                 Stats.Sample();
                 PeakMemory = Math.Max(PeakMemory, UsedMemory());
                 Clients.ForgetDisconnected();
