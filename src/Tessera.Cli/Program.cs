@@ -5,4 +5,5 @@ var root = new RootCommand("Tessera: a Redis-compatible, sharded in-memory data 
 root.Subcommands.Add(ServerVerb.Create());
 root.Subcommands.Add(CheckRdbVerb.Create());
 root.Subcommands.Add(CheckAofVerb.Create());
+root.Subcommands.Add(MoveInstanceVerb.Create());
 return root.Parse(args).Invoke();

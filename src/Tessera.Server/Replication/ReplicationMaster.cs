@@ -388,7 +388,8 @@ internal sealed class ReplicationMaster(TesseraServer server)
             }
         }
         // A replica's own replicas get its master's PINGs with the rest of the stream.
-        if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0 && Link is null)
+        // Not while writes are paused (as Redis): the offset a FAILOVER or a move waits for stands still.
+        if (now - _lastPingMs >= server.Config.ReplPingReplicaPeriod.Value * 1000 && _replicas.Count > 0 && Link is null && !server.ClientPause.Active)
         {
             _lastPingMs = now;
             Feed(Ping);
