@@ -13,8 +13,6 @@ namespace Tessera.Server.Tests;
 /// </summary>
 public sealed class CrashTests : IDisposable
 {
-    private static readonly string Tessera = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
-
     private readonly string _directory = Directory.CreateTempSubdirectory("tessera-crash-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -24,44 +22,36 @@ public sealed class CrashTests : IDisposable
     [InlineData("everysec", 6, 2000)]
     public void Killing_the_node_under_load_keeps_every_acknowledged_write(string appendfsync, int kills, int toleratedLossMs)
     {
-        var port = FreePort.Next();
+        using var node = new TesseraProcess(_directory, "--appendonly", "yes", "--appendfsync", appendfsync);
+        var port = node.Port;
         var random = new Random();
         var acknowledged = new List<(long Ms, long Value)> { (0, 0) };
         var clock = Stopwatch.StartNew();
         for (var kill = 0; kill <= kills; kill++)
         {
-            using var process = StartNode(port, appendfsync);
-            try
+            if (kill > 0)
             {
-                RedisServerProcess.WaitUntilReady(port, timeoutMs: 30000);
-                using (var client = new RespClient(port))
-                {
-                    var counter = long.Parse(client.Call("GET", "counter").Text ?? "0", CultureInfo.InvariantCulture);
-                    var killedAt = clock.ElapsedMilliseconds;
-                    var required = acknowledged.Last(a => a.Ms <= killedAt - toleratedLossMs || a.Ms == 0).Value;
-                    Assert.True(counter >= required, $"after kill {kill}: counter {counter}, but {required} was acknowledged");
-                    // The next round counts on from what survived.
-                    acknowledged.Add((clock.ElapsedMilliseconds, counter));
-                }
-                if (kill == kills)
-                {
-                    break;
-                }
-                var writer = new Thread(() => Write(port, acknowledged, clock));
-                writer.Start();
-                Thread.Sleep(random.Next(50, 400));
-                process.Kill();
-                process.WaitForExit();
-                writer.Join();
+                node.Restart();
             }
-            finally
+            node.WaitUntilReady();
+            using (var client = new RespClient(port))
             {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    process.WaitForExit();
-                }
+                var counter = long.Parse(client.Call("GET", "counter").Text ?? "0", CultureInfo.InvariantCulture);
+                var killedAt = clock.ElapsedMilliseconds;
+                var required = acknowledged.Last(a => a.Ms <= killedAt - toleratedLossMs || a.Ms == 0).Value;
+                Assert.True(counter >= required, $"after kill {kill}: counter {counter}, but {required} was acknowledged");
+                // The next round counts on from what survived.
+                acknowledged.Add((clock.ElapsedMilliseconds, counter));
             }
+            if (kill == kills)
+            {
+                break;
+            }
+            var writer = new Thread(() => Write(port, acknowledged, clock));
+            writer.Start();
+            Thread.Sleep(random.Next(50, 400));
+            node.Kill();
+            writer.Join();
         }
     }
 
@@ -92,21 +82,5 @@ public sealed class CrashTests : IDisposable
         {
             // The node was killed.
         }
-    }
-
-    private Process StartNode(int port, string appendfsync)
-    {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Tessera, "server", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--dir", _directory, "--appendonly", "yes", "--appendfsync", appendfsync })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

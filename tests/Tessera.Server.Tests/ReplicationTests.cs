@@ -12,7 +12,8 @@ public sealed class ReplicationTests
     [Fact]
     public void Redis_replicas_of_a_tessera_master_get_the_snapshot_then_every_write()
     {
-        using var master = new TesseraNode("--enable-debug-command", "yes");
+        // A snapshot file (disk-based sync) for both; the diskless transfer is covered by ReplicationFaultTests.
+        using var master = new TesseraNode("--enable-debug-command", "yes", "--repl-diskless-sync", "no");
         using var client = master.Connect();
         DebugEnabledServers.FillEveryEncoding(client);
         client.Call("DEBUG", "POPULATE", "20000");
@@ -48,7 +49,7 @@ public sealed class ReplicationTests
     [Fact]
     public void A_replica_that_lost_its_link_continues_from_the_backlog()
     {
-        using var master = new TesseraNode("--enable-debug-command", "yes");
+        using var master = new TesseraNode("--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0");
         using var client = master.Connect();
         client.Call("DEBUG", "POPULATE", "1000");
         var port = master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -88,7 +89,8 @@ public sealed class ReplicationTests
     [Fact]
     public void A_tessera_replica_of_redis_syncs_streams_continues_and_can_be_promoted()
     {
-        using var redis = new RedisServerProcess("--enable-debug-command", "yes");
+        // redis-server's default diskless transfer ($EOF: framing), without its 5 s wait for more replicas.
+        using var redis = new RedisServerProcess("--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0");
         using var master = redis.Connect();
         DebugEnabledServers.FillEveryEncoding(master);
         master.Call("DEBUG", "POPULATE", "5000");
@@ -115,7 +117,7 @@ public sealed class ReplicationTests
     [Fact]
     public void A_tessera_replica_of_a_tessera_master_gets_every_write()
     {
-        using var master = new TesseraNode("--enable-debug-command", "yes");
+        using var master = new TesseraNode("--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0");
         using var client = master.Connect();
         DebugEnabledServers.FillEveryEncoding(client);
         using var node = new TesseraNode("--enable-debug-command", "yes");
@@ -130,12 +132,12 @@ public sealed class ReplicationTests
     [Fact]
     public void A_chain_replicates_and_a_promoted_replica_lets_the_others_continue()
     {
-        using var redis = new RedisServerProcess("--enable-debug-command", "yes");
+        using var redis = new RedisServerProcess("--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0");
         using var master = redis.Connect();
         DebugEnabledServers.FillEveryEncoding(master);
         var masterPort = redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // redis-server -> Tessera -> redis-server, and a second redis-server replica of the top master.
-        using var middle = new TesseraNode("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", masterPort);
+        using var middle = new TesseraNode("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", masterPort, "--repl-diskless-sync-delay", "0");
         using var middleClient = middle.Connect();
         Assert.True(WaitForLink(middleClient));
         using var end = new RedisServerProcess("--enable-debug-command", "yes", "--replicaof", "127.0.0.1", middle.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -159,7 +161,7 @@ public sealed class ReplicationTests
     }
 
     /// <summary>Random commands of every family, errors and transactions included, pipelined in batches of 100.</summary>
-    private static void RunRandomCommands(RespClient client, int seed, int batches)
+    internal static void RunRandomCommands(RespClient client, int seed, int batches)
     {
         var generator = new CommandGenerator(new Random(seed));
         for (var batch = 0; batch < batches; batch++)
@@ -180,7 +182,7 @@ public sealed class ReplicationTests
     }
 
     /// <summary>The keys of database 0 whose values differ, for the failure message.</summary>
-    private static string Differences(RespClient master, RespClient replica)
+    internal static string Differences(RespClient master, RespClient replica)
     {
         master.Call("SELECT", "0");
         var keys = master.Call("KEYS", "*").Items.Select(k => k.Text!).Union(replica.Call("KEYS", "*").Items.Select(k => k.Text!));
@@ -188,7 +190,7 @@ public sealed class ReplicationTests
             .Select(k => $"{k}: master {master.Call("TYPE", k).Text} {master.Call("DUMP", k).Text?.Length}, replica {replica.Call("TYPE", k).Text} {replica.Call("DUMP", k).Text?.Length}"));
     }
 
-    private static bool WaitForLink(RespClient replica)
+    internal static bool WaitForLink(RespClient replica)
     {
         for (var i = 0; i < 1000; i++)
         {
@@ -201,7 +203,7 @@ public sealed class ReplicationTests
         return false;
     }
 
-    private static bool WaitForDigest(RespClient replica, string digest)
+    internal static bool WaitForDigest(RespClient replica, string digest)
     {
         for (var i = 0; i < 250; i++)
         {

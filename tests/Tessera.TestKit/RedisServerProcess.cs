@@ -43,6 +43,12 @@ public sealed class RedisServerProcess : IDisposable
 
     public RespClient Connect() => new(Port);
 
+    /// <summary>SIGSTOP: the server stops reading and answering (a hung host), until <see cref="Continue"/>.</summary>
+    public void Stop() => Signals.Send(_process.Id, Signals.Stop);
+
+    /// <summary>SIGCONT after <see cref="Stop"/>.</summary>
+    public void Continue() => Signals.Send(_process.Id, Signals.Cont);
+
     public void Dispose()
     {
         if (!_process.HasExited)

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Tessera.TestKit;
+
+/// <summary>
+/// The tessera executable as a process of its own on a loopback port, for tests that kill it (SIGKILL) and start
+/// it again on the same directory. The test project must reference Tessera.Cli, which puts tessera.dll next to it.
+/// </summary>
+public sealed class TesseraProcess : IDisposable
+{
+    private static readonly string Executable = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
+
+    private readonly string[] _options;
+    private Process _process;
+
+    /// <summary>Starts <c>tessera server</c> in <paramref name="directory"/> with redis-server style options.</summary>
+    public TesseraProcess(string directory, params string[] options)
+    {
+        Directory = directory;
+        Port = FreePort.Next();
+        _options = options;
+        _process = Start();
+    }
+
+    public int Port { get; }
+
+    public string Directory { get; }
+
+    public RespClient Connect() => new(Port);
+
+    /// <summary>Waits until the node answers PING (its data may still be loading).</summary>
+    public void WaitUntilReady() => RedisServerProcess.WaitUntilReady(Port, timeoutMs: 30000);
+
+    /// <summary>kill -9: the process ends at once, with nothing saved or flushed.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>Starts the process again on the same port and directory (after <see cref="Kill"/>).</summary>
+    public void Restart()
+    {
+        Kill();
+        _process.Dispose();
+        _process = Start();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    private Process Start()
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Executable, "server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--dir", Directory }.Concat(_options))
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
