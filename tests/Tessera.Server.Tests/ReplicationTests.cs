@@ -160,6 +160,28 @@ public sealed class ReplicationTests
         Assert.True(WaitForDigest(siblingClient, digest) && WaitForDigest(endClient, digest));
     }
 
+    [Fact]
+    public void Client_unblock_ends_a_wait_with_the_replicas_acknowledged_so_far()
+    {
+        using var master = new TesseraNode("--repl-diskless-sync-delay", "0");
+        using var redis = new RedisServerProcess("--replicaof", "127.0.0.1", master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var replica = redis.Connect();
+        Assert.True(WaitForLink(replica));
+        using var waiter = master.Connect();
+        using var admin = master.Connect();
+        var id = waiter.Call("CLIENT", "ID").Integer.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        waiter.Call("SET", "k", "v");
+        waiter.Send("WAIT", "5", "0");
+        Assert.True(admin.WaitForInfo("clients", "blocked_clients", 1));
+        Assert.Equal(1, admin.Call("CLIENT", "UNBLOCK", id).Integer);
+        Assert.Equal(1, waiter.Read().Integer);
+        waiter.Send("WAIT", "5", "0");
+        Assert.True(admin.WaitForInfo("clients", "blocked_clients", 1));
+        Assert.Equal(1, admin.Call("CLIENT", "UNBLOCK", id, "ERROR").Integer);
+        Assert.Equal("UNBLOCKED client unblocked via CLIENT UNBLOCK", waiter.Read().Text);
+        Assert.Equal(0, admin.Call("CLIENT", "UNBLOCK", id).Integer);
+    }
+
     /// <summary>Random commands of every family, errors and transactions included, pipelined in batches of 100.</summary>
     internal static void RunRandomCommands(RespClient client, int seed, int batches)
     {

@@ -382,7 +382,7 @@ internal static class ClientCommands
             c.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
         }
-        c.Reply.WriteInteger(c.Server.Blocking.Unblock(id, withError) ? 1 : 0);
+        c.Reply.WriteInteger(c.Server.Blocking.Unblock(id, withError) || c.Server.Replication.UnblockWait(id, withError) ? 1 : 0);
     }
 
     private static void TrackingInfo(CommandContext c)

@@ -341,6 +341,38 @@ internal sealed class ReplicationMaster(TesseraServer server)
         RequestAcknowledgements();
     }
 
+    /// <summary>Clients blocked in WAIT (they count in INFO's blocked_clients).</summary>
+    public int WaitingClients => _waiting.Count;
+
+    /// <summary>
+    /// CLIENT UNBLOCK of a client in WAIT: answered now with the replicas acknowledged so far (TIMEOUT) or
+    /// -UNBLOCKED (ERROR), as Redis does; false when that client is not waiting.
+    /// </summary>
+    public bool UnblockWait(long clientId, bool withError)
+    {
+        var index = _waiting.FindIndex(w => w.Session.Id == clientId);
+        if (index < 0)
+        {
+            return false;
+        }
+        var (session, offset, _, _) = _waiting[index];
+        _waiting.RemoveAt(index);
+        var acknowledged = AcknowledgedAt(offset);
+        session.WriteRemote(reply =>
+        {
+            if (withError)
+            {
+                reply.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            }
+            else
+            {
+                reply.WriteInteger(acknowledged);
+            }
+        });
+        session.Unblock();
+        return true;
+    }
+
     /// <summary>Asks every replica for its offset now (REPLCONF GETACK *), instead of within the second.</summary>
     public void RequestAcknowledgements() => Feed(GetAck);
 
