@@ -31,6 +31,9 @@ internal sealed class MasterLink
     private const int FirstRetryDelayMs = 100;
     private const int MaxRetryDelayMs = 2000;
 
+    /// <summary>Commands of the master's stream applied per hold of the execution lock.</summary>
+    private const int BatchCommands = 256;
+
     private readonly TesseraServer _server;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
@@ -250,35 +253,47 @@ internal sealed class MasterLink
                 lastAck = now;
                 SendAck(socket);
             }
-            var consumed = 0;
-            var status = start == end ? ParseStatus.Incomplete : parser.Parse(buffer, start, end, request, out consumed);
-            if (status == ParseStatus.Incomplete)
+            // The commands already received run under one hold of the lock (a bounded batch), and the bytes they
+            // came in go on to the backlog and this node's replicas in one piece.
+            var status = ParseStatus.Incomplete;
+            var getAck = false;
+            var batchStart = start;
+            lock (_server.ExecutionLock)
             {
-                (buffer, start, end) = Receive(socket, buffer, start, end, parser.BytesNeeded);
-                continue;
+                for (var commands = 0; start < end && commands < BatchCommands && !getAck; commands++)
+                {
+                    status = parser.Parse(buffer, start, end, request, out var consumed);
+                    if (status is ParseStatus.Incomplete or ParseStatus.Error)
+                    {
+                        break;
+                    }
+                    start += consumed;
+                    if (status == ParseStatus.Skipped)
+                    {
+                        continue;
+                    }
+                    getAck = request.Count == 3 && Ascii.EqualsIgnoreCase(request[0], "replconf"u8) && Ascii.EqualsIgnoreCase(request[1], "getack"u8);
+                    if (!getAck)
+                    {
+                        session.Replay(request);
+                    }
+                }
+                if (start > batchStart)
+                {
+                    _server.Replication.Feed(buffer.AsSpan(batchStart, start - batchStart));
+                }
             }
             if (status == ParseStatus.Error)
             {
                 throw new InvalidDataException("protocol error in the master's stream: " + parser.Error);
             }
-            var applied = buffer.AsSpan(start, consumed);
-            start += consumed;
-            if (status == ParseStatus.Skipped)
-            {
-                continue;
-            }
-            var getAck = request.Count == 3 && Ascii.EqualsIgnoreCase(request[0], "replconf"u8) && Ascii.EqualsIgnoreCase(request[1], "getack"u8);
-            lock (_server.ExecutionLock)
-            {
-                if (!getAck)
-                {
-                    session.Replay(request);
-                }
-                _server.Replication.Feed(applied);
-            }
             if (getAck)
             {
                 SendAck(socket);
+            }
+            else if (start == end || status == ParseStatus.Incomplete)
+            {
+                (buffer, start, end) = Receive(socket, buffer, start, end, parser.BytesNeeded);
             }
         }
     }
