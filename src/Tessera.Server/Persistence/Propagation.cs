@@ -24,8 +24,11 @@ internal sealed class Propagation(TesseraServer server)
     /// <summary>How a key deleted by the server (expired, evicted) propagates: UNLINK under the lazyfree option, else DEL.</summary>
     public static byte[] DeleteCommand(bool lazy) => lazy ? Unlink : Del;
 
-    /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
-    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || server.Replication.Streaming;
+    /// <summary>
+    /// True when something consumes the stream; otherwise nothing is gathered. A replica's replicas get its
+    /// master's bytes as they came (see MasterLink), so for a replica only an AOF counts.
+    /// </summary>
+    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || (server.Replication.Streaming && server.Replication.Link is null);
 
     /// <summary>Starts a command: what it propagates is held until the outermost one ends.</summary>
     public void BeginCall() => _depth++;
