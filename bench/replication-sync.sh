@@ -12,25 +12,10 @@ source bench/common.sh
 
 KEYS=${KEYS:-1000000}
 ROUNDS=${ROUNDS:-3}
-WORK=$(mktemp -d)
-# Process ids go to a file: start runs in a command substitution's subshell, where a shell array would be lost.
-cleanup() { xargs -r kill <"$WORK/pids" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+use_work_dir
 
-# start KIND CPU NAME: starts a server, prints its port.
-start() {
-    local kind=$1 cpu=$2 name=$3 port
-    port=$(free_port)
-    mkdir -p "$WORK/$name"
-    if [ "$kind" = redis ]; then
-        taskset -c "$cpu" redis-server --port "$port" --bind 127.0.0.1 --save "" --dir "$WORK/$name" --enable-debug-command yes --repl-diskless-sync-delay 0 >"$WORK/$name.log" 2>&1 &
-    else
-        taskset -c "$cpu" "$TESSERA" server --port "$port" --bind 127.0.0.1 --save "" --dir "$WORK/$name" --enable-debug-command yes --repl-diskless-sync-delay 0 >"$WORK/$name.log" 2>&1 &
-    fi
-    echo $! >>"$WORK/pids"
-    for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    echo "$port"
-}
+# start KIND CPU NAME: a server for this benchmark (see start_server), prints its port.
+start() { start_server "$1" "$2" "$3" --enable-debug-command yes --repl-diskless-sync-delay 0; }
 
 # sync_seconds REPLICA_PORT MASTER_PORT: one full resynchronization, timed.
 sync_seconds() {
