@@ -31,8 +31,17 @@ public sealed partial class TesseraServer : IDisposable
     private long _committedAfterIdleCompaction;
     private long _dirty;
 
-    /// <summary>Creates a node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
+    /// <summary>Creates a standalone node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
     public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, cluster: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a node; with <c>cluster-enabled yes</c>, <paramref name="cluster"/> makes its cluster part
+    /// (Tessera.Cluster's TesseraHost passes it).
+    /// </summary>
+    internal TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory, Func<TesseraServer, Cluster.IClusterNode>? cluster)
     {
         Config = options.Config;
         ConfigFile = options.ConfigFile;
@@ -49,6 +58,11 @@ public sealed partial class TesseraServer : IDisposable
         Loading = new Persistence.LoadingProgress(this);
         Replication = new Replication.ReplicationMaster(this);
         Failover = new Replication.CoordinatedFailover(this);
+        if (Config.ClusterEnabled.Value)
+        {
+            Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(this);
+            Cluster.RegisterCommands(Commands);
+        }
         Propagation = new Persistence.Propagation(this);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
@@ -197,6 +211,9 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>The replicas of this node and its replication stream.</summary>
     internal Replication.ReplicationMaster Replication { get; }
 
+    /// <summary>Cluster mode, or null for a standalone node.</summary>
+    internal Cluster.IClusterNode? Cluster { get; }
+
     /// <summary>A coordinated FAILOVER, when one runs.</summary>
     internal Replication.CoordinatedFailover Failover { get; }
 
@@ -307,6 +324,13 @@ public sealed partial class TesseraServer : IDisposable
                 Aof.Disable();
             }
         };
+        if (Cluster is not null)
+        {
+            lock (ExecutionLock)
+            {
+                Cluster.Start();
+            }
+        }
         if (Config.ReplicaOf is { } master)
         {
             lock (ExecutionLock)
@@ -581,6 +605,7 @@ public sealed partial class TesseraServer : IDisposable
                 Snapshots.Cron();
                 Aof.Cron();
                 Replication.Cron();
+                Cluster?.Cron();
                 Aof.WaitDurable(Aof.WriteBuffered());
             }
         }

@@ -30,6 +30,7 @@ internal static class CommandFamilies
         AclCommands.Register(registry);
         DumpCommands.Register(registry);
         ReplicationCommands.Register(registry);
+        ClusterCommands.Register(registry);
         return registry;
     }
 }

@@ -359,6 +359,11 @@ internal static partial class KeyCommands
 
     private static void Select(CommandContext c)
     {
+        if (c.Server.Cluster is not null && RedisInteger.TryParse(c.Arg(1), out var index) && index != 0)
+        {
+            c.Error("ERR SELECT is not allowed in cluster mode");
+            return;
+        }
         if (TryGetDb(c, 1, out var db))
         {
             c.Session.Select(db.Index);

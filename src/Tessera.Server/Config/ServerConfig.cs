@@ -164,7 +164,7 @@ internal sealed partial class ServerConfig
     public readonly EnumOption PropagationErrorBehavior = new("propagation-error-behavior", ["ignore", "panic", "panic-on-replicas"], "ignore");
 
     // Cluster.
-    public readonly BoolOption ClusterEnabled = new("cluster-enabled", false, Immutable | NotImplemented);
+    public readonly BoolOption ClusterEnabled = new("cluster-enabled", false, Immutable);
     public readonly StringOption ClusterConfigFile = new("cluster-config-file", "nodes.conf", Immutable);
     public readonly NumberOption ClusterNodeTimeout = new("cluster-node-timeout", 15000, 0, LongMax);
     public readonly NumberOption ClusterPort = new("cluster-port", 0, 0, 65535, flags: Immutable);

@@ -289,6 +289,12 @@ internal sealed partial class ClientSession
             return true;
         }
         var inExec = inMulti && command.Info.Name == "exec";
+        // Redis's cluster redirection: a command whose keys another node serves (its master's stream excepted).
+        if (server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
+        {
+            Reject(command, redirect);
+            return true;
+        }
         var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
             || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.Write) != 0));
         if (writes && ReplicationRefusesWrite() is { } refusal)

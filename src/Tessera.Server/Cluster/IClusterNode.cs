@@ -1,0 +1,29 @@
+using Tessera.Resp;
+using Tessera.Server.Commands;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Server.Cluster;
+
+/// <summary>
+/// Cluster mode (<c>cluster-enabled yes</c>) as the server sees it; Tessera.Cluster implements it. The server calls
+/// it at the points Redis's server.c calls cluster.c: registering the CLUSTER family, at start-up, from the cron, and
+/// in the command pipeline to redirect a command whose keys this node does not serve.
+/// </summary>
+internal interface IClusterNode
+{
+    /// <summary>Replaces the standalone handlers of CLUSTER, ASKING, READONLY and READWRITE.</summary>
+    void RegisterCommands(CommandRegistry registry);
+
+    /// <summary>After the data is loaded: loads or creates the node's identity and view (nodes.conf).</summary>
+    void Start();
+
+    /// <summary>Ten times a second under the execution lock.</summary>
+    void Cron();
+
+    /// <summary>
+    /// The error to answer instead of running <paramref name="command"/> (MOVED, ASK, CROSSSLOT, TRYAGAIN,
+    /// CLUSTERDOWN), or null when this node serves it. <paramref name="inExec"/>: the command is EXEC, whose queued
+    /// commands are checked together.
+    /// </summary>
+    string? Redirect(ClientSession session, ServerCommand command, Request args, bool inExec);
+}
