@@ -59,7 +59,7 @@ internal static class ServerVerb
         });
         try
         {
-            server = new TesseraServer(serverOptions, loggerFactory);
+            server = Tessera.Cluster.TesseraHost.Create(serverOptions, loggerFactory);
         }
         catch (ConfigurationException e)
         {

@@ -100,6 +100,21 @@ public sealed class RespClient : IDisposable
         return true;
     }
 
+    /// <summary>Repeats a command until its reply contains <paramref name="text"/>; false after <paramref name="timeoutMs"/>.</summary>
+    public bool WaitForText(string command, string argument, string text, int timeoutMs = 30000)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Call(command, argument).Text?.Contains(text, StringComparison.Ordinal) != true)
+        {
+            if (clock.ElapsedMilliseconds > timeoutMs)
+            {
+                return false;
+            }
+            Thread.Sleep(20);
+        }
+        return true;
+    }
+
     /// <summary>Reads one complete reply as raw bytes.</summary>
     public byte[] ReadRaw()
     {

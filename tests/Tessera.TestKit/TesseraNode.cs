@@ -17,7 +17,7 @@ public sealed class TesseraNode : IDisposable
         System.IO.Directory.CreateDirectory(Directory);
         var arguments = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--save", "", "--dir", Directory };
         arguments.AddRange(options);
-        _server = new TesseraServer(ServerOptions.Load(null, arguments));
+        _server = Tessera.Cluster.TesseraHost.Create(ServerOptions.Load(null, arguments));
         try
         {
             _server.Start();

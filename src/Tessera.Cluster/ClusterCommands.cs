@@ -1,0 +1,328 @@
+using System.Globalization;
+using System.Text;
+using Tessera.Core.Hashing;
+using Tessera.Resp;
+using Tessera.Server.Commands;
+using Tessera.Server.Sessions;
+
+namespace Tessera.Cluster;
+
+/// <summary>
+/// The CLUSTER command family in cluster mode, with Redis 7.0's replies and error texts (cluster.c's
+/// clusterCommand), plus ASKING, READONLY and READWRITE.
+/// </summary>
+internal static class ClusterCommands
+{
+    public static void Register(CommandRegistry r, ClusterNode node)
+    {
+        r.Add("cluster|myid", c => c.Reply.WriteBulk(Encoding.ASCII.GetBytes(node.Myself.Id)));
+        r.Add("cluster|keyslot", c => c.Reply.WriteInteger(HashSlot.Of(c.Arg(2))));
+        r.Add("cluster|countkeysinslot", c => CountKeysInSlot(c));
+        r.Add("cluster|getkeysinslot", c => GetKeysInSlot(c));
+        r.Add("cluster|addslots", c => ChangeSlots(c, node, add: true, ranges: false));
+        r.Add("cluster|addslotsrange", c => ChangeSlots(c, node, add: true, ranges: true));
+        r.Add("cluster|delslots", c => ChangeSlots(c, node, add: false, ranges: false));
+        r.Add("cluster|delslotsrange", c => ChangeSlots(c, node, add: false, ranges: true));
+        r.Add("cluster|flushslots", c => FlushSlots(c, node));
+        r.Add("cluster|info", c => Info(c, node));
+        r.Add("cluster|nodes", c => c.Reply.WriteBulk(Encoding.UTF8.GetBytes(NodesFile.Describe(node))));
+        r.Add("cluster|slots", c => Slots(c, node));
+        r.Add("cluster|shards", c => Shards(c, node));
+        r.Add("cluster|saveconfig", c => SaveConfig(c, node));
+        r.Add("cluster|bumpepoch", c => BumpEpoch(c, node));
+        r.Add("cluster|set-config-epoch", c => SetConfigEpoch(c, node));
+        r.Add("cluster|count-failure-reports", c => CountFailureReports(c, node));
+        r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
+        r.Add("asking", c => c.Reply.WriteLiteral(Replies.Ok));
+        r.Add("readonly", c => c.Reply.WriteLiteral(Replies.Ok));
+        r.Add("readwrite", c => c.Reply.WriteLiteral(Replies.Ok));
+    }
+
+    private static void CountKeysInSlot(CommandContext c)
+    {
+        if (!c.TryGetLong(2, out var slot))
+        {
+            return;
+        }
+        if (slot is < 0 or >= HashSlot.Count)
+        {
+            c.Error("ERR Invalid slot");
+            return;
+        }
+        c.Reply.WriteInteger(c.Db.TableOf((int)slot)?.Count ?? 0);
+    }
+
+    private static void GetKeysInSlot(CommandContext c)
+    {
+        if (!c.TryGetLong(2, out var slot) || !c.TryGetLong(3, out var count))
+        {
+            return;
+        }
+        if (slot is < 0 or >= HashSlot.Count || count < 0)
+        {
+            c.Error("ERR Invalid slot or number of keys");
+            return;
+        }
+        var keys = new List<byte[]>();
+        if (c.Db.TableOf((int)slot) is { } table)
+        {
+            for (var i = 0; i < table.Capacity && keys.Count < count; i++)
+            {
+                if (table[i].Item is { } item)
+                {
+                    keys.Add(Tessera.Server.Storage.KeyTable.KeyOf(item).ToArray());
+                }
+            }
+        }
+        c.Reply.WriteArrayHeader(keys.Count);
+        foreach (var key in keys)
+        {
+            c.Reply.WriteBulk(key);
+        }
+    }
+
+    /// <summary>ADDSLOTS / DELSLOTS slot... and their RANGE forms: all checked before any changes, as Redis.</summary>
+    private static void ChangeSlots(CommandContext c, ClusterNode node, bool add, bool ranges)
+    {
+        if (ranges && c.ArgCount % 2 == 1)
+        {
+            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            return;
+        }
+        var slots = new List<int>();
+        for (var i = 2; i < c.ArgCount; i += ranges ? 2 : 1)
+        {
+            if (!TryGetSlot(c, i, out var start) || (ranges && !TryGetSlot(c, i + 1, out _)))
+            {
+                return;
+            }
+            var end = start;
+            if (ranges)
+            {
+                TryGetSlot(c, i + 1, out end);
+                if (start > end)
+                {
+                    c.Error($"ERR start slot number {start} is greater than end slot number {end}");
+                    return;
+                }
+            }
+            for (var slot = start; slot <= end; slot++)
+            {
+                slots.Add(slot);
+            }
+        }
+        var seen = new bool[HashSlot.Count];
+        foreach (var slot in slots)
+        {
+            if (add && node.OwnerOf(slot) is not null)
+            {
+                c.Error($"ERR Slot {slot} is already busy");
+                return;
+            }
+            if (!add && node.OwnerOf(slot) is null)
+            {
+                c.Error($"ERR Slot {slot} is already unassigned");
+                return;
+            }
+            if (seen[slot])
+            {
+                c.Error($"ERR Slot {slot} specified multiple times");
+                return;
+            }
+            seen[slot] = true;
+        }
+        foreach (var slot in slots)
+        {
+            node.SetOwner(slot, add ? node.Myself : null);
+        }
+        node.Changed();
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    private static bool TryGetSlot(CommandContext c, int index, out int slot)
+    {
+        if (RedisInteger.TryParse(c.Arg(index), out var value) && value is >= 0 and < HashSlot.Count)
+        {
+            slot = (int)value;
+            return true;
+        }
+        c.Error("ERR Invalid or out of range slot");
+        slot = -1;
+        return false;
+    }
+
+    private static void FlushSlots(CommandContext c, ClusterNode node)
+    {
+        if (c.Server.Keyspace.Databases[0].Count != 0)
+        {
+            c.Error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.");
+            return;
+        }
+        for (var slot = 0; slot < HashSlot.Count; slot++)
+        {
+            if (node.OwnerOf(slot) == node.Myself)
+            {
+                node.SetOwner(slot, null);
+            }
+        }
+        node.Changed();
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    private static void Info(CommandContext c, ClusterNode node)
+    {
+        var assigned = node.AssignedSlots;
+        var text = new StringBuilder();
+        void Field(string name, object value) => text.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+        Field("cluster_state", node.StateOk ? "ok" : "fail");
+        Field("cluster_slots_assigned", assigned);
+        Field("cluster_slots_ok", assigned);
+        Field("cluster_slots_pfail", 0);
+        Field("cluster_slots_fail", 0);
+        Field("cluster_known_nodes", node.Peers.Count);
+        Field("cluster_size", node.Size);
+        Field("cluster_current_epoch", node.CurrentEpoch);
+        Field("cluster_my_epoch", node.Myself.MasterId is null ? node.Myself.ConfigEpoch : node.Peers.GetValueOrDefault(node.Myself.MasterId)?.ConfigEpoch ?? 0);
+        Field("cluster_stats_messages_sent", 0);
+        Field("cluster_stats_messages_received", 0);
+        Field("total_cluster_links_buffer_limit_exceeded", 0);
+        c.Reply.WriteBulk(Encoding.ASCII.GetBytes(text.ToString()));
+    }
+
+    /// <summary>CLUSTER SLOTS: per range of slots, its master then its replicas, each [ip, port, id, {metadata}].</summary>
+    private static void Slots(CommandContext c, ClusterNode node)
+    {
+        var ranges = node.Peers.Values.Where(p => p.MasterId is null)
+            .SelectMany(master => node.RangesOf(master).Select(range => (range.Start, range.End, Master: master)))
+            .OrderBy(r => r.Start).ToList();
+        c.Reply.WriteArrayHeader(ranges.Count);
+        foreach (var (start, end, master) in ranges)
+        {
+            var replicas = node.Peers.Values.Where(p => p.MasterId == master.Id).ToList();
+            c.Reply.WriteArrayHeader(3 + replicas.Count);
+            c.Reply.WriteInteger(start);
+            c.Reply.WriteInteger(end);
+            foreach (var peer in replicas.Prepend(master))
+            {
+                c.Reply.WriteArrayHeader(4);
+                c.Reply.WriteBulk(Encoding.ASCII.GetBytes(peer.Ip));
+                c.Reply.WriteInteger(peer.Port);
+                c.Reply.WriteBulk(Encoding.ASCII.GetBytes(peer.Id));
+                c.Reply.WriteMapHeader(peer.Hostname.Length > 0 ? 1 : 0);
+                if (peer.Hostname.Length > 0)
+                {
+                    c.Reply.WriteBulk("hostname"u8);
+                    c.Reply.WriteBulk(Encoding.ASCII.GetBytes(peer.Hostname));
+                }
+            }
+        }
+    }
+
+    /// <summary>CLUSTER SHARDS: per master, its slot ranges and its nodes (the master first) with their health.</summary>
+    private static void Shards(CommandContext c, ClusterNode node)
+    {
+        var masters = node.Peers.Values.Where(p => p.MasterId is null).ToList();
+        var w = c.Reply;
+        w.WriteArrayHeader(masters.Count);
+        foreach (var master in masters)
+        {
+            w.WriteMapHeader(2);
+            w.WriteBulk("slots"u8);
+            var ranges = node.RangesOf(master);
+            w.WriteArrayHeader(ranges.Count * 2);
+            foreach (var (start, end) in ranges)
+            {
+                w.WriteInteger(start);
+                w.WriteInteger(end);
+            }
+            w.WriteBulk("nodes"u8);
+            var members = node.Peers.Values.Where(p => p.MasterId == master.Id).Prepend(master).ToList();
+            w.WriteArrayHeader(members.Count);
+            foreach (var peer in members)
+            {
+                w.WriteMapHeader(peer.Hostname.Length > 0 ? 8 : 7);
+                w.WriteBulk("id"u8);
+                w.WriteBulk(Encoding.ASCII.GetBytes(peer.Id));
+                w.WriteBulk("port"u8);
+                w.WriteInteger(peer.Port);
+                w.WriteBulk("ip"u8);
+                w.WriteBulk(Encoding.ASCII.GetBytes(peer.Ip));
+                w.WriteBulk("endpoint"u8);
+                w.WriteBulk(Encoding.ASCII.GetBytes(peer.Ip));
+                if (peer.Hostname.Length > 0)
+                {
+                    w.WriteBulk("hostname"u8);
+                    w.WriteBulk(Encoding.ASCII.GetBytes(peer.Hostname));
+                }
+                w.WriteBulk("role"u8);
+                w.WriteBulk(peer.MasterId is null ? "master"u8 : "replica"u8);
+                w.WriteBulk("replication-offset"u8);
+                w.WriteInteger(peer.IsMyself ? c.Server.Replication.Offset : 0);
+                w.WriteBulk("health"u8);
+                w.WriteBulk(peer.Connected || peer.IsMyself ? "online"u8 : "failed"u8);
+            }
+        }
+    }
+
+    private static void SaveConfig(CommandContext c, ClusterNode node)
+    {
+        if (node.SaveNow() is { } error)
+        {
+            c.Error("ERR error saving the cluster node config: " + error);
+            return;
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
+    }
+
+    /// <summary>CLUSTER BUMPEPOCH: a new config epoch without agreement, unless this node's is already the highest.</summary>
+    private static void BumpEpoch(CommandContext c, ClusterNode node)
+    {
+        var highest = Math.Max(node.CurrentEpoch, node.Peers.Values.Max(p => p.ConfigEpoch));
+        var bumped = node.Myself.ConfigEpoch == 0 || node.Myself.ConfigEpoch != highest;
+        if (bumped)
+        {
+            node.CurrentEpoch++;
+            node.Myself.ConfigEpoch = node.CurrentEpoch;
+            node.Changed();
+        }
+        c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes((bumped ? "BUMPED " : "STILL ") + node.Myself.ConfigEpoch.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static void SetConfigEpoch(CommandContext c, ClusterNode node)
+    {
+        if (!c.TryGetLong(2, out var epoch))
+        {
+            return;
+        }
+        if (epoch < 0)
+        {
+            c.Error($"ERR Invalid config epoch specified: {epoch}");
+        }
+        else if (node.Peers.Count > 1)
+        {
+            c.Error("ERR The user can assign a config epoch only when the node does not know any other node.");
+        }
+        else if (node.Myself.ConfigEpoch != 0)
+        {
+            c.Error("ERR Node config epoch is already non-zero");
+        }
+        else
+        {
+            node.Myself.ConfigEpoch = epoch;
+            node.CurrentEpoch = Math.Max(node.CurrentEpoch, epoch);
+            node.Changed();
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+    }
+
+    private static void CountFailureReports(CommandContext c, ClusterNode node)
+    {
+        var id = Encoding.ASCII.GetString(c.Arg(2));
+        if (!node.Peers.ContainsKey(id))
+        {
+            c.Error("ERR Unknown node " + id);
+            return;
+        }
+        c.Reply.WriteInteger(0);
+    }
+}
