@@ -106,7 +106,7 @@ public class CliTests
     public async Task Sigterm_shuts_the_node_down_cleanly_and_unimplemented_options_only_warn()
     {
         var port = FreePort.Next();
-        using var process = Process.Start(Start("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--cluster-enabled", "yes"))!;
+        using var process = Process.Start(Start("server", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--tls-replication", "yes"))!;
         var output = process.StandardOutput.ReadToEndAsync();
         using var guard = new ProcessGuard(process);
         RedisServerProcess.WaitUntilReady(port);
@@ -116,7 +116,7 @@ public class CliTests
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(0, process.ExitCode);
         var log = await output;
-        Assert.Contains("Option 'cluster-enabled' is recognised but not implemented", log, StringComparison.Ordinal);
+        Assert.Contains("Option 'tls-replication' is recognised but not implemented", log, StringComparison.Ordinal);
         Assert.Contains("Received SIGTERM scheduling shutdown", log, StringComparison.Ordinal);
     }
 
