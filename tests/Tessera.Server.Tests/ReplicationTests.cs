@@ -171,6 +171,16 @@ public sealed class ReplicationTests
         using var admin = master.Connect();
         var id = waiter.Call("CLIENT", "ID").Integer.ToString(System.Globalization.CultureInfo.InvariantCulture);
         waiter.Call("SET", "k", "v");
+        // The replica has acknowledged everything (ROLE's offsets agree) before the WAIT that cannot be satisfied.
+        for (var i = 0; i < 500; i++)
+        {
+            var role = admin.Call("ROLE");
+            if (role.Items[2].Items.Count == 1 && role.Items[2].Items[0].Items[2].Text == role.Items[1].Integer.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                break;
+            }
+            Thread.Sleep(10);
+        }
         waiter.Send("WAIT", "5", "0");
         Assert.True(admin.WaitForInfo("clients", "blocked_clients", 1));
         Assert.Equal(1, admin.Call("CLIENT", "UNBLOCK", id).Integer);
