@@ -18,9 +18,12 @@ public class TransactionTests
         const int incrementsEach = 40;
         var deadline = Stopwatch.StartNew();
         var conflicts = 0;
-        Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = clients }, _ =>
+        // Threads of their own released together (the thread pool, busy under CI load, ran the clients one after another).
+        using var start = new Barrier(clients);
+        var threads = Enumerable.Range(0, clients).Select(_ => new Thread(() =>
         {
             using var client = node.Connect();
+            start.SignalAndWait();
             for (var done = 0; done < incrementsEach && deadline.Elapsed < TimeSpan.FromSeconds(60);)
             {
                 // Read, compute and write under WATCH: EXEC fails (null) when another client wrote in between.
@@ -37,7 +40,9 @@ public class TransactionTests
                     done++;
                 }
             }
-        });
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
         Assert.Equal(clients * incrementsEach, long.Parse(setup.Call("GET", "counter").Text!, CultureInfo.InvariantCulture));
         Assert.True(conflicts > 0, "the clients never raced, so the test proved nothing");
     }
