@@ -33,9 +33,39 @@ internal static class ClusterCommands
         r.Add("cluster|set-config-epoch", c => SetConfigEpoch(c, node));
         r.Add("cluster|count-failure-reports", c => CountFailureReports(c, node));
         r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
+        r.Add("cluster|meet", c => Meet(c, node));
         r.Add("asking", c => c.Reply.WriteLiteral(Replies.Ok));
         r.Add("readonly", c => c.Reply.WriteLiteral(Replies.Ok));
         r.Add("readwrite", c => c.Reply.WriteLiteral(Replies.Ok));
+    }
+
+    /// <summary>CLUSTER MEET ip port [bus-port]: shake hands with the node there.</summary>
+    private static void Meet(CommandContext c, ClusterNode node)
+    {
+        if (c.ArgCount is not (4 or 5))
+        {
+            c.Error($"ERR wrong number of arguments for '{c.CommandName}' command");
+            return;
+        }
+        var ip = Encoding.ASCII.GetString(c.Arg(2));
+        if (!RedisInteger.TryParse(c.Arg(3), out var port) || port is < 0 or > 65535)
+        {
+            c.Error($"ERR Invalid TCP base port specified: {Encoding.ASCII.GetString(c.Arg(3))}");
+            return;
+        }
+        var busPort = port + 10000;
+        if (c.ArgCount == 5 && (!RedisInteger.TryParse(c.Arg(4), out busPort) || busPort is < 0 or > 65535))
+        {
+            c.Error($"ERR Invalid TCP bus port specified: {Encoding.ASCII.GetString(c.Arg(4))}");
+            return;
+        }
+        if (!System.Net.IPAddress.TryParse(ip, out _))
+        {
+            c.Error($"ERR Invalid node address specified: {ip}:{port}");
+            return;
+        }
+        node.Meet(ip, (int)port, (int)busPort);
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 
     private static void CountKeysInSlot(CommandContext c)

@@ -1,3 +1,5 @@
+using System.Net;
+using Tessera.Cluster.Bus;
 using Tessera.Core.Commands;
 using Tessera.Core.Hashing;
 using Tessera.Resp;
@@ -23,6 +25,7 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
     private readonly List<int> _keyPositions = [];
     private readonly long _startedMs = Environment.TickCount64;
     private NodesFile? _file;
+    private ClusterBus? _bus;
     private bool _saveNeeded;
 
     public ClusterPeer Myself { get; private set; } = null!;
@@ -57,6 +60,9 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
         Myself.BusPort = BusPort();
         Myself.Hostname = server.Config.ClusterAnnounceHostname.Value;
         SaveIfNeeded();
+        _bus = new ClusterBus(this);
+        var bind = server.Config.Bind.Select(b => b.TrimStart('-')).FirstOrDefault(b => b.Length > 0) ?? "*";
+        _bus.Listen(bind == "*" ? IPAddress.Any : IPAddress.Parse(bind), BusPort());
     }
 
     private int BusPort()
@@ -81,9 +87,148 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
 
     public void Cron()
     {
+        _bus?.MaintainLinks(_peers.Values);
         UpdateState();
         SaveIfNeeded();
     }
+
+    public void Stop() => _bus?.Dispose();
+
+    /// <summary>CLUSTER MEET: a node to shake hands with at that address (its link sends MEET).</summary>
+    public void Meet(string ip, int port, int busPort)
+    {
+        if (_peers.Values.Any(p => p.Handshake && p.Ip == ip && p.Port == port))
+        {
+            return;
+        }
+        AddPeer(new ClusterPeer(ClusterPeer.NewId()) { Ip = ip, Port = port, BusPort = busPort, Handshake = true, Meet = true, Connected = false });
+    }
+
+    /// <summary>The message this node sends: its identity, epochs, slots, and gossip about the nodes it knows.</summary>
+    public BusMessage Message(BusMessageType type)
+    {
+        var slots = new byte[HashSlot.Count / 8];
+        for (var slot = 0; slot < HashSlot.Count; slot++)
+        {
+            if (_slots[slot] == Myself)
+            {
+                slots[slot / 8] |= (byte)(1 << (slot % 8));
+            }
+        }
+        return new BusMessage
+        {
+            Type = type,
+            SenderId = Myself.Id,
+            SenderIp = server.Config.ClusterAnnounceIp.Value,
+            Port = Myself.Port,
+            BusPort = Myself.BusPort,
+            MasterId = Myself.MasterId ?? "",
+            ConfigEpoch = Myself.ConfigEpoch,
+            CurrentEpoch = CurrentEpoch,
+            Slots = slots,
+            Gossip = [.. _peers.Values.Where(p => !p.IsMyself && !p.Handshake && p.Ip.Length > 0).Take(32)
+                .Select(p => new GossipEntry(p.Id, p.Ip, p.Port, p.BusPort))],
+        };
+    }
+
+    /// <summary>
+    /// Applies a bus message (under the lock): a MEET from an unknown node adds it, and this node learns its own
+    /// address from the connection if nobody announced one; a handshake node's first answer gives it its real
+    /// id; the sender's address, role and epochs are updated and its slot claims win over owners with an older
+    /// config epoch (Redis's clusterUpdateSlotsConfigWith); equal epochs of two masters are told apart by the
+    /// greater id taking a new one; nodes gossiped about are met.
+    /// </summary>
+    public void Receive(BusMessage message, string remoteIp, string localIp, ClusterPeer? link)
+    {
+        var changed = false;
+        // As Redis: a node that does not know its address takes the one another node reached it at.
+        if (link is null && Myself.Ip.Length == 0 && localIp.Length > 0)
+        {
+            Myself.Ip = Plain(localIp);
+            changed = true;
+        }
+        if (message.SenderId == Myself.Id)
+        {
+            return;
+        }
+        _peers.TryGetValue(message.SenderId, out var sender);
+        if (link is { Handshake: true })
+        {
+            _peers.Remove(link.Id);
+            if (sender is not null)
+            {
+                // Met twice under two addresses: the node is known already.
+                Changed();
+                return;
+            }
+            link.Id = message.SenderId;
+            link.Handshake = false;
+            link.Meet = false;
+            _peers[link.Id] = link;
+            sender = link;
+            changed = true;
+        }
+        if (sender is null)
+        {
+            if (message.Type != BusMessageType.Meet)
+            {
+                return;
+            }
+            sender = AddPeer(new ClusterPeer(message.SenderId));
+            changed = true;
+        }
+        if (link == sender)
+        {
+            sender.Connected = true;
+            sender.Meet = false;
+            sender.PingSentMs = 0;
+            sender.PongReceivedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        }
+        var ip = message.SenderIp.Length > 0 ? message.SenderIp : Plain(remoteIp);
+        var masterId = message.MasterId.Length == 0 ? null : message.MasterId;
+        if (sender.Ip != ip || sender.Port != message.Port || sender.BusPort != message.BusPort || sender.MasterId != masterId || sender.ConfigEpoch != message.ConfigEpoch)
+        {
+            (sender.Ip, sender.Port, sender.BusPort, sender.MasterId, sender.ConfigEpoch) = (ip, message.Port, message.BusPort, masterId, message.ConfigEpoch);
+            changed = true;
+        }
+        if (message.CurrentEpoch > CurrentEpoch)
+        {
+            CurrentEpoch = message.CurrentEpoch;
+            changed = true;
+        }
+        if (masterId is null)
+        {
+            for (var slot = 0; slot < HashSlot.Count; slot++)
+            {
+                if ((message.Slots[slot / 8] & (1 << (slot % 8))) != 0 && _slots[slot] != sender
+                    && (_slots[slot] is null || _slots[slot]!.ConfigEpoch < sender.ConfigEpoch))
+                {
+                    _slots[slot] = sender;
+                    changed = true;
+                }
+            }
+            if (Myself.MasterId is null && sender.ConfigEpoch == Myself.ConfigEpoch && string.CompareOrdinal(sender.Id, Myself.Id) < 0)
+            {
+                CurrentEpoch++;
+                Myself.ConfigEpoch = CurrentEpoch;
+                changed = true;
+            }
+        }
+        foreach (var entry in message.Gossip)
+        {
+            if (entry.Id != Myself.Id && !_peers.ContainsKey(entry.Id) && entry.Ip.Length > 0)
+            {
+                Meet(entry.Ip, entry.Port, entry.BusPort);
+            }
+        }
+        if (changed)
+        {
+            Changed();
+        }
+    }
+
+    /// <summary>An address as text without IPv4-mapped IPv6 dressing.</summary>
+    private static string Plain(string ip) => IPAddress.TryParse(ip, out var address) && address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : ip;
 
     /// <summary>The node serving <paramref name="slot"/>, or null when it is unassigned.</summary>
     public ClusterPeer? OwnerOf(int slot) => _slots[slot];

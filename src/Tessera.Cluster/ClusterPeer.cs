@@ -8,7 +8,14 @@ namespace Tessera.Cluster;
 /// </summary>
 internal sealed class ClusterPeer(string id)
 {
-    public string Id { get; } = id;
+    /// <summary>The node's id; a node met by address has a random one until it answers with its own.</summary>
+    public string Id { get; set; } = id;
+
+    /// <summary>Met by address (CLUSTER MEET or gossip) and not answered yet (Redis's handshake flag).</summary>
+    public bool Handshake { get; set; }
+
+    /// <summary>Its link sends MEET rather than PING: the other node does not know this one yet.</summary>
+    public bool Meet { get; set; }
 
     /// <summary>The announced address; empty until this node learns its own from a peer, as Redis.</summary>
     public string Ip { get; set; } = "";
@@ -36,7 +43,7 @@ internal sealed class ClusterPeer(string id)
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
 
     /// <summary>Redis's flags field: myself, master or slave (and later fail?, fail, handshake, noaddr ...).</summary>
-    public string Flags => (IsMyself ? "myself," : "") + (MasterId is null ? "master" : "slave");
+    public string Flags => (IsMyself ? "myself," : "") + (MasterId is null ? "master" : "slave") + (Handshake ? ",handshake" : "");
 
     /// <summary>ip:port@cport[,hostname] as CLUSTER NODES and nodes.conf write it.</summary>
     public string Address => $"{Ip}:{Port}@{BusPort}" + (Hostname.Length > 0 ? "," + Hostname : "");

@@ -13,10 +13,10 @@ namespace Tessera.Cluster;
 internal sealed class NodesFile(string path)
 {
     /// <summary>The text CLUSTER NODES answers (and the file holds, before its vars line): LF line endings, as Redis.</summary>
-    public static string Describe(ClusterNode node)
+    public static string Describe(ClusterNode node, bool withHandshakes = true)
     {
         var text = new StringBuilder();
-        foreach (var peer in node.Peers.Values)
+        foreach (var peer in node.Peers.Values.Where(p => withHandshakes || !p.Handshake))
         {
             text.Append(peer.Id).Append(' ').Append(peer.Address).Append(' ').Append(peer.Flags).Append(' ')
                 .Append(peer.MasterId ?? "-").Append(' ')
@@ -39,7 +39,8 @@ internal sealed class NodesFile(string path)
 
     public void Save(ClusterNode node)
     {
-        var content = Describe(node) + $"vars currentEpoch {node.CurrentEpoch} lastVoteEpoch {node.LastVoteEpoch}\n";
+        // As Redis: nodes still in their handshake are not written.
+        var content = Describe(node, withHandshakes: false) + $"vars currentEpoch {node.CurrentEpoch} lastVoteEpoch {node.LastVoteEpoch}\n";
         var temporary = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {

@@ -391,6 +391,7 @@ public sealed partial class TesseraServer : IDisposable
                     loop.RemoveListener(listener);
                 }
             }
+            Cluster?.Stop();
             foreach (var listener in _listeners)
             {
                 listener.Dispose();

@@ -20,6 +20,9 @@ internal interface IClusterNode
     /// <summary>Ten times a second under the execution lock.</summary>
     void Cron();
 
+    /// <summary>At shutdown: closes the cluster bus.</summary>
+    void Stop();
+
     /// <summary>
     /// The error to answer instead of running <paramref name="command"/> (MOVED, ASK, CROSSSLOT, TRYAGAIN,
     /// CLUSTERDOWN), or null when this node serves it. <paramref name="inExec"/>: the command is EXEC, whose queued

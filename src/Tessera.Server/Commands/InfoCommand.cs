@@ -288,7 +288,7 @@ internal static class InfoCommand
                 }
                 break;
             case "cluster":
-                Field("cluster_enabled", 0);
+                Field("cluster_enabled", server.Cluster is null ? 0 : 1);
                 break;
             case "keyspace":
                 foreach (var db in server.Keyspace.Databases.Where(d => d.Count > 0))

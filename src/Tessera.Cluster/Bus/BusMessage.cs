@@ -1,0 +1,133 @@
+using System.Buffers.Binary;
+using Tessera.Core.Hashing;
+
+namespace Tessera.Cluster.Bus;
+
+internal enum BusMessageType : byte
+{
+    Meet = 1,
+    Ping = 2,
+    Pong = 3,
+}
+
+/// <summary>A node another node gossips about: enough to start a handshake with it.</summary>
+internal readonly record struct GossipEntry(string Id, string Ip, int Port, int BusPort);
+
+/// <summary>
+/// One cluster bus message (Redis Cluster's semantics, Tessera's own bytes): the sender's identity, address, role,
+/// epochs and the slots it claims, plus gossip about other nodes. A frame is the magic "TSB1", the body's length
+/// (4 bytes, big-endian) and the body; anything malformed is refused (<see cref="InvalidDataException"/>).
+/// </summary>
+internal sealed class BusMessage
+{
+    public const int MaxBodyBytes = 1 << 20;
+    private static ReadOnlySpan<byte> Magic => "TSB1"u8;
+
+    public BusMessageType Type { get; init; }
+
+    public string SenderId { get; init; } = "";
+
+    /// <summary>The sender's announced address, or empty: the receiver then uses the address it sees.</summary>
+    public string SenderIp { get; init; } = "";
+
+    public int Port { get; init; }
+
+    public int BusPort { get; init; }
+
+    /// <summary>The sender's master when it is a replica, else empty.</summary>
+    public string MasterId { get; init; } = "";
+
+    public long ConfigEpoch { get; init; }
+
+    public long CurrentEpoch { get; init; }
+
+    /// <summary>The slots the sender serves, one bit each.</summary>
+    public byte[] Slots { get; init; } = new byte[HashSlot.Count / 8];
+
+    public List<GossipEntry> Gossip { get; init; } = [];
+
+    public byte[] Encode()
+    {
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write((byte)Type);
+            w.Write(SenderId);
+            w.Write(SenderIp);
+            w.Write((ushort)Port);
+            w.Write((ushort)BusPort);
+            w.Write(MasterId);
+            w.Write(ConfigEpoch);
+            w.Write(CurrentEpoch);
+            w.Write(Slots);
+            w.Write((ushort)Gossip.Count);
+            foreach (var entry in Gossip)
+            {
+                w.Write(entry.Id);
+                w.Write(entry.Ip);
+                w.Write((ushort)entry.Port);
+                w.Write((ushort)entry.BusPort);
+            }
+        }
+        var frame = new byte[8 + body.Length];
+        Magic.CopyTo(frame);
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(4), (int)body.Length);
+        body.GetBuffer().AsSpan(0, (int)body.Length).CopyTo(frame.AsSpan(8));
+        return frame;
+    }
+
+    /// <summary>Reads one frame from <paramref name="stream"/>; null at a clean end of the stream.</summary>
+    public static BusMessage? Read(Stream stream)
+    {
+        Span<byte> header = stackalloc byte[8];
+        var read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        if (read == 0)
+        {
+            return null;
+        }
+        if (read < header.Length || !header[..4].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("not a cluster bus frame");
+        }
+        var length = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
+        if (length is <= 0 or > MaxBodyBytes)
+        {
+            throw new InvalidDataException($"cluster bus frame of {length} bytes");
+        }
+        var body = new byte[length];
+        stream.ReadExactly(body);
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(body), System.Text.Encoding.UTF8);
+            var type = (BusMessageType)r.ReadByte();
+            if (type is not (BusMessageType.Meet or BusMessageType.Ping or BusMessageType.Pong))
+            {
+                throw new InvalidDataException($"unknown cluster bus message type {(int)type}");
+            }
+            var message = new BusMessage
+            {
+                Type = type,
+                SenderId = NodeId(r.ReadString()),
+                SenderIp = r.ReadString(),
+                Port = r.ReadUInt16(),
+                BusPort = r.ReadUInt16(),
+                MasterId = r.ReadString(),
+                ConfigEpoch = r.ReadInt64(),
+                CurrentEpoch = r.ReadInt64(),
+                Slots = r.ReadBytes(HashSlot.Count / 8),
+            };
+            for (var count = r.ReadUInt16(); count > 0; count--)
+            {
+                message.Gossip.Add(new GossipEntry(NodeId(r.ReadString()), r.ReadString(), r.ReadUInt16(), r.ReadUInt16()));
+            }
+            return message.Slots.Length == HashSlot.Count / 8 ? message : throw new InvalidDataException("truncated slot bitmap");
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("truncated cluster bus message", e);
+        }
+    }
+
+    private static string NodeId(string id)
+        => id.Length == 40 && id.All(char.IsAsciiHexDigitLower) ? id : throw new InvalidDataException("bad node id in a cluster bus message");
+}
