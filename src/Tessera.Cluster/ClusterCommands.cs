@@ -34,9 +34,70 @@ internal static class ClusterCommands
         r.Add("cluster|count-failure-reports", c => CountFailureReports(c, node));
         r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
         r.Add("cluster|meet", c => Meet(c, node));
+        r.Add("cluster|replicate", c => Replicate(c, node));
+        r.Add("cluster|replicas", c => Replicas(c, node));
+        r.Add("cluster|slaves", c => Replicas(c, node));
         r.Add("asking", c => c.Reply.WriteLiteral(Replies.Ok));
-        r.Add("readonly", c => c.Reply.WriteLiteral(Replies.Ok));
-        r.Add("readwrite", c => c.Reply.WriteLiteral(Replies.Ok));
+        r.Add("readonly", c =>
+        {
+            c.Session.ClusterReadOnly = true;
+            c.Reply.WriteLiteral(Replies.Ok);
+        });
+        r.Add("readwrite", c =>
+        {
+            c.Session.ClusterReadOnly = false;
+            c.Reply.WriteLiteral(Replies.Ok);
+        });
+    }
+
+    /// <summary>CLUSTER REPLICATE node-id: this node (empty, without slots) becomes a replica of that master.</summary>
+    private static void Replicate(CommandContext c, ClusterNode node)
+    {
+        var id = Encoding.ASCII.GetString(c.Arg(2));
+        if (!node.Peers.TryGetValue(id, out var master))
+        {
+            c.Error("ERR Unknown node " + id);
+        }
+        else if (master == node.Myself)
+        {
+            c.Error("ERR Can't replicate myself");
+        }
+        else if (master.MasterId is not null)
+        {
+            c.Error("ERR I can only replicate a master, not a replica.");
+        }
+        else if (node.Myself.MasterId is null && (node.RangesOf(node.Myself).Count > 0 || c.Server.Keyspace.Databases[0].Count > 0))
+        {
+            c.Error("ERR To set a master the node must be empty and without assigned slots.");
+        }
+        else
+        {
+            node.Replicate(master);
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+    }
+
+    /// <summary>CLUSTER REPLICAS node-id: the CLUSTER NODES lines of that master's replicas.</summary>
+    private static void Replicas(CommandContext c, ClusterNode node)
+    {
+        var id = Encoding.ASCII.GetString(c.Arg(2));
+        if (!node.Peers.TryGetValue(id, out var master))
+        {
+            c.Error("ERR Unknown node " + id);
+            return;
+        }
+        if (master.MasterId is not null)
+        {
+            c.Error("ERR The specified node is not a master");
+            return;
+        }
+        var lines = NodesFile.Describe(node).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => line.Split(' ')[3] == master.Id).ToList();
+        c.Reply.WriteArrayHeader(lines.Count);
+        foreach (var line in lines)
+        {
+            c.Reply.WriteBulk(Encoding.UTF8.GetBytes(line));
+        }
     }
 
     /// <summary>CLUSTER MEET ip port [bus-port]: shake hands with the node there.</summary>

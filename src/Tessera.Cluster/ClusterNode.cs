@@ -94,6 +94,21 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
 
     public void Stop() => _bus?.Dispose();
 
+    /// <summary>CLUSTER REPLICATE: follows <paramref name="master"/> (its replication starts now) and tells the cluster.</summary>
+    public void Replicate(ClusterPeer master)
+    {
+        Myself.MasterId = master.Id;
+        for (var slot = 0; slot < HashSlot.Count; slot++)
+        {
+            if (_slots[slot] == Myself)
+            {
+                _slots[slot] = null;
+            }
+        }
+        Changed();
+        server.Replication.BecomeReplica(master.Ip.Length == 0 ? "127.0.0.1" : master.Ip, master.Port);
+    }
+
     /// <summary>CLUSTER MEET: a node to shake hands with at that address (its link sends MEET).</summary>
     public void Meet(string ip, int port, int busPort)
     {
@@ -343,6 +358,15 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
                 return "CLUSTERDOWN The cluster is down and only accepts read commands";
             }
         }
-        return owner == Myself ? null : $"MOVED {slot} {owner.Ip}:{owner.Port}";
+        if (owner == Myself)
+        {
+            return null;
+        }
+        // A replica serves reads of its master's slots to clients that asked with READONLY.
+        if (session.ClusterReadOnly && owner.Id == Myself.MasterId && (info.Flags & CommandFlags.Write) == 0)
+        {
+            return null;
+        }
+        return $"MOVED {slot} {owner.Ip}:{owner.Port}";
     }
 }

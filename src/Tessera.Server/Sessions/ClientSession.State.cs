@@ -35,6 +35,7 @@ internal sealed partial class ClientSession
         Protocol = 2;
         Name = null;
         Flags &= ClientFlags.UnixSocket;
+        ClusterReadOnly = false;
         User = _server.Acl.Default;
         Authenticated = !_server.Acl.AuthRequired;
         _parser.Unauthenticated = !Authenticated;
@@ -104,6 +105,9 @@ internal sealed partial class ClientSession
 
     /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
     public long ReplicaListeningPort { get; set; }
+
+    /// <summary>READONLY in cluster mode: reads of the master's slots may be served by this replica.</summary>
+    public bool ClusterReadOnly { get; set; }
 
     /// <summary>REPLCONF ip-address: the address a replica wants to be known by, or null.</summary>
     public string? ReplicaAnnouncedIp { get; set; }
