@@ -77,15 +77,37 @@ public sealed class ClusterBusTests
     }
 
     [Fact]
-    public void Redis_cli_cluster_create_and_check_work_against_tessera_nodes()
+    public void Redis_cli_cluster_create_with_replicas_and_check_work_against_tessera_nodes()
     {
-        using var a = new TesseraNode("--cluster-enabled", "yes");
-        using var b = new TesseraNode("--cluster-enabled", "yes");
-        using var c = new TesseraNode("--cluster-enabled", "yes");
-        var endpoints = new[] { a, b, c }.Select(n => "127.0.0.1:" + Port(n)).ToArray();
-        var (code, output) = RedisCli(["--cluster", "create", .. endpoints, "--cluster-yes"]);
+        var nodes = Enumerable.Range(0, 6).Select(_ => new TesseraNode("--cluster-enabled", "yes", "--repl-diskless-sync-delay", "0")).ToList();
+        try
+        {
+            CreateAndCheck(nodes);
+        }
+        finally
+        {
+            nodes.ForEach(n => n.Dispose());
+        }
+    }
+
+    /// <summary>redis-cli --cluster create (3 masters, a replica each), then the replicas' links and --cluster check.</summary>
+    private static void CreateAndCheck(List<TesseraNode> nodes)
+    {
+        var endpoints = nodes.Select(n => "127.0.0.1:" + Port(n)).ToArray();
+        var (code, output) = RedisCli(["--cluster", "create", .. endpoints, "--cluster-replicas", "1", "--cluster-yes"]);
         Assert.True(code == 0, output);
         Assert.Contains("[OK] All 16384 slots covered.", output, StringComparison.Ordinal);
+        var replicas = 0;
+        foreach (var node in nodes)
+        {
+            using var client = node.Connect();
+            if (client.Call("ROLE").Items[0].Text == "slave")
+            {
+                replicas++;
+                Assert.True(client.WaitForText("INFO", "replication", "master_link_status:up"));
+            }
+        }
+        Assert.Equal(3, replicas);
         (code, output) = RedisCli("--cluster", "check", endpoints[1]);
         Assert.True(code == 0, output);
         Assert.Contains("[OK] All nodes agree about slots configuration.", output, StringComparison.Ordinal);
