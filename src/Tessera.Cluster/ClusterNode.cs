@@ -60,6 +60,11 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
         Myself.BusPort = BusPort();
         Myself.Hostname = server.Config.ClusterAnnounceHostname.Value;
         SaveIfNeeded();
+        // A replica restarted from its nodes.conf follows its master again.
+        if (Myself.MasterId is { } masterId && _peers.TryGetValue(masterId, out var master))
+        {
+            server.Replication.BecomeReplica(master.Ip.Length == 0 ? "127.0.0.1" : master.Ip, master.Port);
+        }
         _bus = new ClusterBus(this);
         var bind = server.Config.Bind.Select(b => b.TrimStart('-')).FirstOrDefault(b => b.Length > 0) ?? "*";
         _bus.Listen(bind == "*" ? IPAddress.Any : IPAddress.Parse(bind), BusPort());
