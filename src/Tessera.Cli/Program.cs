@@ -6,4 +6,5 @@ root.Subcommands.Add(ServerVerb.Create());
 root.Subcommands.Add(CheckRdbVerb.Create());
 root.Subcommands.Add(CheckAofVerb.Create());
 root.Subcommands.Add(MoveInstanceVerb.Create());
+root.Subcommands.Add(UpVerb.Create());
 return root.Parse(args).Invoke();

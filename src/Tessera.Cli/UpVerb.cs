@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Tessera.Cli.Operations;
+using Tessera.Client;
+using Tessera.Server;
+using Tessera.Server.Logging;
+
+namespace Tessera.Cli;
+
+/// <summary>
+/// <c>tessera up</c>: a whole local cluster in one process — 3 masters and 3 replicas on loopback ports, data and
+/// logs under one folder — formed on first start and rejoined from its nodes.conf files afterwards. Ctrl-C stops it.
+/// </summary>
+internal static class UpVerb
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "First port; the nodes use it and the next ones", DefaultValueFactory = _ => 7000 };
+        var dir = new Option<string>("--dir") { Description = "Folder for the nodes' data and logs", DefaultValueFactory = _ => "tessera-cluster" };
+        var masters = new Option<int>("--masters") { Description = "Number of masters", DefaultValueFactory = _ => 3 };
+        var replicas = new Option<int>("--replicas") { Description = "Replicas per master", DefaultValueFactory = _ => 1 };
+        var command = new Command("up", "Start a local cluster (3 masters + 3 replicas) on loopback ports and keep it running.");
+        command.Options.Add(port);
+        command.Options.Add(dir);
+        command.Options.Add(masters);
+        command.Options.Add(replicas);
+        command.SetAction(result => Run(result.GetValue(port), Path.GetFullPath(result.GetValue(dir)!), result.GetValue(masters), result.GetValue(replicas)));
+        return command;
+    }
+
+    private static int Run(int firstPort, string folder, int masters, int replicas)
+    {
+        var count = masters * (replicas + 1);
+        var servers = new List<TesseraServer>();
+        var loggers = new List<ILoggerFactory>();
+        using var stopped = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopped.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stopped.Set(); });
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var port = (firstPort + i).ToString(CultureInfo.InvariantCulture);
+                var dir = Path.Combine(folder, port);
+                Directory.CreateDirectory(dir);
+                var options = ServerOptions.Load(null, ["--port", port, "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes",
+                    "--appendonly", "yes", "--repl-diskless-sync-delay", "0"]);
+                var log = new StreamWriter(new FileStream(Path.Combine(dir, "node.log"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+                var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(new RedisLogFormat(log, () => LogLevel.Information)));
+                loggers.Add(loggerFactory);
+                var server = Tessera.Cluster.TesseraHost.Create(options, loggerFactory);
+                servers.Add(server);
+                server.Start();
+            }
+            var nodes = servers.Select(s => RedisConnection.Connect("127.0.0.1", s.Port, TimeSpan.FromSeconds(10))).ToList();
+            try
+            {
+                if (ClusterCreate.Formed(nodes))
+                {
+                    Console.WriteLine($"Rejoining the cluster kept in {folder} ...");
+                    ClusterCreate.WaitFor(() => nodes.All(n => n.Execute("CLUSTER", "INFO").Text!.Contains("cluster_state:ok", StringComparison.Ordinal)),
+                        TimeSpan.FromSeconds(60), "the cluster did not come back to cluster_state:ok");
+                }
+                else
+                {
+                    ClusterCreate.Run(nodes, replicas, Console.Out, TimeSpan.FromSeconds(60));
+                }
+            }
+            finally
+            {
+                nodes.ForEach(n => n.Dispose());
+            }
+            Console.WriteLine($"Cluster up: {string.Join(' ', servers.Select(s => "127.0.0.1:" + s.Port.ToString(CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"Data and logs: {folder}");
+            Console.WriteLine($"Try: redis-cli -c -p {firstPort.ToString(CultureInfo.InvariantCulture)}");
+            Console.WriteLine("Ctrl-C stops every node.");
+            Console.Out.Flush();
+            stopped.Wait();
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or RedisErrorException or System.Net.Sockets.SocketException or ConfigurationException)
+        {
+            Console.Error.WriteLine("up: " + e.Message);
+            return 1;
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                server.Dispose();
+            }
+            loggers.ForEach(l => l.Dispose());
+        }
+    }
+}
