@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Tessera.TestKit;
+using Xunit;
+
+namespace Tessera.Server.Tests;
+
+/// <summary><c>tessera up</c>: a local cluster of 3 masters and 3 replicas that forms, serves, stops and rejoins.</summary>
+public sealed class UpTests : IDisposable
+{
+    private static readonly string Tessera = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("tessera-up-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Up_forms_a_cluster_that_serves_and_rejoins_after_a_restart()
+    {
+        var port = FreeRun(6);
+        using (var up = Start(port))
+        {
+            using var client = new RespClient(port);
+            Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_known_nodes:6"));
+            Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_state:ok"));
+            var key = KeyServedBy(client, port);
+            Assert.Equal("OK", client.Call("SET", key, "kept").Text);
+            Assert.Equal(3, client.Call("CLUSTER", "SHARDS").Items.Count);
+            Stop(up);
+        }
+        using (var up = Start(port))
+        {
+            using var client = new RespClient(port);
+            Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_state:ok"));
+            Assert.Equal("kept", client.Call("GET", KeyServedBy(client, port)).Text);
+            using var replica = new RespClient(port + 3);
+            Assert.True(replica.WaitForText("INFO", "replication", "master_link_status:up"));
+            Stop(up);
+        }
+    }
+
+    /// <summary>A key in a slot the node on <paramref name="port"/> serves.</summary>
+    private static string KeyServedBy(RespClient client, int port)
+    {
+        var first = client.Call("CLUSTER", "SLOTS").Items.First(r => r.Items[2].Items[1].Integer == port).Items[0].Integer;
+        for (var i = 0; ; i++)
+        {
+            var key = "k" + i.ToString(CultureInfo.InvariantCulture);
+            if (client.Call("CLUSTER", "KEYSLOT", key).Integer >= first && client.Call("CLUSTER", "KEYSLOT", key).Integer < first + 5000)
+            {
+                return key;
+            }
+        }
+    }
+
+    private Process Start(int port)
+    {
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Tessera, "up", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", _directory })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        RedisServerProcess.WaitUntilReady(port, timeoutMs: 30000);
+        return process;
+    }
+
+    /// <summary>SIGINT, as Ctrl-C: every node stops and the command exits cleanly.</summary>
+    private static void Stop(Process up)
+    {
+        Signals.Send(up.Id, 2);
+        Assert.True(up.WaitForExit(30_000), "tessera up did not stop on SIGINT");
+        Assert.Equal(0, up.ExitCode);
+    }
+
+    /// <summary>The first of <paramref name="count"/> consecutive free loopback ports (and their bus ports).</summary>
+    private static int FreeRun(int count)
+    {
+        var random = new Random();
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var first = random.Next(20000, 45000);
+            if (Enumerable.Range(first, count).All(p => Free(p) && Free(p + 10000)))
+            {
+                return first;
+            }
+        }
+        throw new InvalidOperationException("no run of free ports");
+    }
+
+    private static bool Free(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
