@@ -10,8 +10,6 @@ namespace Tessera.Server.Tests;
 /// <summary><c>tessera up</c>: a local cluster of 3 masters and 3 replicas that forms, serves, stops and rejoins.</summary>
 public sealed class UpTests : IDisposable
 {
-    private static readonly string Tessera = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
-
     private readonly string _directory = Directory.CreateTempSubdirectory("tessera-up-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -57,16 +55,7 @@ public sealed class UpTests : IDisposable
 
     private Process Start(int port)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Tessera, "up", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", _directory })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = TesseraProcess.Launch("up", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", _directory);
         RedisServerProcess.WaitUntilReady(port, timeoutMs: 30000);
         return process;
     }

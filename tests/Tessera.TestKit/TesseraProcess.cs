@@ -56,11 +56,15 @@ public sealed class TesseraProcess : IDisposable
         _process.Dispose();
     }
 
-    private Process Start()
+    private Process Start() => Launch(["server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+        "--save", "", "--dir", Directory, .. _options]);
+
+    /// <summary>Starts the tessera executable with <paramref name="args"/>, its output read and dropped.</summary>
+    public static Process Launch(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Executable, "server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--dir", Directory }.Concat(_options))
+        start.ArgumentList.Add(Executable);
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
