@@ -23,6 +23,7 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
     private readonly ClusterPeer?[] _slots = new ClusterPeer?[HashSlot.Count];
     private readonly Dictionary<string, ClusterPeer> _peers = [];
     private readonly List<int> _keyPositions = [];
+    private readonly Request _scratch = new();
     private readonly long _startedMs = Environment.TickCount64;
     private NodesFile? _file;
     private ClusterBus? _bus;
@@ -326,39 +327,41 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
 
     public string? Redirect(ClientSession session, ServerCommand command, Request args, bool inExec)
     {
-        // Redis's getNodeByQuery: commands without keys run anywhere.
-        var info = command.Info;
-        if (inExec || !info.HasKeys)
+        // Redis's getNodeByQuery: every key of the command (of every queued command, for EXEC) in one slot.
+        var slot = -1;
+        var writes = false;
+        if (inExec)
         {
-            return null;
-        }
-        _keyPositions.Clear();
-        KeyExtractor.GetKeys(info, args, 0, _keyPositions);
-        if (_keyPositions.Count == 0)
-        {
-            return null;
-        }
-        // In Redis's order: the first key's slot must be served before the others are compared with it.
-        var slot = HashSlot.Of(args[_keyPositions[0]]);
-        var owner = _slots[slot];
-        if (owner is null)
-        {
-            return "CLUSTERDOWN Hash slot not served";
-        }
-        for (var i = 1; i < _keyPositions.Count; i++)
-        {
-            if (HashSlot.Of(args[_keyPositions[i]]) != slot)
+            foreach (var (queued, queuedArgs) in session.Queued)
             {
-                return "CROSSSLOT Keys in request don't hash to the same slot";
+                _scratch.Set(queuedArgs);
+                if (SlotOf(queued.Info, _scratch, ref slot) is { } error)
+                {
+                    return error;
+                }
+                writes |= (queued.Info.Flags & CommandFlags.Write) != 0;
             }
         }
+        else
+        {
+            if (SlotOf(command.Info, args, ref slot) is { } error)
+            {
+                return error;
+            }
+            writes = (command.Info.Flags & CommandFlags.Write) != 0;
+        }
+        if (slot < 0)
+        {
+            return null;
+        }
+        var owner = _slots[slot]!;
         if (!StateOk)
         {
             if (!server.Config.ClusterAllowReadsWhenDown.Value)
             {
                 return "CLUSTERDOWN The cluster is down";
             }
-            if ((info.Flags & CommandFlags.Write) != 0)
+            if (writes)
             {
                 return "CLUSTERDOWN The cluster is down and only accepts read commands";
             }
@@ -368,10 +371,41 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
             return null;
         }
         // A replica serves reads of its master's slots to clients that asked with READONLY.
-        if (session.ClusterReadOnly && owner.Id == Myself.MasterId && (info.Flags & CommandFlags.Write) == 0)
+        if (session.ClusterReadOnly && owner.Id == Myself.MasterId && !writes)
         {
             return null;
         }
         return $"MOVED {slot} {owner.Ip}:{owner.Port}";
+    }
+
+    /// <summary>
+    /// Checks one command's keys against the slot found so far (-1: none yet): in Redis's order, the first key's
+    /// slot must be served, and every other key must hash to it.
+    /// </summary>
+    private string? SlotOf(CommandInfo info, Request args, ref int slot)
+    {
+        if (!info.HasKeys)
+        {
+            return null;
+        }
+        _keyPositions.Clear();
+        KeyExtractor.GetKeys(info, args, 0, _keyPositions);
+        foreach (var position in _keyPositions)
+        {
+            var keySlot = HashSlot.Of(args[position]);
+            if (slot < 0)
+            {
+                slot = keySlot;
+                if (_slots[slot] is null)
+                {
+                    return "CLUSTERDOWN Hash slot not served";
+                }
+            }
+            else if (keySlot != slot)
+            {
+                return "CROSSSLOT Keys in request don't hash to the same slot";
+            }
+        }
+        return null;
     }
 }

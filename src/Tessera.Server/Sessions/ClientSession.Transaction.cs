@@ -13,6 +13,9 @@ internal sealed partial class ClientSession
     public List<WatchedKey> WatchedKeys { get; } = [];
 
     /// <summary>Commands queued since MULTI (CLIENT LIST's multi=), or -1 outside a transaction.</summary>
+    /// <summary>The commands queued since MULTI, for EXEC's cluster routing.</summary>
+    public IReadOnlyList<(ServerCommand Command, byte[][] Args)> Queued => _queued;
+
     public int QueuedCommands => (Flags & ClientFlags.Multi) != 0 ? _queued.Count : -1;
 
     /// <summary>MULTI: starts queueing.</summary>

@@ -292,7 +292,7 @@ internal sealed partial class ClientSession
         // Redis's cluster redirection: a command whose keys another node serves (its master's stream excepted).
         if (server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
         {
-            Reject(command, redirect);
+            Reject(command, redirect, redirection: true);
             return true;
         }
         var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
@@ -502,7 +502,11 @@ internal sealed partial class ClientSession
     /// Refuses a command before it runs (Redis's rejectCommand): inside MULTI the transaction is flagged so EXEC
     /// aborts, and a refused EXEC discards it at once.
     /// </summary>
-    private void Reject(ServerCommand? command, string error)
+    /// <summary>
+    /// Refuses a command with <paramref name="error"/>. A refused EXEC discards the transaction and answers
+    /// EXECABORT, except for a cluster <paramref name="redirection"/>, which Redis answers as it is.
+    /// </summary>
+    private void Reject(ServerCommand? command, string error, bool redirection = false)
     {
         if (command is not null)
         {
@@ -514,7 +518,7 @@ internal sealed partial class ClientSession
             // Redis's rejectCommand: a refused EXEC aborts the transaction, even when none was open.
             DiscardTransaction();
             // Redis formats the reason without its generic ERR code.
-            error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
+            error = redirection ? error : "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
         }
         else if ((Flags & ClientFlags.Multi) != 0)
         {
