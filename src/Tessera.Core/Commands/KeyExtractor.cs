@@ -19,8 +19,11 @@ public static class KeyExtractor
         {
             var before = keys.Count;
             var valid = true;
-            foreach (var spec in command.KeySpecs)
+            // By index: a foreach over the interface would allocate an enumerator per command (routing is a hot path).
+            var specs = command.KeySpecs;
+            for (var i = 0; i < specs.Count; i++)
             {
+                var spec = specs[i];
                 if (!spec.NotKey && !spec.AddKeys(args, offset, keys))
                 {
                     valid = false;
