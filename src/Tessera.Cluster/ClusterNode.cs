@@ -384,6 +384,10 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
     /// </summary>
     private string? SlotOf(CommandInfo info, Request args, ref int slot)
     {
+        if (info.SingleKeyPosition > 0 && info.SingleKeyPosition < args.Count)
+        {
+            return Claim(HashSlot.Of(args[info.SingleKeyPosition]), ref slot);
+        }
         if (!info.HasKeys)
         {
             return null;
@@ -392,20 +396,21 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
         KeyExtractor.GetKeys(info, args, 0, _keyPositions);
         foreach (var position in _keyPositions)
         {
-            var keySlot = HashSlot.Of(args[position]);
-            if (slot < 0)
+            if (Claim(HashSlot.Of(args[position]), ref slot) is { } error)
             {
-                slot = keySlot;
-                if (_slots[slot] is null)
-                {
-                    return "CLUSTERDOWN Hash slot not served";
-                }
-            }
-            else if (keySlot != slot)
-            {
-                return "CROSSSLOT Keys in request don't hash to the same slot";
+                return error;
             }
         }
         return null;
+    }
+
+    private string? Claim(int keySlot, ref int slot)
+    {
+        if (slot < 0)
+        {
+            slot = keySlot;
+            return _slots[slot] is null ? "CLUSTERDOWN Hash slot not served" : null;
+        }
+        return keySlot == slot ? null : "CROSSSLOT Keys in request don't hash to the same slot";
     }
 }

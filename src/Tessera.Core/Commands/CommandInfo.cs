@@ -37,6 +37,8 @@ public sealed class CommandInfo
         KeySpecs = [.. KeySpecsJson.EnumerateArray().Select(ParseKeySpec)];
         KeySpecsAreReliable = KeySpecs.Any(k => !k.NotKey) && !KeySpecs.Any(k => k.Flags.Contains("variable_flags"));
         HasKeys = KeySpecs.Any(k => !k.NotKey) || NativeKeyFinder.Has(this);
+        SingleKeyPosition = KeySpecsAreReliable && KeySpecs is [{ BeginSearch: BeginSearchKind.Index, FindKeys: FindKeysKind.Range, LastKey: 0 } only] && !only.NotKey
+            ? only.Position : -1;
         Docs = entry.TryGetProperty("docs", out var docs) ? docs.Clone() : null;
         var subcommands = new Dictionary<string, CommandInfo>(StringComparer.OrdinalIgnoreCase);
         if (entry.TryGetProperty("subcommands", out var subs))
@@ -108,6 +110,12 @@ public sealed class CommandInfo
 
     /// <summary>True when the key specs name real keys and none has variable flags: then they are used first.</summary>
     internal bool KeySpecsAreReliable { get; }
+
+    /// <summary>
+    /// Where the command's one key is when it has exactly one at a fixed place (GET, SET, INCR ...), else -1: cluster
+    /// routing hashes it without searching the key specs.
+    /// </summary>
+    public int SingleKeyPosition { get; }
 
     /// <summary>The subcommand named <paramref name="name"/> (any case), or null.</summary>
     public CommandInfo? FindSubcommand(ReadOnlySpan<byte> name)
