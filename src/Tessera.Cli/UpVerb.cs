@@ -60,8 +60,8 @@ internal static class UpVerb
                 if (ClusterCreate.Formed(nodes))
                 {
                     Console.WriteLine($"Rejoining the cluster kept in {folder} ...");
-                    ClusterCreate.WaitFor(() => nodes.All(n => n.Execute("CLUSTER", "INFO").Text!.Contains("cluster_state:ok", StringComparison.Ordinal)),
-                        TimeSpan.FromSeconds(60), "the cluster did not come back to cluster_state:ok");
+                    Polling.WaitFor(() => nodes.All(n => n.ClusterInfo("cluster_state") == "ok"),
+                        TimeSpan.FromSeconds(60), "the cluster did not come back to cluster_state:ok", TimeSpan.FromMilliseconds(50));
                 }
                 else
                 {

@@ -71,9 +71,15 @@ public sealed class RedisConnection : IDisposable
     }
 
     /// <summary>One field of INFO (section given), or null when the server does not report it.</summary>
-    public string? Info(string section, string field)
+    public string? Info(string section, string field) => FieldOf(Execute("INFO", section).Text!, field);
+
+    /// <summary>One field of CLUSTER INFO, or null when the server does not report it.</summary>
+    public string? ClusterInfo(string field) => FieldOf(Execute("CLUSTER", "INFO").Text!, field);
+
+    /// <summary>The value of "field:value" among the CRLF-separated lines of INFO-style text, or null.</summary>
+    private static string? FieldOf(string text, string field)
     {
-        foreach (var line in Execute("INFO", section).Text!.Split("\r\n"))
+        foreach (var line in text.Split("\r\n"))
         {
             if (line.Length > field.Length && line[field.Length] == ':' && line.StartsWith(field, StringComparison.Ordinal))
             {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Tessera.Client;
 
@@ -31,7 +30,7 @@ internal static class ClusterCreate
         {
             node.Execute("CLUSTER", "MEET", firstHost, Number(firstPort));
         }
-        WaitFor(() => nodes.All(n => Field(n, "cluster_known_nodes") == Number(nodes.Count)), timeout, "the nodes did not all meet");
+        WaitFor(() => nodes.All(n => n.ClusterInfo("cluster_known_nodes") == Number(nodes.Count)), timeout, "the nodes did not all meet");
         var masterIds = nodes.Take(masters).Select(n => n.Execute("CLUSTER", "MYID").Text!).ToList();
         for (var i = masters; i < nodes.Count; i++)
         {
@@ -39,38 +38,16 @@ internal static class ClusterCreate
             nodes[i].Execute("CLUSTER", "REPLICATE", masterIds[master]);
             log.WriteLine($"Replica {nodes[i].Endpoint} of {nodes[master].Endpoint}");
         }
-        WaitFor(() => nodes.All(n => Field(n, "cluster_state") == "ok"), timeout, "the cluster did not reach cluster_state:ok");
+        WaitFor(() => nodes.All(n => n.ClusterInfo("cluster_state") == "ok"), timeout, "the cluster did not reach cluster_state:ok");
         WaitFor(() => nodes.Skip(masters).All(n => n.Info("replication", "master_link_status") == "up"), timeout, "the replicas did not synchronize");
     }
 
     /// <summary>True when the nodes already form a cluster of all of them (a restart from their nodes.conf).</summary>
     public static bool Formed(IReadOnlyList<RedisConnection> nodes)
-        => nodes.All(n => Field(n, "cluster_known_nodes") == Number(nodes.Count) && Field(n, "cluster_slots_assigned") == "16384");
+        => nodes.All(n => n.ClusterInfo("cluster_known_nodes") == Number(nodes.Count) && n.ClusterInfo("cluster_slots_assigned") == "16384");
 
-    public static void WaitFor(Func<bool> condition, TimeSpan timeout, string failure)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException(failure);
-            }
-            Thread.Sleep(50);
-        }
-    }
-
-    private static string? Field(RedisConnection node, string field)
-    {
-        foreach (var line in node.Execute("CLUSTER", "INFO").Text!.Split("\r\n"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return line[(field.Length + 1)..];
-            }
-        }
-        return null;
-    }
+    private static void WaitFor(Func<bool> condition, TimeSpan timeout, string failure)
+        => Polling.WaitFor(condition, timeout, failure, TimeSpan.FromMilliseconds(50));
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -84,16 +84,5 @@ internal sealed class InstanceMove(RedisConnection from, RedisConnection to, Tex
     /// <summary>Bytes of the old instance's stream the new one has not processed yet.</summary>
     private long Lag() => Math.Max(0, from.InfoNumber("replication", "master_repl_offset") - to.InfoNumber("replication", "slave_repl_offset"));
 
-    private static void WaitFor(Func<bool> condition, TimeSpan timeout, string failure)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException(failure);
-            }
-            Thread.Sleep(Poll);
-        }
-    }
+    private static void WaitFor(Func<bool> condition, TimeSpan timeout, string failure) => Polling.WaitFor(condition, timeout, failure, Poll);
 }
