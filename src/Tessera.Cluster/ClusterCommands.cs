@@ -91,9 +91,8 @@ internal static class ClusterCommands
             c.Error("ERR The specified node is not a master");
             return;
         }
-        var lines = NodesFile.Describe(node).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(line => line.Split(' ')[3] == master.Id).ToList();
-        c.Reply.WriteArrayHeader(lines.Count);
+        var lines = NodesFile.Describe(node, p => p.MasterId == master.Id).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        c.Reply.WriteArrayHeader(lines.Length);
         foreach (var line in lines)
         {
             c.Reply.WriteBulk(Encoding.UTF8.GetBytes(line));
@@ -183,14 +182,17 @@ internal static class ClusterCommands
         var slots = new List<int>();
         for (var i = 2; i < c.ArgCount; i += ranges ? 2 : 1)
         {
-            if (!TryGetSlot(c, i, out var start) || (ranges && !TryGetSlot(c, i + 1, out _)))
+            if (!TryGetSlot(c, i, out var start))
             {
                 return;
             }
             var end = start;
             if (ranges)
             {
-                TryGetSlot(c, i + 1, out end);
+                if (!TryGetSlot(c, i + 1, out end))
+                {
+                    return;
+                }
                 if (start > end)
                 {
                     c.Error($"ERR start slot number {start} is greater than end slot number {end}");
@@ -289,11 +291,11 @@ internal static class ClusterCommands
         c.Reply.WriteArrayHeader(ranges.Count);
         foreach (var (start, end, master) in ranges)
         {
-            var replicas = node.Peers.Values.Where(p => p.MasterId == master.Id).ToList();
-            c.Reply.WriteArrayHeader(3 + replicas.Count);
+            var members = node.MembersOf(master);
+            c.Reply.WriteArrayHeader(2 + members.Count);
             c.Reply.WriteInteger(start);
             c.Reply.WriteInteger(end);
-            foreach (var peer in replicas.Prepend(master))
+            foreach (var peer in members)
             {
                 c.Reply.WriteArrayHeader(4);
                 c.Reply.WriteBulk(Encoding.ASCII.GetBytes(peer.Ip));
@@ -327,7 +329,7 @@ internal static class ClusterCommands
                 w.WriteInteger(end);
             }
             w.WriteBulk("nodes"u8);
-            var members = node.Peers.Values.Where(p => p.MasterId == master.Id).Prepend(master).ToList();
+            var members = node.MembersOf(master);
             w.WriteArrayHeader(members.Count);
             foreach (var peer in members)
             {

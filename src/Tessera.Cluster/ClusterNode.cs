@@ -285,6 +285,9 @@ internal sealed class ClusterNode(TesseraServer server) : IClusterNode
         return ranges;
     }
 
+    /// <summary>A shard's nodes: <paramref name="master"/>, then its replicas (CLUSTER SLOTS and SHARDS list them so).</summary>
+    public List<ClusterPeer> MembersOf(ClusterPeer master) => [master, .. _peers.Values.Where(p => p.MasterId == master.Id)];
+
     public int AssignedSlots => _slots.Count(s => s is not null);
 
     /// <summary>

@@ -12,11 +12,14 @@ namespace Tessera.Cluster;
 /// </summary>
 internal sealed class NodesFile(string path)
 {
-    /// <summary>The text CLUSTER NODES answers (and the file holds, before its vars line): LF line endings, as Redis.</summary>
-    public static string Describe(ClusterNode node, bool withHandshakes = true)
+    /// <summary>
+    /// The text CLUSTER NODES answers (and the file holds, before its vars line): LF line endings, as Redis; with
+    /// <paramref name="include"/>, only the nodes it accepts.
+    /// </summary>
+    public static string Describe(ClusterNode node, Func<ClusterPeer, bool>? include = null)
     {
         var text = new StringBuilder();
-        foreach (var peer in node.Peers.Values.Where(p => withHandshakes || !p.Handshake))
+        foreach (var peer in node.Peers.Values.Where(p => include?.Invoke(p) ?? true))
         {
             text.Append(peer.Id).Append(' ').Append(peer.Address).Append(' ').Append(peer.Flags).Append(' ')
                 .Append(peer.MasterId ?? "-").Append(' ')
@@ -40,7 +43,7 @@ internal sealed class NodesFile(string path)
     public void Save(ClusterNode node)
     {
         // As Redis: nodes still in their handshake are not written.
-        var content = Describe(node, withHandshakes: false) + $"vars currentEpoch {node.CurrentEpoch} lastVoteEpoch {node.LastVoteEpoch}\n";
+        var content = Describe(node, p => !p.Handshake) + $"vars currentEpoch {node.CurrentEpoch} lastVoteEpoch {node.LastVoteEpoch}\n";
         var temporary = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {
