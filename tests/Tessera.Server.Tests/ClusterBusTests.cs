@@ -108,6 +108,19 @@ public sealed class ClusterBusTests
             }
         }
         Assert.Equal(3, replicas);
+        using (var master = nodes[0].Connect())
+        {
+            // The replica's role reaches its master with its next PING.
+            var id = master.Call("CLUSTER", "MYID").Text!;
+            var lines = master.Call("CLUSTER", "REPLICAS", id).Items;
+            for (var i = 0; i < 100 && lines.Count == 0; i++)
+            {
+                Thread.Sleep(50);
+                lines = master.Call("CLUSTER", "REPLICAS", id).Items;
+            }
+            Assert.Single(lines);
+            Assert.Contains(" slave " + id + " ", lines[0].Text!, StringComparison.Ordinal);
+        }
         (code, output) = RedisCli("--cluster", "check", endpoints[1]);
         Assert.True(code == 0, output);
         Assert.Contains("[OK] All nodes agree about slots configuration.", output, StringComparison.Ordinal);
