@@ -13,6 +13,22 @@ internal sealed partial class ClientSession
     public List<WatchedKey> WatchedKeys { get; } = [];
 
     /// <summary>Commands queued since MULTI (CLIENT LIST's multi=), or -1 outside a transaction.</summary>
+    /// <summary>
+    /// For EXEC's checks in the pipeline: whether a queued command has <paramref name="flag"/> (or, with
+    /// <paramref name="flagged"/> false, lacks it), as Redis keeps the union of the queued commands' flags.
+    /// </summary>
+    private bool AnyQueued(Core.Commands.CommandFlags flag, bool flagged)
+    {
+        foreach (var (command, _) in _queued)
+        {
+            if (((command.Info.Flags & flag) != 0) == flagged)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>The commands queued since MULTI, for EXEC's cluster routing.</summary>
     public IReadOnlyList<(ServerCommand Command, byte[][] Args)> Queued => _queued;
 

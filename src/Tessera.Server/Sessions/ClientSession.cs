@@ -296,7 +296,7 @@ internal sealed partial class ClientSession
             return true;
         }
         var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
-            || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.Write) != 0));
+            || (inExec && AnyQueued(Core.Commands.CommandFlags.Write, flagged: true));
         if (writes && ReplicationRefusesWrite() is { } refusal)
         {
             Reject(command, refusal);
@@ -315,7 +315,7 @@ internal sealed partial class ClientSession
         }
         if (server.Replication.Link is { State: not Replication.MasterLinkState.Connected } && !server.Config.ReplicaServeStaleData.Value
             && ((command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0
-                || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0))))
+                || (inExec && AnyQueued(Core.Commands.CommandFlags.Stale, flagged: false))))
         {
             Reject(command, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
             return true;
@@ -326,7 +326,7 @@ internal sealed partial class ClientSession
         var queues = inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset");
         if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
             && ((command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
-                || (inExec && _queued.Any(q => (q.Command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0))))
+                || (inExec && AnyQueued(Core.Commands.CommandFlags.DenyOom, flagged: true))))
         {
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
             return true;
