@@ -26,7 +26,8 @@ public class CliTests
         return start;
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    /// <summary>Runs the tessera executable to its end (30 s at most): exit code, standard output, standard error.</summary>
+    internal static async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         using var process = Process.Start(Start(args))!;
         var output = process.StandardOutput.ReadToEndAsync();

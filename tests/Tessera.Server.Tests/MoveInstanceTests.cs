@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
@@ -11,10 +10,8 @@ namespace Tessera.Server.Tests;
 /// </summary>
 public sealed class MoveInstanceTests
 {
-    private static readonly string Tessera = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
-
     [Fact]
-    public void A_redis_instance_moves_into_tessera_under_writes_without_losing_one()
+    public async Task A_redis_instance_moves_into_tessera_under_writes_without_losing_one()
     {
         using var redis = new RedisServerProcess("--repl-diskless-sync-delay", "0");
         using (var seed = redis.Connect())
@@ -30,7 +27,7 @@ public sealed class MoveInstanceTests
         writer.Start();
         Thread.Sleep(200);
 
-        var (code, output) = Run("move-instance", "--from", "127.0.0.1:" + redis.Port.ToString(CultureInfo.InvariantCulture),
+        var (code, output) = await Run("move-instance", "--from", "127.0.0.1:" + redis.Port.ToString(CultureInfo.InvariantCulture),
             "--to", "127.0.0.1:" + node.Port.ToString(CultureInfo.InvariantCulture));
         Assert.True(code == 0, output);
         Assert.True(writer.Join(10_000), "the old instance still took writes after the move");
@@ -46,7 +43,7 @@ public sealed class MoveInstanceTests
     }
 
     [Fact]
-    public void A_move_to_an_instance_that_holds_keys_is_refused()
+    public async Task A_move_to_an_instance_that_holds_keys_is_refused()
     {
         using var from = new TesseraNode();
         using var to = new TesseraNode();
@@ -54,24 +51,15 @@ public sealed class MoveInstanceTests
         {
             client.Call("SET", "precious", "1");
         }
-        var (code, output) = Run("move-instance", "--from", "127.0.0.1:" + from.Port.ToString(CultureInfo.InvariantCulture),
+        var (code, output) = await Run("move-instance", "--from", "127.0.0.1:" + from.Port.ToString(CultureInfo.InvariantCulture),
             "--to", "127.0.0.1:" + to.Port.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(1, code);
         Assert.Contains("holds keys", output, StringComparison.Ordinal);
     }
 
-    private static (int Code, string Output) Run(params string[] args)
+    private static async Task<(int Code, string Output)> Run(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Tessera);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit(60_000);
-        return (process.ExitCode, output + error.GetAwaiter().GetResult());
+        var (code, output, error) = await CliTests.Run(args);
+        return (code, output + error);
     }
 }
