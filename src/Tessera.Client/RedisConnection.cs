@@ -34,7 +34,10 @@ public sealed class RedisConnection : IDisposable
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            socket.Connect(host, port);
+            if (!socket.ConnectAsync(host, port).Wait(timeout))
+            {
+                throw new TimeoutException($"{host}:{port}: no connection within {timeout.TotalMilliseconds} ms");
+            }
             socket.ReceiveTimeout = socket.SendTimeout = (int)timeout.TotalMilliseconds;
             return new RedisConnection(socket, host + ":" + port.ToString(CultureInfo.InvariantCulture));
         }
@@ -100,6 +103,22 @@ public sealed class RedisConnection : IDisposable
         {
             _output.WriteBulk(Encoding.UTF8.GetBytes(arg));
         }
+        Flush();
+    }
+
+    /// <summary>Adds a command of binary arguments to the output; <see cref="Flush"/> sends every command queued.</summary>
+    public void Queue(params ReadOnlySpan<byte[]> args)
+    {
+        _output.WriteArrayHeader(args.Length);
+        foreach (var arg in args)
+        {
+            _output.WriteBulk(arg);
+        }
+    }
+
+    /// <summary>Sends the queued commands; their replies are then read in order with <see cref="Read"/>.</summary>
+    public void Flush()
+    {
         var bytes = new byte[_output.Length];
         _output.CopyTo(bytes);
         _output.Clear();

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using Tessera.TestKit;
 using Xunit;
 
 namespace Tessera.Server.Tests;
@@ -47,6 +49,51 @@ public sealed class DumpRestoreTests : DebugEnabledServers
         finally
         {
             tessera.Call("CONFIG", "SET", "hash-max-listpack-entries", "512");
+        }
+    }
+
+    [Fact]
+    public void Migrate_moves_keys_between_servers_in_both_directions_with_redis_replies()
+    {
+        using var redis = Redis.Connect();
+        using var tessera = Tessera.Connect();
+        var keys = FillEveryEncoding(tessera);
+        tessera.Call("PEXPIRE", "string:raw", "100000");
+        var digest = tessera.Call("DEBUG", "DIGEST").Text;
+        var redisPort = Redis.Port.ToString(CultureInfo.InvariantCulture);
+        var tesseraPort = Tessera.Port.ToString(CultureInfo.InvariantCulture);
+        Assert.Equal("OK", tessera.Call(["MIGRATE", "127.0.0.1", redisPort, "", "0", "5000", "KEYS", .. keys]).Text);
+        Assert.Equal(0, tessera.Call("DBSIZE").Integer);
+        Assert.Equal(digest, redis.Call("DEBUG", "DIGEST").Text);
+        Assert.InRange(redis.Call("PTTL", "string:raw").Integer, 90000, 100000);
+        Assert.Equal("OK", redis.Call(["MIGRATE", "127.0.0.1", tesseraPort, "", "0", "5000", "KEYS", .. keys]).Text);
+        Assert.Equal(digest, tessera.Call("DEBUG", "DIGEST").Text);
+
+        // The same situations give the same replies from both servers, each migrating to the other.
+        var cases = new List<Func<RespClient, string, string>>
+        {
+            (c, port) => c.Call("MIGRATE", "127.0.0.1", port, "missing", "0", "1000").ToString(),
+            (c, port) => c.Call("MIGRATE", "127.0.0.1", port, "k", "0", "1000", "KEYS", "a").ToString(),
+            (c, port) => c.Call("MIGRATE", "127.0.0.1", port, "k", "0", "1000", "BOGUS").ToString(),
+            (c, port) => c.Call("MIGRATE", "127.0.0.1", port, "k", "notanumber", "1000").ToString(),
+            (c, port) =>
+            {
+                c.Call("SET", "dup", "here");
+                return c.Call("MIGRATE", "127.0.0.1", port, "dup", "0", "1000").ToString() + c.Call("EXISTS", "dup");
+            },
+            (c, port) =>
+            {
+                c.Call("SET", "copied", "v");
+                return c.Call("MIGRATE", "127.0.0.1", port, "copied", "3", "1000", "COPY").ToString() + c.Call("EXISTS", "copied");
+            },
+            (c, port) => c.Call("MIGRATE", "127.0.0.1", port, "copied", "3", "1000", "REPLACE", "AUTH", "nopass").ToString(),
+            (c, _) => c.Call("MIGRATE", "127.0.0.1", "1", "copied", "0", "100").ToString(),
+        };
+        redis.Call("SET", "dup", "there");
+        tessera.Call("SET", "dup", "there");
+        foreach (var run in cases)
+        {
+            Assert.Equal(run(redis, tesseraPort), run(tessera, redisPort));
         }
     }
 

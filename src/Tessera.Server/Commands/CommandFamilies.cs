@@ -29,6 +29,7 @@ internal static class CommandFamilies
         MemoryCommands.Register(registry);
         AclCommands.Register(registry);
         DumpCommands.Register(registry);
+        MigrateCommand.Register(registry);
         ReplicationCommands.Register(registry);
         ClusterCommands.Register(registry);
         return registry;

@@ -29,7 +29,7 @@ internal static class DumpCommands
     }
 
     /// <summary>RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency].</summary>
-    private static void Restore(CommandContext c)
+    public static void Restore(CommandContext c)
     {
         var replace = false;
         var absolute = false;
