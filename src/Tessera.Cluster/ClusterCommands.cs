@@ -32,12 +32,19 @@ internal static class ClusterCommands
         r.Add("cluster|bumpepoch", c => BumpEpoch(c, node));
         r.Add("cluster|set-config-epoch", c => SetConfigEpoch(c, node));
         r.Add("cluster|count-failure-reports", c => CountFailureReports(c, node));
+        r.Add("cluster|setslot", c => SetSlot(c, node));
+        r.Add("cluster|forget", c => Forget(c, node));
+        r.Add("cluster|failover", c => Failover(c, node));
         r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
         r.Add("cluster|meet", c => Meet(c, node));
         r.Add("cluster|replicate", c => Replicate(c, node));
         r.Add("cluster|replicas", c => Replicas(c, node));
         r.Add("cluster|slaves", c => Replicas(c, node));
-        r.Add("asking", c => c.Reply.WriteLiteral(Replies.Ok));
+        r.Add("asking", c =>
+        {
+            c.Session.ClusterAsking = true;
+            c.Reply.WriteLiteral(Replies.Ok);
+        });
         r.Add("readonly", c =>
         {
             c.Session.ClusterReadOnly = true;
@@ -269,9 +276,9 @@ internal static class ClusterCommands
         void Field(string name, object value) => text.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
         Field("cluster_state", node.StateOk ? "ok" : "fail");
         Field("cluster_slots_assigned", assigned);
-        Field("cluster_slots_ok", assigned);
-        Field("cluster_slots_pfail", 0);
-        Field("cluster_slots_fail", 0);
+        Field("cluster_slots_ok", assigned - node.SlotsPFail - node.SlotsFail);
+        Field("cluster_slots_pfail", node.SlotsPFail);
+        Field("cluster_slots_fail", node.SlotsFail);
         Field("cluster_known_nodes", node.Peers.Count);
         Field("cluster_size", node.Size);
         Field("cluster_current_epoch", node.CurrentEpoch);
@@ -370,14 +377,7 @@ internal static class ClusterCommands
     /// <summary>CLUSTER BUMPEPOCH: a new config epoch without agreement, unless this node's is already the highest.</summary>
     private static void BumpEpoch(CommandContext c, ClusterNode node)
     {
-        var highest = Math.Max(node.CurrentEpoch, node.Peers.Values.Max(p => p.ConfigEpoch));
-        var bumped = node.Myself.ConfigEpoch == 0 || node.Myself.ConfigEpoch != highest;
-        if (bumped)
-        {
-            node.CurrentEpoch++;
-            node.Myself.ConfigEpoch = node.CurrentEpoch;
-            node.Changed();
-        }
+        var bumped = node.BumpEpochWithoutConsensus();
         c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes((bumped ? "BUMPED " : "STILL ") + node.Myself.ConfigEpoch.ToString(CultureInfo.InvariantCulture)));
     }
 
@@ -411,11 +411,150 @@ internal static class ClusterCommands
     private static void CountFailureReports(CommandContext c, ClusterNode node)
     {
         var id = Encoding.ASCII.GetString(c.Arg(2));
-        if (!node.Peers.ContainsKey(id))
+        if (!node.Peers.TryGetValue(id, out var peer))
         {
             c.Error("ERR Unknown node " + id);
             return;
         }
-        c.Reply.WriteInteger(0);
+        c.Reply.WriteInteger(node.FailureReportsOn(peer));
+    }
+
+    /// <summary>CLUSTER SETSLOT slot MIGRATING|IMPORTING|NODE node-id | STABLE, with Redis 7.0's checks and errors.</summary>
+    private static void SetSlot(CommandContext c, ClusterNode node)
+    {
+        if (node.Myself.MasterId is not null)
+        {
+            c.Error("ERR Please use SETSLOT only with masters.");
+            return;
+        }
+        if (!TryGetSlot(c, 2, out var slot))
+        {
+            return;
+        }
+        var stable = c.ArgIs(3, "stable"u8);
+        if (stable ? c.ArgCount != 4 : c.ArgCount != 5 || !(c.ArgIs(3, "migrating"u8) || c.ArgIs(3, "importing"u8) || c.ArgIs(3, "node"u8)))
+        {
+            c.Error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+            return;
+        }
+        if (stable)
+        {
+            node.SetMigrating(slot, null);
+            node.SetImporting(slot, null);
+            node.Changed();
+            c.Reply.WriteLiteral(Replies.Ok);
+            return;
+        }
+        var id = Encoding.ASCII.GetString(c.Arg(4));
+        node.Peers.TryGetValue(id, out var target);
+        if (c.ArgIs(3, "migrating"u8))
+        {
+            if (node.OwnerOf(slot) != node.Myself)
+            {
+                c.Error($"ERR I'm not the owner of hash slot {slot}");
+            }
+            else if (target is null)
+            {
+                c.Error($"ERR I don't know about node {id}");
+            }
+            else if (target.MasterId is not null)
+            {
+                c.Error("ERR Target node is not a master");
+            }
+            else
+            {
+                node.SetMigrating(slot, target);
+                node.Changed();
+                c.Reply.WriteLiteral(Replies.Ok);
+            }
+            return;
+        }
+        if (c.ArgIs(3, "importing"u8))
+        {
+            if (node.OwnerOf(slot) == node.Myself)
+            {
+                c.Error($"ERR I'm already the owner of hash slot {slot}");
+            }
+            else if (target is null)
+            {
+                c.Error($"ERR I don't know about node {id}");
+            }
+            else if (target.MasterId is not null)
+            {
+                c.Error("ERR Target node is not a master");
+            }
+            else
+            {
+                node.SetImporting(slot, target);
+                node.Changed();
+                c.Reply.WriteLiteral(Replies.Ok);
+            }
+            return;
+        }
+        if (target is null)
+        {
+            c.Error($"ERR Unknown node {id}");
+        }
+        else if (target.MasterId is not null)
+        {
+            c.Error("ERR Target node is not a master");
+        }
+        else if (node.OwnerOf(slot) == node.Myself && target != node.Myself && (c.Db.TableOf(slot)?.Count ?? 0) != 0)
+        {
+            c.Error($"ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot.");
+        }
+        else
+        {
+            node.AssignSlot(slot, target);
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+    }
+
+    /// <summary>CLUSTER FORGET node-id: removes another node (not this one's master) from this node's view.</summary>
+    private static void Forget(CommandContext c, ClusterNode node)
+    {
+        var id = Encoding.ASCII.GetString(c.Arg(2));
+        if (!node.Peers.TryGetValue(id, out var peer))
+        {
+            c.Error("ERR Unknown node " + id);
+        }
+        else if (peer == node.Myself)
+        {
+            c.Error("ERR I tried hard but I can't forget myself...");
+        }
+        else if (node.Myself.MasterId == peer.Id)
+        {
+            c.Error("ERR Can't forget my master!");
+        }
+        else
+        {
+            node.Forget(peer);
+            c.Reply.WriteLiteral(Replies.Ok);
+        }
+    }
+
+    /// <summary>CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica.</summary>
+    private static void Failover(CommandContext c, ClusterNode node)
+    {
+        var (force, takeover) = (false, false);
+        if (c.ArgCount == 3 && c.ArgIs(2, "force"u8))
+        {
+            force = true;
+        }
+        else if (c.ArgCount == 3 && c.ArgIs(2, "takeover"u8))
+        {
+            takeover = true;
+        }
+        else if (c.ArgCount > 2)
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (node.StartManualFailover(force, takeover) is { } error)
+        {
+            c.Error(error);
+            return;
+        }
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 }

@@ -14,6 +14,9 @@ internal sealed class ClusterPeer(string id)
     /// <summary>Met by address (CLUSTER MEET or gossip) and not answered yet (Redis's handshake flag).</summary>
     public bool Handshake { get; set; }
 
+    /// <summary>When the handshake began (Unix ms); one unanswered for the node timeout is dropped.</summary>
+    public long HandshakeStartMs { get; init; }
+
     /// <summary>Its link sends MEET rather than PING: the other node does not know this one yet.</summary>
     public bool Meet { get; set; }
 
@@ -40,10 +43,32 @@ internal sealed class ClusterPeer(string id)
 
     public bool Connected { get; set; } = true;
 
+    /// <summary>This node has had no answer from it within the node timeout (Redis's PFAIL, "fail?").</summary>
+    public bool PFail { get; set; }
+
+    /// <summary>A majority of masters agreed it failed (Redis's FAIL).</summary>
+    public bool Fail { get; set; }
+
+    /// <summary>When it was marked FAIL (Unix ms).</summary>
+    public long FailTimeMs { get; set; }
+
+    /// <summary>Masters that reported it PFAIL or FAIL in their gossip, with when they last did (Unix ms).</summary>
+    public Dictionary<string, long> FailureReports { get; } = [];
+
+    /// <summary>When this node last voted for a replica of it (Unix ms): one vote per master per two node timeouts.</summary>
+    public long VotedTimeMs { get; set; }
+
+    /// <summary>The replication offset it last announced.</summary>
+    public long ReplicationOffset { get; set; }
+
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
 
-    /// <summary>Redis's flags field: myself, master or slave (and later fail?, fail, handshake, noaddr ...).</summary>
-    public string Flags => (IsMyself ? "myself," : "") + (MasterId is null ? "master" : "slave") + (Handshake ? ",handshake" : "");
+    /// <summary>Redis's flags field, in its order: myself, master or slave, fail?, fail, handshake.</summary>
+    public string Flags => (IsMyself ? "myself," : "") + (MasterId is null ? "master" : "slave") + (PFail ? ",fail?" : "")
+        + (Fail ? ",fail" : "") + (Handshake ? ",handshake" : "");
+
+    /// <summary>Down as far as this node knows (PFAIL or FAIL).</summary>
+    public bool Failing => PFail || Fail;
 
     /// <summary>ip:port@cport[,hostname] as CLUSTER NODES and nodes.conf write it.</summary>
     public string Address => $"{Ip}:{Port}@{BusPort}" + (Hostname.Length > 0 ? "," + Hostname : "");

@@ -35,6 +35,21 @@ internal sealed class NodesFile(string path)
                     text.Append('-').Append(end.ToString(CultureInfo.InvariantCulture));
                 }
             }
+            if (peer.IsMyself)
+            {
+                // As Redis: this node's open slots, [slot->-target] migrating and [slot-<-source] importing.
+                for (var slot = 0; slot < HashSlot.Count; slot++)
+                {
+                    if (node.MigratingTo(slot) is { } target)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $" [{slot}->-{target.Id}]");
+                    }
+                    if (node.ImportingFrom(slot) is { } source)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $" [{slot}-<-{source.Id}]");
+                    }
+                }
+            }
             text.Append('\n');
         }
         return text.ToString();
@@ -61,6 +76,7 @@ internal sealed class NodesFile(string path)
             return false;
         }
         var lineNumber = 0;
+        var openSlots = new List<string>();
         foreach (var line in File.ReadAllLines(path))
         {
             lineNumber++;
@@ -95,12 +111,16 @@ internal sealed class NodesFile(string path)
                 IsMyself = flags.Contains("myself"),
                 MasterId = fields[3] == "-" ? null : fields[3],
                 ConfigEpoch = long.Parse(fields[6], CultureInfo.InvariantCulture),
+                PFail = flags.Contains("fail?"),
+                Fail = flags.Contains("fail"),
+                FailTimeMs = ClusterNode.NowMs,
             });
             ParseAddress(peer, fields[1]);
             foreach (var range in fields.Skip(8))
             {
                 if (range.StartsWith('['))
                 {
+                    openSlots.Add(range);
                     continue;
                 }
                 var dash = range.IndexOf('-');
@@ -116,7 +136,31 @@ internal sealed class NodesFile(string path)
         {
             throw new InvalidDataException($"Unrecoverable error: {path} does not name this node (myself).");
         }
+        foreach (var open in openSlots)
+        {
+            LoadOpenSlot(node, open);
+        }
         return true;
+    }
+
+    /// <summary>[slot->-id] (migrating to id) or [slot-&lt;-id] (importing from id), once every node is known.</summary>
+    private void LoadOpenSlot(ClusterNode node, string open)
+    {
+        var migrating = open.Contains("->-", StringComparison.Ordinal);
+        var parts = open.Trim('[', ']').Split(migrating ? "->-" : "-<-");
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var slot) || slot >= HashSlot.Count
+            || !node.Peers.TryGetValue(parts[1], out var peer))
+        {
+            throw new InvalidDataException($"Unrecoverable error: bad open slot {open} in {path}.");
+        }
+        if (migrating)
+        {
+            node.SetMigrating(slot, peer);
+        }
+        else
+        {
+            node.SetImporting(slot, peer);
+        }
     }
 
     private static void ParseAddress(ClusterPeer peer, string address)

@@ -42,6 +42,11 @@ public sealed class TesseraProcess : IDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process stays, unable to answer, until <see cref="Continue"/>.</summary>
+    public void Stop() => Signals.Send(_process.Id, Signals.Stop);
+
+    public void Continue() => Signals.Send(_process.Id, Signals.Cont);
+
     /// <summary>Starts the process again on the same port and directory (after <see cref="Kill"/>).</summary>
     public void Restart()
     {

@@ -5,10 +5,11 @@ namespace Tessera.Cluster.Bus;
 
 /// <summary>
 /// The cluster bus on the bus port: every node keeps one outgoing link to each node it knows and answers the
-/// links of the others. A link sends MEET (to a node met through CLUSTER MEET) or PING every
-/// <see cref="PingIntervalMs"/> and gets a PONG back; either carries the sender's view (see ClusterNode.Receive).
-/// Links run on threads of their own and take the execution lock only to read or apply a message. A connection
-/// that sends anything but well-formed frames is closed; the node goes on.
+/// links of the others. A link sends the messages queued for its node (FAIL, votes, ...) as they come, and MEET
+/// (to a node met through CLUSTER MEET) or PING every <see cref="PingIntervalMs"/>; every message gets a PONG back,
+/// and each carries its sender's view (see ClusterNode.Receive). Links run on threads of their own and take the
+/// execution lock only to build or apply a message. A connection that sends anything but well-formed frames is
+/// closed; the node goes on.
 /// </summary>
 internal sealed class ClusterBus(ClusterNode node) : IDisposable
 {
@@ -42,6 +43,27 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             var link = new PeerLink(node, peer, _stop.Token);
             _links[peer] = link;
             link.Start();
+        }
+    }
+
+    /// <summary>Queues <paramref name="message"/> for <paramref name="peer"/>'s link (under the lock).</summary>
+    public void Send(ClusterPeer peer, BusMessage message)
+    {
+        if (_links.TryGetValue(peer, out var link))
+        {
+            link.Enqueue(message);
+        }
+    }
+
+    /// <summary>Queues <paramref name="message"/> for every node <paramref name="to"/> accepts.</summary>
+    public void Broadcast(BusMessage message, Func<ClusterPeer, bool> to)
+    {
+        foreach (var (peer, link) in _links)
+        {
+            if (!peer.Handshake && to(peer))
+            {
+                link.Enqueue(message);
+            }
         }
     }
 
@@ -99,10 +121,19 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
     }
 }
 
-/// <summary>This node's outgoing link to one other node: MEET or PING, then the PONG applied.</summary>
+/// <summary>
+/// This node's outgoing link to one other node: queued messages, else MEET or PING, each followed by the PONG
+/// applied. The time of the oldest unanswered ping (the peer's PingSentMs) is what failure detection reads; a link
+/// without an answer for half the node timeout reconnects, as Redis's.
+/// </summary>
 internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationToken stopping)
 {
+    /// <summary>Messages for a node that cannot be reached are dropped past this many, as a freed link's are.</summary>
+    private const int MaxQueued = 64;
+
     private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+    private readonly Queue<BusMessage> _outbox = new();
+    private readonly AutoResetEvent _wake = new(false);
     private Socket? _socket;
 
     public void Start() => new Thread(Run) { Name = "tessera-bus-out", IsBackground = true }.Start();
@@ -110,7 +141,36 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
     public void Stop()
     {
         _stop.Cancel();
+        _wake.Set();
         _socket?.Dispose();
+    }
+
+    public void Enqueue(BusMessage message)
+    {
+        lock (_outbox)
+        {
+            if (_outbox.Count < MaxQueued)
+            {
+                _outbox.Enqueue(message);
+            }
+        }
+        _wake.Set();
+    }
+
+    private bool HasQueued()
+    {
+        lock (_outbox)
+        {
+            return _outbox.Count > 0;
+        }
+    }
+
+    private BusMessage? Dequeue()
+    {
+        lock (_outbox)
+        {
+            return _outbox.TryDequeue(out var message) ? message : null;
+        }
     }
 
     private void Run()
@@ -119,32 +179,44 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
         {
             try
             {
-                using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 5000, SendTimeout = 5000 };
-                _socket = socket;
                 string ip;
                 int port;
+                int timeout;
                 lock (node.Server.ExecutionLock)
                 {
-                    (ip, port) = (peer.Ip, peer.BusPort);
+                    (ip, port, timeout) = (peer.Ip, peer.BusPort, (int)Math.Clamp(node.NodeTimeoutMs / 2, 100, int.MaxValue));
                 }
+                using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = timeout, SendTimeout = timeout };
+                _socket = socket;
                 socket.Connect(ip.Length == 0 ? "127.0.0.1" : ip, port);
                 using var stream = new NetworkStream(socket);
                 var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString() ?? "";
+                var lastPingMs = 0L;
                 while (!_stop.IsCancellationRequested)
                 {
-                    byte[] ping;
+                    byte[] frame;
                     lock (node.Server.ExecutionLock)
                     {
-                        peer.PingSentMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                        ping = node.Message(peer.Meet ? BusMessageType.Meet : BusMessageType.Ping).Encode();
+                        var queued = Dequeue();
+                        if (queued is null)
+                        {
+                            // Only the oldest unanswered ping counts, so a peer that stopped answering times out.
+                            peer.PingSentMs = peer.PingSentMs == 0 ? ClusterNode.NowMs : peer.PingSentMs;
+                            lastPingMs = Environment.TickCount64;
+                        }
+                        frame = (queued ?? node.Message(peer.Meet ? BusMessageType.Meet : BusMessageType.Ping)).Encode();
                     }
-                    socket.Send(ping);
+                    socket.Send(frame);
                     var pong = BusMessage.Read(stream) ?? throw new IOException("the node closed the link");
                     lock (node.Server.ExecutionLock)
                     {
                         node.Receive(pong, ip, local, peer);
                     }
-                    _stop.Token.WaitHandle.WaitOne(ClusterBus.PingIntervalMs);
+                    var wait = ClusterBus.PingIntervalMs - (Environment.TickCount64 - lastPingMs);
+                    if (wait > 0 && !HasQueued())
+                    {
+                        _wake.WaitOne((int)wait);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
@@ -152,9 +224,15 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                 lock (node.Server.ExecutionLock)
                 {
                     peer.Connected = false;
+                    // As Redis: a node that cannot be reached counts as pinged from the first attempt on.
+                    peer.PingSentMs = peer.PingSentMs == 0 ? ClusterNode.NowMs : peer.PingSentMs;
+                }
+                lock (_outbox)
+                {
+                    _outbox.Clear();
                 }
             }
-            _stop.Token.WaitHandle.WaitOne(1000);
+            _wake.WaitOne(Math.Min(1000, ClusterBus.PingIntervalMs));
         }
     }
 }

@@ -109,6 +109,9 @@ internal sealed partial class ClientSession
     /// <summary>READONLY in cluster mode: reads of the master's slots may be served by this replica.</summary>
     public bool ClusterReadOnly { get; set; }
 
+    /// <summary>ASKING in cluster mode: the next command may use a slot this node is importing.</summary>
+    public bool ClusterAsking { get; set; }
+
     /// <summary>REPLCONF ip-address: the address a replica wants to be known by, or null.</summary>
     public string? ReplicaAnnouncedIp { get; set; }
 
