@@ -94,7 +94,7 @@ public sealed class ClusterBusTests
     private static void CreateAndCheck(List<TesseraNode> nodes)
     {
         var endpoints = nodes.Select(n => "127.0.0.1:" + Port(n)).ToArray();
-        var (code, output) = RedisCli(["--cluster", "create", .. endpoints, "--cluster-replicas", "1", "--cluster-yes"]);
+        var (code, output) = RedisCli.Run(["--cluster", "create", .. endpoints, "--cluster-replicas", "1", "--cluster-yes"]);
         Assert.True(code == 0, output);
         Assert.Contains("[OK] All 16384 slots covered.", output, StringComparison.Ordinal);
         var replicas = 0;
@@ -121,32 +121,10 @@ public sealed class ClusterBusTests
             Assert.Single(lines);
             Assert.Contains(" slave " + id + " ", lines[0].Text!, StringComparison.Ordinal);
         }
-        (code, output) = RedisCli("--cluster", "check", endpoints[1]);
+        (code, output) = RedisCli.Run(["--cluster", "check", endpoints[1]]);
         Assert.True(code == 0, output);
         Assert.Contains("[OK] All nodes agree about slots configuration.", output, StringComparison.Ordinal);
         Assert.Contains("[OK] All 16384 slots covered.", output, StringComparison.Ordinal);
-    }
-
-    private static (int Code, string Output) RedisCli(params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(RedisServerProcess.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not installed"))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill();
-        }
-        return (process.ExitCode, output + error.GetAwaiter().GetResult());
     }
 
     [Fact]
