@@ -292,8 +292,8 @@ internal static class ClusterCommands
     /// <summary>CLUSTER SLOTS: per range of slots, its master then its replicas, each [ip, port, id, {metadata}].</summary>
     private static void Slots(CommandContext c, ClusterNode node)
     {
-        var ranges = node.Peers.Values.Where(p => p.MasterId is null)
-            .SelectMany(master => node.RangesOf(master).Select(range => (range.Start, range.End, Master: master)))
+        var ranges = node.Ranges().Where(r => r.Key.MasterId is null)
+            .SelectMany(owner => owner.Value.Select(range => (range.Start, range.End, Master: owner.Key)))
             .OrderBy(r => r.Start).ToList();
         c.Reply.WriteArrayHeader(ranges.Count);
         foreach (var (start, end, master) in ranges)
@@ -322,13 +322,14 @@ internal static class ClusterCommands
     private static void Shards(CommandContext c, ClusterNode node)
     {
         var masters = node.Peers.Values.Where(p => p.MasterId is null).ToList();
+        var rangesByOwner = node.Ranges();
         var w = c.Reply;
         w.WriteArrayHeader(masters.Count);
         foreach (var master in masters)
         {
             w.WriteMapHeader(2);
             w.WriteBulk("slots"u8);
-            var ranges = node.RangesOf(master);
+            var ranges = rangesByOwner.GetValueOrDefault(master) ?? [];
             w.WriteArrayHeader(ranges.Count * 2);
             foreach (var (start, end) in ranges)
             {
@@ -403,7 +404,7 @@ internal static class ClusterCommands
         {
             node.Myself.ConfigEpoch = epoch;
             node.CurrentEpoch = Math.Max(node.CurrentEpoch, epoch);
-            node.Changed();
+            node.Changed(durable: true);
             c.Reply.WriteLiteral(Replies.Ok);
         }
     }

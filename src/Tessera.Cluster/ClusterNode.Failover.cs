@@ -73,7 +73,7 @@ internal sealed partial class ClusterNode
             _electionEpoch = CurrentEpoch;
             _votesRequested = true;
             _bus?.Broadcast(Message(BusMessageType.AuthRequest), p => p.MasterId is null);
-            Changed();
+            Changed(durable: true);
             return;
         }
         if (_votes >= Size / 2 + 1)
@@ -137,7 +137,7 @@ internal sealed partial class ClusterNode
         }
         LastVoteEpoch = CurrentEpoch;
         master.VotedTimeMs = now;
-        Changed();
+        Changed(durable: true);
         _bus?.Send(replica, Message(BusMessageType.AuthAck));
     }
 
@@ -166,7 +166,7 @@ internal sealed partial class ClusterNode
         }
         _manualFailover.Reset(this);
         _electionTimeMs = 0;
-        Changed();
+        Changed(durable: true);
         _bus?.Broadcast(Message(BusMessageType.Pong), _ => true);
     }
 
@@ -239,7 +239,7 @@ internal sealed partial class ClusterNode
         }
         CurrentEpoch++;
         Myself.ConfigEpoch = CurrentEpoch;
-        Changed();
+        Changed(durable: true);
         return true;
     }
 

@@ -94,6 +94,18 @@ internal sealed partial class ClusterNode
         };
     }
 
+    public void Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool sharded)
+    {
+        if (_bus is null)
+        {
+            return;
+        }
+        var shardMaster = Myself.MasterId ?? Myself.Id;
+        var type = sharded ? BusMessageType.PublishShard : BusMessageType.Publish;
+        _bus.Broadcast(Message(type, channel: channel.ToArray(), payload: message.ToArray()),
+            p => !sharded || p.Id == shardMaster || p.MasterId == shardMaster);
+    }
+
     /// <summary>
     /// Applies a bus message (under the lock): a MEET from an unknown node adds it, and this node learns its own
     /// address from the connection if nobody announced one; a handshake node's first answer gives it its real
@@ -164,10 +176,12 @@ internal sealed partial class ClusterNode
             changed = true;
         }
         sender.ReplicationOffset = message.ReplicationOffset;
+        // Epochs must survive a crash (votes depend on them): those changes reach the disk.
+        var durable = false;
         if (message.CurrentEpoch > CurrentEpoch)
         {
             CurrentEpoch = message.CurrentEpoch;
-            changed = true;
+            changed = durable = true;
         }
         if (masterId is null)
         {
@@ -176,13 +190,13 @@ internal sealed partial class ClusterNode
             {
                 CurrentEpoch++;
                 Myself.ConfigEpoch = CurrentEpoch;
-                changed = true;
+                changed = durable = true;
             }
         }
         changed |= ReadGossip(sender, message, now);
         if (changed)
         {
-            Changed();
+            Changed(durable);
         }
         switch (message.Type)
         {

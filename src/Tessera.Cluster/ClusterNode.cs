@@ -27,6 +27,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
     private NodesFile? _file;
     private ClusterBus? _bus;
     private bool _saveNeeded;
+    private bool _fsyncNeeded;
 
     public ClusterPeer Myself { get; private set; } = null!;
 
@@ -106,7 +107,11 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         SaveIfNeeded();
     }
 
-    public void Stop() => _bus?.Dispose();
+    public void Stop()
+    {
+        _bus?.Dispose();
+        SaveIfNeeded();
+    }
 
     /// <summary>CLUSTER REPLICATE: follows <paramref name="master"/> (its replication starts now) and tells the cluster.</summary>
     public void Replicate(ClusterPeer master)
@@ -121,33 +126,49 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
     /// <summary>Assigns or unassigns a slot; call <see cref="Changed"/> after a batch of them.</summary>
     public void SetOwner(int slot, ClusterPeer? owner) => _slots[slot] = owner;
 
-    /// <summary>Marks the view changed: nodes.conf is rewritten (before the reply goes out) and the state recomputed.</summary>
-    public void Changed()
+    /// <summary>
+    /// Marks the view changed: the state is recomputed and nodes.conf rewritten. Changes to epochs and votes
+    /// (<paramref name="durable"/>) must survive a crash for elections to stay sound: the file is written and
+    /// flushed to the disk before the reply goes out. Others (slots, roles, addresses) are written by the next
+    /// cron tick, without a flush, as Redis writes them without one: a node learns them again from the cluster.
+    /// </summary>
+    public void Changed(bool durable = false)
     {
         _saveNeeded = true;
         UpdateState();
-        SaveIfNeeded();
+        if (durable)
+        {
+            _fsyncNeeded = true;
+            SaveIfNeeded();
+        }
     }
 
-    /// <summary>The slots a node serves, as ascending ranges.</summary>
-    public List<(int Start, int End)> RangesOf(ClusterPeer peer)
+    /// <summary>The slots each node serves, as ascending ranges, in one pass over the slots.</summary>
+    public Dictionary<ClusterPeer, List<(int Start, int End)>> Ranges()
     {
-        var ranges = new List<(int, int)>();
+        var ranges = new Dictionary<ClusterPeer, List<(int Start, int End)>>();
         for (var slot = 0; slot < HashSlot.Count; slot++)
         {
-            if (_slots[slot] != peer)
+            if (_slots[slot] is not { } owner)
             {
                 continue;
             }
             var start = slot;
-            while (slot + 1 < HashSlot.Count && _slots[slot + 1] == peer)
+            while (slot + 1 < HashSlot.Count && _slots[slot + 1] == owner)
             {
                 slot++;
             }
-            ranges.Add((start, slot));
+            if (!ranges.TryGetValue(owner, out var list))
+            {
+                ranges[owner] = list = [];
+            }
+            list.Add((start, slot));
         }
         return ranges;
     }
+
+    /// <summary>The slots one node serves, as ascending ranges.</summary>
+    public List<(int Start, int End)> RangesOf(ClusterPeer peer) => Ranges().GetValueOrDefault(peer) ?? [];
 
     /// <summary>A shard's nodes: <paramref name="master"/>, then its replicas (CLUSTER SLOTS and SHARDS list them so).</summary>
     public List<ClusterPeer> MembersOf(ClusterPeer master) => [master, .. _peers.Values.Where(p => p.MasterId == master.Id)];
@@ -167,6 +188,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         }
         var served = new HashSet<ClusterPeer>();
         var (unserved, pfail, fail) = (0, 0, 0);
+        ClusterPeer? previous = null;
         foreach (var owner in _slots)
         {
             if (owner is null)
@@ -174,7 +196,12 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
                 unserved++;
                 continue;
             }
-            served.Add(owner);
+            if (owner != previous)
+            {
+                // Slots come in long runs of one owner: the set sees each run once.
+                served.Add(owner);
+                previous = owner;
+            }
             pfail += owner.PFail ? 1 : 0;
             fail += owner.Fail ? 1 : 0;
         }
@@ -194,8 +221,8 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
     {
         if (_saveNeeded && _file is not null)
         {
-            _saveNeeded = false;
-            _file.Save(this);
+            _file.Save(this, _fsyncNeeded);
+            (_saveNeeded, _fsyncNeeded) = (false, false);
         }
     }
 
@@ -204,7 +231,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
     {
         try
         {
-            _file!.Save(this);
+            _file!.Save(this, durable: true);
             return null;
         }
         catch (IOException e)

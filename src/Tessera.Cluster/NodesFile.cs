@@ -19,6 +19,7 @@ internal sealed class NodesFile(string path)
     public static string Describe(ClusterNode node, Func<ClusterPeer, bool>? include = null)
     {
         var text = new StringBuilder();
+        var ranges = node.Ranges();
         foreach (var peer in node.Peers.Values.Where(p => include?.Invoke(p) ?? true))
         {
             text.Append(peer.Id).Append(' ').Append(peer.Address).Append(' ').Append(peer.Flags).Append(' ')
@@ -27,7 +28,7 @@ internal sealed class NodesFile(string path)
                 .Append((peer.IsMyself ? 0 : peer.PongReceivedMs).ToString(CultureInfo.InvariantCulture)).Append(' ')
                 .Append(peer.ConfigEpoch.ToString(CultureInfo.InvariantCulture)).Append(' ')
                 .Append(peer.Connected || peer.IsMyself ? "connected" : "disconnected");
-            foreach (var (start, end) in node.RangesOf(peer))
+            foreach (var (start, end) in ranges.GetValueOrDefault(peer) ?? [])
             {
                 text.Append(' ').Append(start.ToString(CultureInfo.InvariantCulture));
                 if (end != start)
@@ -55,7 +56,8 @@ internal sealed class NodesFile(string path)
         return text.ToString();
     }
 
-    public void Save(ClusterNode node)
+    /// <summary>Replaces the file; <paramref name="durable"/>: flushed to the disk, file and folder, before returning.</summary>
+    public void Save(ClusterNode node, bool durable)
     {
         // As Redis: nodes still in their handshake are not written.
         var content = Describe(node, p => !p.Handshake) + $"vars currentEpoch {node.CurrentEpoch} lastVoteEpoch {node.LastVoteEpoch}\n";
@@ -63,9 +65,16 @@ internal sealed class NodesFile(string path)
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {
             file.Write(Encoding.UTF8.GetBytes(content));
-            file.Flush(flushToDisk: true);
+            file.Flush(flushToDisk: durable);
         }
-        DurableRename.Replace(temporary, path);
+        if (durable)
+        {
+            DurableRename.Replace(temporary, path);
+        }
+        else
+        {
+            File.Move(temporary, path, overwrite: true);
+        }
     }
 
     /// <summary>Reads the file into <paramref name="node"/>; false when there is none. A damaged file stops start-up.</summary>

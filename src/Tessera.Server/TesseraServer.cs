@@ -391,7 +391,10 @@ public sealed partial class TesseraServer : IDisposable
                     loop.RemoveListener(listener);
                 }
             }
-            Cluster?.Stop();
+            lock (ExecutionLock)
+            {
+                Cluster?.Stop();
+            }
             foreach (var listener in _listeners)
             {
                 listener.Dispose();

@@ -20,8 +20,14 @@ internal interface IClusterNode
     /// <summary>Ten times a second under the execution lock.</summary>
     void Cron();
 
-    /// <summary>At shutdown: closes the cluster bus.</summary>
+    /// <summary>At shutdown (under the execution lock): closes the cluster bus and writes what is left to write.</summary>
     void Stop();
+
+    /// <summary>
+    /// PUBLISH (to every node of the cluster) or SPUBLISH (to the other nodes of this node's shard) after the
+    /// local subscribers got the message: the cluster bus carries it, as in Redis.
+    /// </summary>
+    void Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool sharded);
 
     /// <summary>
     /// The error to answer instead of running <paramref name="command"/> (MOVED, ASK, CROSSSLOT, TRYAGAIN,

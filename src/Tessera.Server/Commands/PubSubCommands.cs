@@ -90,8 +90,12 @@ internal static class PubSubCommands
         c.Reply.WriteInteger(count);
     }
 
+    /// <summary>PUBLISH / SPUBLISH: the local subscribers' count is the reply; in cluster mode the bus takes it further.</summary>
     private static void Publish(CommandContext c, bool sharded)
-        => c.Reply.WriteInteger(c.Server.PubSub.Publish(c.Session, c.Arg(1), c.Arg(2), sharded));
+    {
+        c.Reply.WriteInteger(c.Server.PubSub.Publish(c.Session, c.Arg(1), c.Arg(2), sharded));
+        c.Server.Cluster?.Publish(c.Arg(1), c.Arg(2), sharded);
+    }
 
     private static void Channels(CommandContext c, SubscriptionKind kind)
     {
