@@ -14,6 +14,19 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
         echo "could not install redis-server/redis-tools"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+# The client-library tests run redis-py (Debian's python3-redis) and ioredis (npm, pinned in tests/clients/node).
+if ! /usr/bin/python3 -c "import redis" >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "Installing python3-redis and Node.js (cluster client-library tests)..."
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    packages="python3-redis"
+    command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $packages >/dev/null || {
+        echo "could not install $packages"; echo "0 passed, 1 failed"; exit 1; }
+fi
+(cd tests/clients/node && npm ci --no-audit --no-fund --silent) || { echo "could not install ioredis"; echo "0 passed, 1 failed"; exit 1; }
+
 dotnet restore Tessera.slnx || { echo "0 passed, 1 failed"; exit 1; }
 dotnet build Tessera.slnx -c Release --no-restore -warnaserror || { echo "0 passed, 1 failed"; exit 1; }
 

@@ -2,18 +2,13 @@ using System.Diagnostics;
 
 namespace Tessera.TestKit;
 
-/// <summary>redis-cli as a process (its <c>--cluster</c> tools above all), with its output for assertions.</summary>
-public static class RedisCli
+/// <summary>An external program run to its end (bounded in time), with its output for assertions.</summary>
+public static class ExternalProgram
 {
-    /// <summary>Runs redis-cli with <paramref name="args"/>; a run longer than <paramref name="timeoutMs"/> is killed.</summary>
-    public static (int Code, string Output) Run(string[] args, int timeoutMs = 120_000)
+    /// <summary>Runs <paramref name="program"/> with <paramref name="args"/>; a run longer than <paramref name="timeoutMs"/> is killed.</summary>
+    public static (int Code, string Output) Run(string program, string[] args, int timeoutMs = 120_000)
     {
-        var start = new ProcessStartInfo(RedisServerProcess.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not installed"))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -23,9 +18,16 @@ public static class RedisCli
         var output = process.StandardOutput.ReadToEndAsync();
         if (!process.WaitForExit(timeoutMs))
         {
-            process.Kill();
+            process.Kill(entireProcessTree: true);
             process.WaitForExit();
         }
         return (process.ExitCode, output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult());
     }
+}
+
+/// <summary>redis-cli (its <c>--cluster</c> tools above all).</summary>
+public static class RedisCli
+{
+    public static (int Code, string Output) Run(string[] args, int timeoutMs = 120_000)
+        => ExternalProgram.Run(RedisServerProcess.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not installed"), args, timeoutMs);
 }
