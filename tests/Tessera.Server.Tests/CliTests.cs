@@ -36,18 +36,6 @@ public class CliTests
         return (process.ExitCode, await output, await error);
     }
 
-    /// <summary>Kills a process this test started if the test ends before the process does.</summary>
-    private sealed class ProcessGuard(Process process) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
-    }
-
     [Fact]
     public async Task An_unknown_option_is_a_fatal_config_error_naming_it()
     {

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Tessera.TestKit;
 using Xunit;
 
@@ -14,12 +12,13 @@ public sealed class UpTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact(Skip = "Flaky since the last commits of 2026-12-02: under a loaded test run a client connection to the first node is sometimes closed by the server within the first two seconds; being investigated (see the stop note)")]
+    [Fact]
     public void Up_forms_a_cluster_that_serves_and_rejoins_after_a_restart()
     {
-        var port = FreeRun(6);
+        var port = FreePort.ForCluster(6);
         using (var up = Start(port))
         {
+            using var guard = new ProcessGuard(up);
             using var client = new RespClient(port);
             Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_known_nodes:6"));
             Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_state:ok"));
@@ -30,6 +29,7 @@ public sealed class UpTests : IDisposable
         }
         using (var up = Start(port))
         {
+            using var guard = new ProcessGuard(up);
             using var client = new RespClient(port);
             Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_state:ok"));
             Assert.Equal("kept", client.Call("GET", KeyServedBy(client, port)).Text);
@@ -66,34 +66,5 @@ public sealed class UpTests : IDisposable
         Signals.Send(up.Id, 2);
         Assert.True(up.WaitForExit(30_000), "tessera up did not stop on SIGINT");
         Assert.Equal(0, up.ExitCode);
-    }
-
-    /// <summary>The first of <paramref name="count"/> consecutive free loopback ports (and their bus ports).</summary>
-    private static int FreeRun(int count)
-    {
-        var random = new Random();
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var first = random.Next(20000, 45000);
-            if (Enumerable.Range(first, count).All(p => Free(p) && Free(p + 10000)))
-            {
-                return first;
-            }
-        }
-        throw new InvalidOperationException("no run of free ports");
-    }
-
-    private static bool Free(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

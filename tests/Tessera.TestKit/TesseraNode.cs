@@ -15,7 +15,10 @@ public sealed class TesseraNode : IDisposable
     {
         Directory = Path.Combine(Path.GetTempPath(), "tessera-node-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        var arguments = new List<string> { "--port", "0", "--bind", "127.0.0.1", "--save", "", "--dir", Directory };
+        // A cluster node's bus port is its port + 10000: both must be free and valid.
+        var cluster = options.Contains("--cluster-enabled");
+        var port = cluster ? FreePort.ForCluster().ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
+        var arguments = new List<string> { "--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", Directory };
         arguments.AddRange(options);
         _server = Tessera.Cluster.TesseraHost.Create(ServerOptions.Load(null, arguments));
         try

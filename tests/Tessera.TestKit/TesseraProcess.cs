@@ -9,7 +9,8 @@ namespace Tessera.TestKit;
 /// </summary>
 public sealed class TesseraProcess : IDisposable
 {
-    private static readonly string Executable = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
+    /// <summary>tessera.dll next to the test binaries (run with dotnet).</summary>
+    public static readonly string Executable = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
 
     private readonly string[] _options;
     private Process _process;
@@ -18,7 +19,7 @@ public sealed class TesseraProcess : IDisposable
     public TesseraProcess(string directory, params string[] options)
     {
         Directory = directory;
-        Port = FreePort.Next();
+        Port = options.Contains("--cluster-enabled") ? FreePort.ForCluster() : FreePort.Next();
         _options = options;
         _process = Start();
     }

@@ -30,8 +30,11 @@ internal static class ClusterCreate
         {
             node.Execute("CLUSTER", "MEET", firstHost, Number(firstPort));
         }
-        WaitFor(() => nodes.All(n => n.ClusterInfo("cluster_known_nodes") == Number(nodes.Count)), timeout, "the nodes did not all meet");
-        var masterIds = nodes.Take(masters).Select(n => n.Execute("CLUSTER", "MYID").Text!).ToList();
+        // Known means known by id: a node still in its handshake is counted but has a provisional id.
+        var ids = nodes.Select(n => n.Execute("CLUSTER", "MYID").Text!).ToList();
+        WaitFor(() => nodes.All(n => n.Execute("CLUSTER", "NODES").Text! is var view && ids.All(id => view.Contains(id, StringComparison.Ordinal))),
+            timeout, "the nodes did not all meet");
+        var masterIds = ids.Take(masters).ToList();
         for (var i = masters; i < nodes.Count; i++)
         {
             var master = (i - masters) % masters;
