@@ -35,6 +35,7 @@ internal static class ClusterCommands
         r.Add("cluster|setslot", c => SetSlot(c, node));
         r.Add("cluster|forget", c => Forget(c, node));
         r.Add("cluster|failover", c => Failover(c, node));
+        r.Add("cluster|reset", c => Reset(c, node));
         r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
         r.Add("cluster|meet", c => Meet(c, node));
         r.Add("cluster|replicate", c => Replicate(c, node));
@@ -532,6 +533,29 @@ internal static class ClusterCommands
             node.Forget(peer);
             c.Reply.WriteLiteral(Replies.Ok);
         }
+    }
+
+    /// <summary>CLUSTER RESET [HARD|SOFT] (SOFT by default).</summary>
+    private static void Reset(CommandContext c, ClusterNode node)
+    {
+        if (c.ArgCount > 3)
+        {
+            c.Error($"ERR unknown subcommand or wrong number of arguments for '{Encoding.UTF8.GetString(c.Arg(1))}'. Try CLUSTER HELP.");
+            return;
+        }
+        var hard = c.ArgCount == 3 && c.ArgIs(2, "hard"u8);
+        if (c.ArgCount == 3 && !hard && !c.ArgIs(2, "soft"u8))
+        {
+            c.SyntaxError();
+            return;
+        }
+        if (node.Myself.MasterId is null && c.Server.Keyspace.Databases[0].Count != 0)
+        {
+            c.Error("ERR CLUSTER RESET can't be called with master nodes containing keys");
+            return;
+        }
+        node.Reset(hard);
+        c.Reply.WriteLiteral(Replies.Ok);
     }
 
     /// <summary>CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica.</summary>

@@ -87,6 +87,42 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         return config.ClusterPort.Value != 0 ? (int)config.ClusterPort.Value : server.Port + 10000;
     }
 
+    /// <summary>
+    /// CLUSTER RESET (Redis's clusterReset): a replica becomes an empty master; every slot is dropped, open ones
+    /// closed, every other node forgotten; HARD also zeroes the epochs and takes a new id. Written to disk at once.
+    /// </summary>
+    public void Reset(bool hard)
+    {
+        if (Myself.MasterId is not null)
+        {
+            Myself.MasterId = null;
+            server.Replication.BecomeMaster();
+            foreach (var db in server.Keyspace.Databases)
+            {
+                server.Watches.TouchDatabase(db, replacedWith: null);
+                db.Clear();
+            }
+        }
+        _manualFailover.Reset(this);
+        _electionTimeMs = 0;
+        Array.Clear(_slots);
+        Array.Clear(_migrating);
+        Array.Clear(_importing);
+        foreach (var peer in _peers.Values.Where(p => !p.IsMyself).ToList())
+        {
+            _peers.Remove(peer.Id);
+        }
+        Myself.FailureReports.Clear();
+        if (hard)
+        {
+            (CurrentEpoch, LastVoteEpoch, Myself.ConfigEpoch) = (0, 0, 0);
+            _peers.Remove(Myself.Id);
+            Myself.Id = ClusterPeer.NewId();
+            _peers[Myself.Id] = Myself;
+        }
+        Changed(durable: true);
+    }
+
     public ClusterPeer AddPeer(ClusterPeer peer)
     {
         _peers[peer.Id] = peer;
