@@ -7,4 +7,5 @@ root.Subcommands.Add(CheckRdbVerb.Create());
 root.Subcommands.Add(CheckAofVerb.Create());
 root.Subcommands.Add(MoveInstanceVerb.Create());
 root.Subcommands.Add(UpVerb.Create());
+root.Subcommands.Add(ClusterVerb.Create());
 return root.Parse(args).Invoke();

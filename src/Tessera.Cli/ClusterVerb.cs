@@ -1,0 +1,139 @@
+using System.CommandLine;
+using Tessera.Cli.Operations;
+using Tessera.Client;
+
+namespace Tessera.Cli;
+
+/// <summary>
+/// <c>tessera cluster create|check|info|reshard</c>: the cluster administration redis-cli --cluster offers, against
+/// Tessera or redis-server nodes alike. Exit code 0 when the operation succeeded (check: when nothing is wrong).
+/// </summary>
+internal static class ClusterVerb
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static Command Create()
+    {
+        var command = new Command("cluster", "Administer a cluster: create, check, info, reshard.");
+        command.Subcommands.Add(CreateCommand());
+        command.Subcommands.Add(CheckCommand());
+        command.Subcommands.Add(InfoCommand());
+        command.Subcommands.Add(ReshardCommand());
+        return command;
+    }
+
+    private static Command CreateCommand()
+    {
+        var nodes = new Argument<string[]>("nodes") { Description = "host:port of each empty node, masters first", Arity = ArgumentArity.OneOrMore };
+        var replicas = new Option<int>("--replicas") { Description = "Replicas per master", DefaultValueFactory = _ => 0 };
+        var command = new Command("create", "Form a cluster from empty nodes: slots shared by the masters, the rest their replicas.");
+        command.Arguments.Add(nodes);
+        command.Options.Add(replicas);
+        command.SetAction(result => Guarded("create", () =>
+        {
+            var connections = result.GetValue(nodes)!.Select(Connect).ToList();
+            try
+            {
+                ClusterCreate.Run(connections, result.GetValue(replicas), Console.Out, Timeout);
+            }
+            finally
+            {
+                connections.ForEach(c => c.Dispose());
+            }
+            Console.WriteLine("[OK] All 16384 slots covered; cluster_state:ok on every node.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CheckCommand()
+    {
+        var seed = SeedArgument();
+        var command = new Command("check", "Check that all nodes agree, every slot is served, none is left open and no node fails.");
+        command.Arguments.Add(seed);
+        command.SetAction(result => Guarded("check", () =>
+        {
+            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
+            var problems = ClusterCheck.Run(cluster, Console.Out);
+            Console.WriteLine(problems == 0 ? "The cluster is healthy." : $"{problems} problem(s) found.");
+            return problems == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command InfoCommand()
+    {
+        var seed = SeedArgument();
+        var command = new Command("info", "Keys, slots and replicas of each master.");
+        command.Arguments.Add(seed);
+        command.SetAction(result => Guarded("info", () =>
+        {
+            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
+            ClusterCheck.Info(cluster, Console.Out, Timeout);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command ReshardCommand()
+    {
+        var seed = SeedArgument();
+        var from = new Option<string>("--from") { Description = "Source node ids (or host:port), comma separated, or 'all'", Required = true };
+        var to = new Option<string>("--to") { Description = "Target node id (or host:port)", Required = true };
+        var slots = new Option<int>("--slots") { Description = "Number of slots to move", Required = true };
+        var pipeline = new Option<int>("--pipeline") { Description = "Keys per MIGRATE", DefaultValueFactory = _ => 10 };
+        var replace = new Option<bool>("--replace") { Description = "Overwrite keys that exist on the target" };
+        var command = new Command("reshard", "Move slots and their keys to another master while the cluster serves.");
+        command.Arguments.Add(seed);
+        command.Options.Add(from);
+        command.Options.Add(to);
+        command.Options.Add(slots);
+        command.Options.Add(pipeline);
+        command.Options.Add(replace);
+        command.SetAction(result => Guarded("reshard", () =>
+        {
+            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
+            if (ClusterCheck.Run(cluster, TextWriter.Null) > 0)
+            {
+                throw new InvalidOperationException("the cluster is not healthy; run 'tessera cluster check' first");
+            }
+            var target = cluster.Find(result.GetValue(to)!);
+            var sources = result.GetValue(from) == "all"
+                ? [.. cluster.Masters.Where(m => m.Id != target.Id && m.Slots.Count > 0)]
+                : result.GetValue(from)!.Split(',').Select(cluster.Find).ToList();
+            if (!target.IsMaster || sources.Any(s => !s.IsMaster || s.Id == target.Id))
+            {
+                throw new InvalidOperationException("sources and target must be distinct masters");
+            }
+            var reshard = new ClusterReshard(cluster, Console.Out, Timeout) { Pipeline = result.GetValue(pipeline), Replace = result.GetValue(replace) };
+            var report = reshard.Run(target, sources, result.GetValue(slots));
+            var seconds = Math.Max(report.Elapsed.TotalSeconds, 0.001);
+            Console.WriteLine($"Moved {report.Slots} slots and {report.Keys} keys to {target.Endpoint} in {seconds:F2} s ({report.Keys / seconds:F0} keys/s).");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Argument<string> SeedArgument() => new("node") { Description = "host:port of any node of the cluster" };
+
+    private static RedisConnection Connect(string endpoint)
+    {
+        var (host, port) = RedisConnection.ParseEndpoint(endpoint);
+        return RedisConnection.Connect(host, port, Timeout);
+    }
+
+    /// <summary>Runs an operation; what can go wrong talking to nodes becomes a message and exit code 1.</summary>
+    private static int Guarded(string name, Func<int> operation)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or RedisErrorException or InvalidOperationException
+            or TimeoutException or FormatException or AggregateException)
+        {
+            Console.Error.WriteLine($"cluster {name}: {e.Message}");
+            return 1;
+        }
+    }
+}

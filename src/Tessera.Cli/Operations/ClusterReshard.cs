@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Tessera.Client;
+
+namespace Tessera.Cli.Operations;
+
+/// <summary>What a reshard did, for its summary line.</summary>
+internal readonly record struct ReshardReport(int Slots, long Keys, TimeSpan Elapsed);
+
+/// <summary>
+/// Moves slots between masters of a running cluster, as <c>redis-cli --cluster reshard</c> does and with the same
+/// steps per slot: the target IMPORTING, the source MIGRATING, the slot's keys moved in batches (GETKEYSINSLOT then
+/// MIGRATE ... KEYS), then every master told the slot's new owner (SETSLOT NODE). Clients keep working meanwhile:
+/// the source answers ASK for keys already moved. A progress line shows slots and keys moved.
+/// </summary>
+internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, TimeSpan timeout)
+{
+    /// <summary>Keys per MIGRATE (redis-cli's --cluster-pipeline).</summary>
+    public int Pipeline { get; init; } = 10;
+
+    /// <summary>Overwrite keys that already exist on the target (redis-cli's --cluster-replace).</summary>
+    public bool Replace { get; init; }
+
+    /// <summary>
+    /// Moves <paramref name="count"/> slots to <paramref name="target"/>, taken from <paramref name="sources"/> in
+    /// proportion to the slots each serves (the lowest-numbered first), as redis-cli plans it.
+    /// </summary>
+    public ReshardReport Run(ClusterNodeInfo target, IReadOnlyList<ClusterNodeInfo> sources, int count)
+    {
+        var plan = Plan(sources, count);
+        var clock = Stopwatch.StartNew();
+        long keys = 0;
+        for (var i = 0; i < plan.Count; i++)
+        {
+            var (source, slot) = plan[i];
+            keys += MoveSlot(source, target, slot);
+            log.Write($"\rMoved {i + 1}/{plan.Count} slots, {keys} keys");
+        }
+        log.WriteLine();
+        return new ReshardReport(plan.Count, keys, clock.Elapsed);
+    }
+
+    private List<(ClusterNodeInfo Source, int Slot)> Plan(IReadOnlyList<ClusterNodeInfo> sources, int count)
+    {
+        var total = sources.Sum(s => s.Slots.Count);
+        if (total < count)
+        {
+            throw new InvalidOperationException($"the sources serve {total} slots, fewer than the {count} asked for");
+        }
+        var plan = new List<(ClusterNodeInfo, int)>();
+        foreach (var source in sources.OrderByDescending(s => s.Slots.Count))
+        {
+            // Each source gives its share, rounded up for the first so the count is met.
+            var share = (int)Math.Ceiling((double)count * source.Slots.Count / total);
+            plan.AddRange(source.Slots.Take(Math.Min(share, count - plan.Count)).Select(slot => (source, slot)));
+        }
+        return plan;
+    }
+
+    /// <summary>Moves one slot and its keys; returns how many keys moved.</summary>
+    private long MoveSlot(ClusterNodeInfo source, ClusterNodeInfo target, int slot)
+    {
+        var from = cluster.Connection(source, timeout);
+        var to = cluster.Connection(target, timeout);
+        var number = slot.ToString(CultureInfo.InvariantCulture);
+        to.Execute("CLUSTER", "SETSLOT", number, "IMPORTING", source.Id);
+        from.Execute("CLUSTER", "SETSLOT", number, "MIGRATING", target.Id);
+        var (host, port) = RedisConnection.ParseEndpoint(target.Endpoint);
+        long moved = 0;
+        while (true)
+        {
+            var keys = from.Execute("CLUSTER", "GETKEYSINSLOT", number, Pipeline.ToString(CultureInfo.InvariantCulture)).Items;
+            if (keys.Count == 0)
+            {
+                break;
+            }
+            // Keys are bytes: they go back as they came, whatever their encoding.
+            string[] options = ["MIGRATE", host, port.ToString(CultureInfo.InvariantCulture), "", "0",
+                ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), .. Replace ? ["REPLACE"] : Array.Empty<string>(), "KEYS"];
+            from.Queue([.. options.Select(Encoding.UTF8.GetBytes), .. keys.Select(k => k.Bytes!)]);
+            from.Flush();
+            var reply = from.Read();
+            if (reply.IsError)
+            {
+                throw new InvalidOperationException($"moving slot {slot} from {source.Endpoint} to {target.Endpoint}: {reply.Text}"
+                    + (reply.Text!.Contains("BUSYKEY", StringComparison.Ordinal) ? " (use --replace to overwrite the target's keys)" : ""));
+            }
+            moved += keys.Count;
+        }
+        // The target first: from then on it serves the slot, whatever the others still believe.
+        foreach (var master in new[] { target, source }.Concat(cluster.Masters.Where(m => m.Id != target.Id && m.Id != source.Id && !m.Failing)))
+        {
+            cluster.Connection(master, timeout).Execute("CLUSTER", "SETSLOT", number, "NODE", target.Id);
+        }
+        return moved;
+    }
+}
