@@ -535,12 +535,16 @@ internal static class ClusterCommands
         }
     }
 
+    /// <summary>Redis's answer to a subcommand given more arguments than it takes.</summary>
+    private static void UnknownSubcommand(CommandContext c)
+        => c.Error($"ERR unknown subcommand or wrong number of arguments for '{Encoding.UTF8.GetString(c.Arg(1))}'. Try CLUSTER HELP.");
+
     /// <summary>CLUSTER RESET [HARD|SOFT] (SOFT by default).</summary>
     private static void Reset(CommandContext c, ClusterNode node)
     {
         if (c.ArgCount > 3)
         {
-            c.Error($"ERR unknown subcommand or wrong number of arguments for '{Encoding.UTF8.GetString(c.Arg(1))}'. Try CLUSTER HELP.");
+            UnknownSubcommand(c);
             return;
         }
         var hard = c.ArgCount == 3 && c.ArgIs(2, "hard"u8);
@@ -562,6 +566,11 @@ internal static class ClusterCommands
     private static void Failover(CommandContext c, ClusterNode node)
     {
         var (force, takeover) = (false, false);
+        if (c.ArgCount > 3)
+        {
+            UnknownSubcommand(c);
+            return;
+        }
         if (c.ArgCount == 3 && c.ArgIs(2, "force"u8))
         {
             force = true;
