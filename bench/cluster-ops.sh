@@ -22,20 +22,6 @@ use_work_dir
 
 now_ms() { date +%s%3N; }
 
-# Cluster nodes need their bus port (port + 10000) free and below 65536 too.
-free_port() {
-    python3 -c '
-import socket, random
-while True:
-    p = random.randint(20000, 40000)
-    try:
-        for q in (p, p + 10000):
-            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
-        print(p); break
-    except OSError:
-        pass'
-}
-
 # cluster KIND: starts six nodes and forms the cluster; prints their ports.
 cluster() {
     local ports=() endpoints=() port

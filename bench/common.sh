@@ -11,6 +11,20 @@ dotnet build src/Tessera.Cli -c Release -v quiet -nologo >/dev/null
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null \
     || shuf -i 20000-60000 -n 1; }
 
+# A free loopback port whose cluster bus port (+10000) is free and below 65536 too, for cluster-enabled nodes.
+free_cluster_port() {
+    python3 -c '
+import socket, random
+while True:
+    p = random.randint(20000, 30000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass'
+}
+
 # The median of the numbers on standard input, one per line.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -28,7 +42,7 @@ use_work_dir() {
 start_server() {
     local kind=$1 cpu=$2 name=$3 port
     shift 3
-    port=$(free_port)
+    if [[ " $* " == *" --cluster-enabled yes "* ]]; then port=$(free_cluster_port); else port=$(free_port); fi
     mkdir -p "$WORK/$name"
     if [ "$kind" = redis ]; then
         taskset -c "$cpu" redis-server --port "$port" --bind 127.0.0.1 --save "" --dir "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &

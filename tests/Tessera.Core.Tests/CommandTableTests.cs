@@ -24,6 +24,26 @@ public class CommandTableTests
     }
 
     [Fact]
+    public void A_single_key_position_is_only_given_where_the_key_specs_find_exactly_that_key()
+    {
+        Assert.Equal(1, CommandTable.Redis.Find("GET"u8)!.SingleKeyPosition);
+        // SET's key spec has variable_flags (its GET option reads too): the key's place does not vary.
+        Assert.Equal(1, CommandTable.Redis.Find("SET"u8)!.SingleKeyPosition);
+        Assert.Equal(-1, CommandTable.Redis.Find("MSET"u8)!.SingleKeyPosition);
+        Assert.Equal(-1, CommandTable.Redis.Find("SORT"u8)!.SingleKeyPosition);
+        Assert.Equal(-1, CommandTable.Redis.Find("EVAL"u8)!.SingleKeyPosition);
+        // Wherever it is given, the general key search finds that one key and no other.
+        foreach (var command in CommandTable.Redis.All.Where(c => c.SingleKeyPosition > 0))
+        {
+            var args = new Request();
+            args.Set([.. Enumerable.Range(0, Math.Max(Math.Abs(command.Arity), command.SingleKeyPosition + 1) + 2).Select(i => Encoding.UTF8.GetBytes("a" + i))]);
+            var keys = new List<int>();
+            KeyExtractor.GetKeys(command, args, 0, keys);
+            Assert.True(keys.SequenceEqual([command.SingleKeyPosition]), command.Name);
+        }
+    }
+
+    [Fact]
     public void The_table_holds_Redis_7_0_commands_with_their_metadata()
     {
         Assert.Equal(240, CommandTable.Redis.Count);

@@ -37,8 +37,9 @@ public sealed class CommandInfo
         KeySpecs = [.. KeySpecsJson.EnumerateArray().Select(ParseKeySpec)];
         KeySpecsAreReliable = KeySpecs.Any(k => !k.NotKey) && !KeySpecs.Any(k => k.Flags.Contains("variable_flags"));
         HasKeys = KeySpecs.Any(k => !k.NotKey) || NativeKeyFinder.Has(this);
-        SingleKeyPosition = KeySpecsAreReliable && KeySpecs is [{ BeginSearch: BeginSearchKind.Index, FindKeys: FindKeysKind.Range, LastKey: 0 } only] && !only.NotKey
-            ? only.Position : -1;
+        // variable_flags (SET's GET option) changes the key's access flags, not where it is.
+        SingleKeyPosition = KeySpecs is [{ BeginSearch: BeginSearchKind.Index, FindKeys: FindKeysKind.Range, LastKey: 0 } only] && !only.NotKey
+            && !NativeKeyFinder.FindsPositions(this) ? only.Position : -1;
         Docs = entry.TryGetProperty("docs", out var docs) ? docs.Clone() : null;
         var subcommands = new Dictionary<string, CommandInfo>(StringComparer.OrdinalIgnoreCase);
         if (entry.TryGetProperty("subcommands", out var subs))

@@ -20,6 +20,9 @@ public static class NativeKeyFinder
         _ => false,
     };
 
+    /// <summary>True when the finder decides where keys are; SET's and BITFIELD's decide only their keys' flags.</summary>
+    public static bool FindsPositions(CommandInfo command) => Has(command) && command.Name is not ("set" or "bitfield");
+
     /// <summary>Adds key positions of <c>args[offset..]</c>; returns the number found, or -1 for invalid arguments.</summary>
     public static int Find(CommandInfo command, Request args, int offset, List<int> keys)
     {
