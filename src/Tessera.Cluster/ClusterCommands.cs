@@ -449,11 +449,14 @@ internal static class ClusterCommands
         }
         var id = Encoding.ASCII.GetString(c.Arg(4));
         node.Peers.TryGetValue(id, out var target);
-        if (c.ArgIs(3, "migrating"u8))
+        var migrating = c.ArgIs(3, "migrating"u8);
+        if (migrating || c.ArgIs(3, "importing"u8))
         {
-            if (node.OwnerOf(slot) != node.Myself)
+            // MIGRATING needs this node to own the slot, IMPORTING that it does not; both a known master.
+            var mine = node.OwnerOf(slot) == node.Myself;
+            if (mine != migrating)
             {
-                c.Error($"ERR I'm not the owner of hash slot {slot}");
+                c.Error(migrating ? $"ERR I'm not the owner of hash slot {slot}" : $"ERR I'm already the owner of hash slot {slot}");
             }
             else if (target is null)
             {
@@ -465,29 +468,14 @@ internal static class ClusterCommands
             }
             else
             {
-                node.SetMigrating(slot, target);
-                node.Changed();
-                c.Reply.WriteLiteral(Replies.Ok);
-            }
-            return;
-        }
-        if (c.ArgIs(3, "importing"u8))
-        {
-            if (node.OwnerOf(slot) == node.Myself)
-            {
-                c.Error($"ERR I'm already the owner of hash slot {slot}");
-            }
-            else if (target is null)
-            {
-                c.Error($"ERR I don't know about node {id}");
-            }
-            else if (target.MasterId is not null)
-            {
-                c.Error("ERR Target node is not a master");
-            }
-            else
-            {
-                node.SetImporting(slot, target);
+                if (migrating)
+                {
+                    node.SetMigrating(slot, target);
+                }
+                else
+                {
+                    node.SetImporting(slot, target);
+                }
                 node.Changed();
                 c.Reply.WriteLiteral(Replies.Ok);
             }

@@ -132,10 +132,8 @@ internal sealed class NodesFile(string path)
                     openSlots.Add(range);
                     continue;
                 }
-                var dash = range.IndexOf('-');
-                var start = int.Parse(dash < 0 ? range : range[..dash], CultureInfo.InvariantCulture);
-                var end = dash < 0 ? start : int.Parse(range[(dash + 1)..], CultureInfo.InvariantCulture);
-                for (var slot = start; slot <= end && slot < HashSlot.Count; slot++)
+                var (start, end) = HashSlot.ParseRange(range);
+                for (var slot = start; slot <= end; slot++)
                 {
                     node.SetOwner(slot, peer);
                 }

@@ -49,4 +49,20 @@ public class HashSlotTests
         var lengths = Enumerable.Range(0, 100).Select(n => KeyHash.Compute(new byte[n], 7)).Distinct().Count();
         Assert.Equal(100, lengths);
     }
+
+    [Theory]
+    [InlineData("5", 5, 5)]
+    [InlineData("0-5460", 0, 5460)]
+    [InlineData("16383", 16383, 16383)]
+    public void Slot_ranges_read_as_cluster_nodes_writes_them(string text, int start, int end)
+        => Assert.Equal((start, end), HashSlot.ParseRange(text));
+
+    [Theory]
+    [InlineData("16384")]
+    [InlineData("9-3")]
+    [InlineData("-1")]
+    [InlineData("1-")]
+    [InlineData("a")]
+    public void Anything_else_is_not_a_slot_range(string text)
+        => Assert.Throws<FormatException>(() => HashSlot.ParseRange(text));
 }

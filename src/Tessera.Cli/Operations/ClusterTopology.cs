@@ -1,5 +1,5 @@
-using System.Globalization;
 using Tessera.Client;
+using Tessera.Core.Hashing;
 
 namespace Tessera.Cli.Operations;
 
@@ -90,9 +90,7 @@ internal sealed class ClusterTopology : IDisposable
                     open.Add(range);
                     continue;
                 }
-                var dash = range.IndexOf('-');
-                var start = int.Parse(dash < 0 ? range : range[..dash], CultureInfo.InvariantCulture);
-                var end = dash < 0 ? start : int.Parse(range[(dash + 1)..], CultureInfo.InvariantCulture);
+                var (start, end) = HashSlot.ParseRange(range);
                 slots.AddRange(Enumerable.Range(start, end - start + 1));
             }
             var address = fields[1].Split(',')[0].Split('@')[0];

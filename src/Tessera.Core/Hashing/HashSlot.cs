@@ -24,4 +24,16 @@ public static class HashSlot
         var close = key[(open + 1)..].IndexOf((byte)'}');
         return close <= 0 ? key : key.Slice(open + 1, close);
     }
+
+    /// <summary>
+    /// A slot or range as CLUSTER NODES writes it ("5" or "0-5460"): its first and last slot. Throws
+    /// <see cref="FormatException"/> for anything else, slots past 16383 included.
+    /// </summary>
+    public static (int Start, int End) ParseRange(string text)
+    {
+        var dash = text.IndexOf('-');
+        var start = int.Parse(dash < 0 ? text : text[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+        var end = dash < 0 ? start : int.Parse(text[(dash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+        return start <= end && end < Count ? (start, end) : throw new FormatException($"'{text}' is not a slot range");
+    }
 }
