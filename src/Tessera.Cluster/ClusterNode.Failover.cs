@@ -8,7 +8,8 @@ namespace Tessera.Cluster;
 /// epoch, and with a majority takes its master's slots under that epoch; masters give one vote per epoch and one
 /// per failed master per two node timeouts. CLUSTER FAILOVER starts the same election by hand: by default after the
 /// master held its writes and the replica caught up with them (no acknowledged write lost), with FORCE at once, with
-/// TAKEOVER without an election at all.
+/// TAKEOVER without an election at all. A replica of a master with more replicas than <c>cluster-migration-barrier</c>
+/// moves to a master left without any (replica migration).
 /// </summary>
 internal sealed partial class ClusterNode
 {
@@ -23,6 +24,48 @@ internal sealed partial class ClusterNode
     private int _electionRank;
     private int _votes;
     private bool _votesRequested;
+
+    /// <summary>As Redis's CLUSTER_SLAVE_MIGRATION_DELAY: how long a master must stay orphaned before a replica moves.</summary>
+    private const long ReplicaMigrationDelayMs = 5000;
+
+    /// <summary>Since when an orphaned master has been seen (Unix ms), or 0.</summary>
+    private long _orphanSeenMs;
+
+    /// <summary>
+    /// Redis's clusterHandleSlaveMigration, from the cron: when the cluster is ok, this replica's master keeps more
+    /// than <c>cluster-migration-barrier</c> working replicas besides it, this replica has the smallest id among them,
+    /// and a master serving slots has had no working replica for <see cref="ReplicaMigrationDelayMs"/>, this replica
+    /// follows that master instead.
+    /// </summary>
+    private void MigrateToOrphanedMaster(long now)
+    {
+        if (!server.Config.ClusterAllowReplicaMigration.Value || !StateOk || Myself.MasterId is not { } masterId || !_peers.ContainsKey(masterId))
+        {
+            return;
+        }
+        var siblings = _peers.Values.Where(p => p.MasterId == masterId && !p.Failing).ToList();
+        if (siblings.Count <= server.Config.ClusterMigrationBarrier.Value || siblings.Any(p => string.CompareOrdinal(p.Id, Myself.Id) < 0))
+        {
+            return;
+        }
+        var orphan = _peers.Values.FirstOrDefault(p => p.MasterId is null && !p.Failing && p.HadReplicas && Array.IndexOf(_slots, p) >= 0
+            && !_peers.Values.Any(r => r.MasterId == p.Id && !r.Failing));
+        if (orphan is null)
+        {
+            _orphanSeenMs = 0;
+            return;
+        }
+        if (_orphanSeenMs == 0)
+        {
+            _orphanSeenMs = now;
+        }
+        else if (now - _orphanSeenMs > ReplicaMigrationDelayMs)
+        {
+            _orphanSeenMs = 0;
+            Follow(orphan);
+            Changed();
+        }
+    }
 
     /// <summary>From the cron: runs this replica's election when its master failed or a manual failover is ready.</summary>
     private void HandleReplicaFailover(long now)

@@ -176,6 +176,10 @@ internal sealed partial class ClusterNode
             changed = true;
         }
         sender.ReplicationOffset = message.ReplicationOffset;
+        if (masterId is not null && _peers.TryGetValue(masterId, out var sendersMaster))
+        {
+            sendersMaster.HadReplicas = true;
+        }
         // Epochs must survive a crash (votes depend on them): those changes reach the disk.
         var durable = false;
         if (message.CurrentEpoch > CurrentEpoch)

@@ -139,6 +139,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         DetectFailures(now);
         _bus?.MaintainLinks(_peers.Values);
         HandleReplicaFailover(now);
+        MigrateToOrphanedMaster(now);
         UpdateState();
         SaveIfNeeded();
     }

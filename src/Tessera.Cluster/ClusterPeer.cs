@@ -58,6 +58,9 @@ internal sealed class ClusterPeer(string id)
     /// <summary>When this node last voted for a replica of it (Unix ms): one vote per master per two node timeouts.</summary>
     public long VotedTimeMs { get; set; }
 
+    /// <summary>A master that had replicas at some point: losing them all makes it orphaned (replica migration).</summary>
+    public bool HadReplicas { get; set; }
+
     /// <summary>The replication offset it last announced.</summary>
     public long ReplicationOffset { get; set; }
 

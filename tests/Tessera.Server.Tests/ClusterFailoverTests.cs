@@ -97,6 +97,50 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Verify(client, 0, 1000);
     }
 
+    [Fact]
+    public void A_replica_moves_to_a_master_left_without_replicas()
+    {
+        using var cluster = new LocalCluster(3, 1, NodeTimeoutMs);
+        var masters = cluster.Masters();
+        var (rich, orphan) = (masters[0], masters[1]);
+        // A second replica for the first master (added by the add-node tool), then the second master loses its only one.
+        var richReplica = ReplicaOf(cluster, rich);
+        var spare = cluster.StartSpareNode();
+        var (code, log) = TesseraProcess.RunTool("cluster", "add-node", LocalCluster.Endpoint(spare), LocalCluster.Endpoint(rich), "--master-id", LocalCluster.Id(rich));
+        Assert.True(code == 0, log);
+        using (var connection = spare.Connect())
+        {
+            Assert.True(connection.WaitForText("INFO", "replication", "master_link_status:up"));
+        }
+        var richReplicas = new[] { richReplica, spare };
+        var lost = ReplicaOf(cluster, orphan);
+        // The newcomer must have met the replica about to die: an orphan is a master seen with replicas before.
+        var lostId = LocalCluster.Id(lost);
+        Assert.True(WaitUntil(() => Nodes(spare).Contains(lostId + " ", StringComparison.Ordinal), 10_000), "the new replica never met the others");
+        lost.Kill();
+        // After the failure is agreed and five seconds of orphanhood, the first master's replica with the smaller id moves.
+        var mover = richReplicas.OrderBy(r => LocalCluster.Id(r), StringComparer.Ordinal).First();
+        Assert.True(WaitUntil(() => MasterPortOf(mover) == orphan.Port, 30_000), "no replica moved to the orphaned master; as the mover sees it:\n" + Nodes(mover));
+        using (var connection = mover.Connect())
+        {
+            Assert.True(connection.WaitForText("INFO", "replication", "master_link_status:up"));
+        }
+        Assert.Equal(rich.Port, MasterPortOf(richReplicas.Single(r => r != mover)));
+    }
+
+    private static string Nodes(TesseraProcess node)
+    {
+        using var connection = node.Connect();
+        return connection.Call("CLUSTER", "NODES").Text!;
+    }
+
+    private static int MasterPortOf(TesseraProcess replica)
+    {
+        using var connection = replica.Connect();
+        var role = connection.Call("ROLE");
+        return role.Items[0].Text == "slave" ? (int)role.Items[2].Integer : 0;
+    }
+
     private static TesseraProcess ReplicaOf(LocalCluster cluster, TesseraProcess master)
     {
         using var connection = master.Connect();
