@@ -5,7 +5,8 @@ using Tessera.Client;
 namespace Tessera.Cli;
 
 /// <summary>
-/// <c>tessera cluster create|check|info|reshard</c>: the cluster administration redis-cli --cluster offers, against
+/// <c>tessera cluster create|check|info|reshard|rebalance|add-node|del-node</c>: the cluster administration
+/// redis-cli --cluster offers, against
 /// Tessera or redis-server nodes alike. Exit code 0 when the operation succeeded (check: when nothing is wrong).
 /// </summary>
 internal static class ClusterVerb
@@ -14,11 +15,14 @@ internal static class ClusterVerb
 
     public static Command Create()
     {
-        var command = new Command("cluster", "Administer a cluster: create, check, info, reshard.");
+        var command = new Command("cluster", "Administer a cluster: create, check, info, reshard, rebalance, add-node, del-node.");
         command.Subcommands.Add(CreateCommand());
         command.Subcommands.Add(CheckCommand());
         command.Subcommands.Add(InfoCommand());
         command.Subcommands.Add(ReshardCommand());
+        command.Subcommands.Add(RebalanceCommand());
+        command.Subcommands.Add(AddNodeCommand());
+        command.Subcommands.Add(DelNodeCommand());
         return command;
     }
 
@@ -92,11 +96,7 @@ internal static class ClusterVerb
         command.Options.Add(replace);
         command.SetAction(result => Guarded("reshard", () =>
         {
-            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
-            if (ClusterCheck.Run(cluster, TextWriter.Null) > 0)
-            {
-                throw new InvalidOperationException("the cluster is not healthy; run 'tessera cluster check' first");
-            }
+            using var cluster = LoadHealthy(result.GetValue(seed)!);
             var target = cluster.Find(result.GetValue(to)!);
             var sources = result.GetValue(from) == "all"
                 ? [.. cluster.Masters.Where(m => m.Id != target.Id && m.Slots.Count > 0)]
@@ -112,6 +112,81 @@ internal static class ClusterVerb
             return 0;
         }));
         return command;
+    }
+
+    private static Command RebalanceCommand()
+    {
+        var seed = SeedArgument();
+        var weights = new Option<string[]>("--weight") { Description = "node=weight (id prefix or host:port); 0 empties a node", AllowMultipleArgumentsPerToken = true };
+        var useEmpty = new Option<bool>("--use-empty-masters") { Description = "Give slots to masters that have none" };
+        var threshold = new Option<double>("--threshold") { Description = "Percent off its share a master may be", DefaultValueFactory = _ => 2 };
+        var pipeline = new Option<int>("--pipeline") { Description = "Keys per MIGRATE", DefaultValueFactory = _ => 10 };
+        var command = new Command("rebalance", "Spread the slots over the masters by weight, moving their keys while the cluster serves.");
+        command.Arguments.Add(seed);
+        command.Options.Add(weights);
+        command.Options.Add(useEmpty);
+        command.Options.Add(threshold);
+        command.Options.Add(pipeline);
+        command.SetAction(result => Guarded("rebalance", () =>
+        {
+            using var cluster = LoadHealthy(result.GetValue(seed)!);
+            var given = (result.GetValue(weights) ?? []).Select(w => w.Split('=')).ToDictionary(
+                w => w[0], w => w.Length == 2 ? double.Parse(w[1], System.Globalization.CultureInfo.InvariantCulture) : throw new FormatException($"'{string.Join('=', w)}' is not node=weight"));
+            var reshard = new ClusterReshard(cluster, Console.Out, Timeout) { Pipeline = result.GetValue(pipeline) };
+            var moved = ClusterRebalance.Run(cluster, reshard, given, result.GetValue(useEmpty), result.GetValue(threshold), Console.Out);
+            Console.WriteLine($"Rebalanced: {moved} slots moved.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command AddNodeCommand()
+    {
+        var node = new Argument<string>("new-node") { Description = "host:port of the empty node to add" };
+        var seed = SeedArgument();
+        var replica = new Option<bool>("--replica") { Description = "Add it as a replica (of the master with the fewest, unless --master-id)" };
+        var masterId = new Option<string?>("--master-id") { Description = "The master it replicates (implies --replica)" };
+        var command = new Command("add-node", "Add an empty node to the cluster, as a master without slots or as a replica.");
+        command.Arguments.Add(node);
+        command.Arguments.Add(seed);
+        command.Options.Add(replica);
+        command.Options.Add(masterId);
+        command.SetAction(result => Guarded("add-node", () =>
+        {
+            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
+            var master = result.GetValue(masterId);
+            ClusterMembership.Add(cluster, result.GetValue(node)!, result.GetValue(replica) || master is not null, master, Console.Out, Timeout);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command DelNodeCommand()
+    {
+        var seed = SeedArgument();
+        var node = new Argument<string>("node-id") { Description = "Id (or a prefix, or host:port) of the node to remove; it must serve no slots" };
+        var command = new Command("del-node", "Remove a node without slots: every other node forgets it, then it is reset.");
+        command.Arguments.Add(seed);
+        command.Arguments.Add(node);
+        command.SetAction(result => Guarded("del-node", () =>
+        {
+            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
+            ClusterMembership.Delete(cluster, result.GetValue(node)!, Console.Out, Timeout);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Loads the cluster and refuses to go on if check finds anything wrong, as redis-cli does before moving slots.</summary>
+    private static ClusterTopology LoadHealthy(string seed)
+    {
+        var cluster = ClusterTopology.Load(seed, Timeout);
+        if (ClusterCheck.Run(cluster, TextWriter.Null) > 0)
+        {
+            cluster.Dispose();
+            throw new InvalidOperationException("the cluster is not healthy; run 'tessera cluster check' first");
+        }
+        return cluster;
     }
 
     private static Argument<string> SeedArgument() => new("node") { Description = "host:port of any node of the cluster" };

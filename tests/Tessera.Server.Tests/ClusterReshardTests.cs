@@ -18,16 +18,16 @@ public sealed class ClusterReshardTests(ITestOutputHelper output)
     [Fact]
     public void Redis_cli_reshard_moves_1200_slots_under_a_verifying_writer_without_losing_a_write()
     {
-        using var cluster = ReshardUnderLoad((from, to) => RedisCli.Run(["--cluster", "reshard", LocalCluster.Endpoint(from), "--cluster-from", Id(from),
-            "--cluster-to", Id(to), "--cluster-slots", "1200", "--cluster-yes", "--cluster-pipeline", "10"], timeoutMs: 300_000));
+        using var cluster = ReshardUnderLoad((from, to) => RedisCli.Run(["--cluster", "reshard", LocalCluster.Endpoint(from), "--cluster-from", LocalCluster.Id(from),
+            "--cluster-to", LocalCluster.Id(to), "--cluster-slots", "1200", "--cluster-yes", "--cluster-pipeline", "10"], timeoutMs: 300_000));
     }
 
     [Fact]
     public void Tessera_cluster_reshard_moves_1200_slots_under_a_verifying_writer_and_check_and_info_report_it()
     {
-        using var cluster = ReshardUnderLoad((from, to) => RunTessera(["cluster", "reshard", LocalCluster.Endpoint(from), "--from", Id(from)[..10],
+        using var cluster = ReshardUnderLoad((from, to) => TesseraProcess.RunTool(["cluster", "reshard", LocalCluster.Endpoint(from), "--from", LocalCluster.Id(from)[..10],
             "--to", LocalCluster.Endpoint(to), "--slots", "1200", "--pipeline", "10"]));
-        var (code, log) = RunTessera(["cluster", "info", LocalCluster.Endpoint(cluster.Nodes[2])]);
+        var (code, log) = TesseraProcess.RunTool(["cluster", "info", LocalCluster.Endpoint(cluster.Nodes[2])]);
         Assert.True(code == 0, log);
         Assert.Contains($"[OK] {Keys} keys in 3 masters.", log, StringComparison.Ordinal);
         Assert.Contains("| 4261 slots |", log, StringComparison.Ordinal);
@@ -35,11 +35,55 @@ public sealed class ClusterReshardTests(ITestOutputHelper output)
         // An interrupted reshard leaves an open slot, which check reports.
         using (var node = cluster.Nodes[0].Connect())
         {
-            Assert.Equal("OK", node.Call("CLUSTER", "SETSLOT", "5000", "MIGRATING", Id(cluster.Nodes[1])).Text);
+            Assert.Equal("OK", node.Call("CLUSTER", "SETSLOT", "5000", "MIGRATING", LocalCluster.Id(cluster.Nodes[1])).Text);
         }
-        (code, log) = RunTessera(["cluster", "check", LocalCluster.Endpoint(cluster.Nodes[1])]);
+        (code, log) = TesseraProcess.RunTool(["cluster", "check", LocalCluster.Endpoint(cluster.Nodes[1])]);
         Assert.Equal(1, code);
-        Assert.Contains("has open slots: [5000->-" + Id(cluster.Nodes[1]) + "]", log, StringComparison.Ordinal);
+        Assert.Contains("has open slots: [5000->-" + LocalCluster.Id(cluster.Nodes[1]) + "]", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tessera_cluster_add_node_rebalance_and_del_node_grow_and_shrink_a_serving_cluster()
+    {
+        using var cluster = new LocalCluster(3, 0, 5000);
+        var extra = cluster.StartSpareNode();
+        var seed = LocalCluster.Endpoint(cluster.Nodes[0]);
+        var ports = cluster.Nodes.Select(n => n.Port).Append(extra.Port).ToList();
+        using (var loader = new ClusterClient(ports))
+        {
+            for (var i = 0; i < 3000; i++)
+            {
+                Assert.Equal("OK", loader.Call(Key(i), "SET", Key(i), Value(i, 0)).Text);
+            }
+        }
+        var (code, log) = TesseraProcess.RunTool(["cluster", "add-node", LocalCluster.Endpoint(extra), seed]);
+        Assert.True(code == 0, log);
+        (code, log) = TesseraProcess.RunTool(["cluster", "rebalance", seed, "--use-empty-masters"]);
+        Assert.True(code == 0, log);
+        (code, log) = TesseraProcess.RunTool(["cluster", "info", seed]);
+        var slots = log.Split('\n').Where(l => l.Contains(" slots |", StringComparison.Ordinal))
+            .Select(l => int.Parse(l.Split('|')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture)).ToList();
+        Assert.True(slots.Count == 4 && slots.All(n => n is >= 4000 and <= 4200), log);
+
+        // Weight 0 empties the new node again, and del-node takes it out.
+        (code, log) = TesseraProcess.RunTool(["cluster", "rebalance", seed, "--weight", LocalCluster.Id(extra) + "=0"]);
+        Assert.True(code == 0, log);
+        (code, log) = TesseraProcess.RunTool(["cluster", "del-node", seed, LocalCluster.Id(extra)]);
+        Assert.True(code == 0, log);
+        using (var node = extra.Connect())
+        {
+            Assert.Contains("cluster_known_nodes:1", node.Call("CLUSTER", "INFO").Text!, StringComparison.Ordinal);
+            Assert.Equal(0, node.Call("DBSIZE").Integer);
+        }
+        Assert.True(LocalCluster.WaitForAgreement(cluster.Nodes), "the remaining nodes disagree");
+        using var reader = new ClusterClient([.. cluster.Nodes.Select(n => n.Port)]);
+        for (var i = 0; i < 3000; i++)
+        {
+            Assert.Equal(Value(i, 0), reader.Call(Key(i), "GET", Key(i)).Text);
+        }
+        (code, log) = RedisCli.Run(["--cluster", "check", seed]);
+        Assert.True(code == 0 && log.Contains("[OK] All 16384 slots covered.", StringComparison.Ordinal), log);
+        Assert.DoesNotContain(LocalCluster.Id(extra), log, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -100,8 +144,6 @@ public sealed class ClusterReshardTests(ITestOutputHelper output)
         }));
     }
 
-    private static (int Code, string Output) RunTessera(string[] args) => ExternalProgram.Run("dotnet", [TesseraProcess.Executable, .. args]);
-
     /// <summary>
     /// Keys in 200 slots spread over the 1200 moved (100 keys each, through a hash tag), so slots move with many
     /// keys in several MIGRATE batches and the writer meets them half moved (ASK).
@@ -123,12 +165,6 @@ public sealed class ClusterReshardTests(ITestOutputHelper output)
     }
 
     private static string Value(int i, int generation) => $"value:{i}:{generation}";
-
-    private static string Id(TesseraProcess node)
-    {
-        using var client = node.Connect();
-        return client.Call("CLUSTER", "MYID").Text!;
-    }
 
     /// <summary>Overwrites keys with a new generation and reads others back, checking each against what it last wrote.</summary>
     private sealed class VerifyingWriter(List<int> ports)

@@ -11,6 +11,7 @@ public sealed class LocalCluster : IDisposable
 {
     private readonly string _root = System.IO.Directory.CreateTempSubdirectory("tessera-cluster-").FullName;
     private readonly List<TesseraProcess> _nodes = [];
+    private readonly List<TesseraProcess> _spares = [];
 
     public LocalCluster(int masters, int replicasPerMaster, long nodeTimeoutMs, params string[] options)
     {
@@ -52,9 +53,30 @@ public sealed class LocalCluster : IDisposable
 
     public long NodeTimeoutMs { get; }
 
+    /// <summary>
+    /// Starts one more cluster-enabled node, empty and outside the cluster (for add-node), in a directory of this
+    /// cluster's; it is stopped with the cluster.
+    /// </summary>
+    public TesseraProcess StartSpareNode()
+    {
+        var directory = Path.Combine(_root, "spare-" + _spares.Count.ToString(CultureInfo.InvariantCulture));
+        System.IO.Directory.CreateDirectory(directory);
+        var node = new TesseraProcess(directory, ["--cluster-enabled", "yes", "--cluster-node-timeout", NodeTimeoutMs.ToString(CultureInfo.InvariantCulture)]);
+        _spares.Add(node);
+        node.WaitUntilReady();
+        return node;
+    }
+
     public IReadOnlyList<TesseraProcess> Nodes => _nodes;
 
     public static string Endpoint(TesseraProcess node) => "127.0.0.1:" + node.Port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The node's cluster id (CLUSTER MYID).</summary>
+    public static string Id(TesseraProcess node)
+    {
+        using var client = node.Connect();
+        return client.Call("CLUSTER", "MYID").Text!;
+    }
 
     /// <summary>The node listening on <paramref name="port"/>.</summary>
     public TesseraProcess NodeAt(int port) => _nodes.Single(n => n.Port == port);
@@ -105,7 +127,7 @@ public sealed class LocalCluster : IDisposable
 
     public void Dispose()
     {
-        foreach (var node in _nodes)
+        foreach (var node in _nodes.Concat(_spares))
         {
             node.Dispose();
         }

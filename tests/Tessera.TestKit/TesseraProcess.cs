@@ -65,6 +65,9 @@ public sealed class TesseraProcess : IDisposable
     private Process Start() => Launch(["server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
         "--save", "", "--dir", Directory, .. _options]);
 
+    /// <summary>Runs the tessera executable to its end (a tool such as <c>cluster reshard</c>): exit code and output.</summary>
+    public static (int Code, string Output) RunTool(params string[] args) => ExternalProgram.Run("dotnet", [Executable, .. args]);
+
     /// <summary>Starts the tessera executable with <paramref name="args"/>, its output read and dropped.</summary>
     public static Process Launch(params string[] args)
     {

@@ -35,9 +35,20 @@ internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, Ti
         {
             var (source, slot) = plan[i];
             keys += MoveSlot(source, target, slot);
-            log.Write($"\rMoved {i + 1}/{plan.Count} slots, {keys} keys");
+            // A progress line redrawn in place on a terminal; a line per 100 slots into a file or pipe.
+            if (!Console.IsOutputRedirected && log == Console.Out)
+            {
+                log.Write($"\rMoved {i + 1}/{plan.Count} slots, {keys} keys");
+            }
+            else if ((i + 1) % 100 == 0 || i + 1 == plan.Count)
+            {
+                log.WriteLine($"Moved {i + 1}/{plan.Count} slots, {keys} keys");
+            }
         }
-        log.WriteLine();
+        if (!Console.IsOutputRedirected && log == Console.Out)
+        {
+            log.WriteLine();
+        }
         return new ReshardReport(plan.Count, keys, clock.Elapsed);
     }
 
@@ -91,7 +102,13 @@ internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, Ti
         // The target first: from then on it serves the slot, whatever the others still believe.
         foreach (var master in new[] { target, source }.Concat(cluster.Masters.Where(m => m.Id != target.Id && m.Id != source.Id && !m.Failing)))
         {
-            cluster.Connection(master, timeout).Execute("CLUSTER", "SETSLOT", number, "NODE", target.Id);
+            var reply = cluster.Connection(master, timeout).Call("CLUSTER", "SETSLOT", number, "NODE", target.Id);
+            // A source that gave away its last slot follows the new owner as a replica (Redis 7's replica migration):
+            // it knows the owner already.
+            if (reply.IsError && !(master == source && reply.Text!.Contains("only with masters", StringComparison.Ordinal)))
+            {
+                throw new RedisErrorException($"{master.Endpoint}: CLUSTER SETSLOT {number} NODE {target.Id}: {reply.Text}");
+            }
         }
         return moved;
     }
