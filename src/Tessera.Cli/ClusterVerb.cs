@@ -50,31 +50,29 @@ internal static class ClusterVerb
         return command;
     }
 
-    private static Command CheckCommand()
+    private static Command CheckCommand() => SeedCommand("check", "Check that all nodes agree, every slot is served, none is left open and no node fails.", cluster =>
     {
-        var seed = SeedArgument();
-        var command = new Command("check", "Check that all nodes agree, every slot is served, none is left open and no node fails.");
-        command.Arguments.Add(seed);
-        command.SetAction(result => Guarded("check", () =>
-        {
-            using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
-            var problems = ClusterCheck.Run(cluster, Console.Out);
-            Console.WriteLine(problems == 0 ? "The cluster is healthy." : $"{problems} problem(s) found.");
-            return problems == 0 ? 0 : 1;
-        }));
-        return command;
-    }
+        var problems = ClusterCheck.Run(cluster, Console.Out);
+        Console.WriteLine(problems == 0 ? "The cluster is healthy." : $"{problems} problem(s) found.");
+        return problems == 0 ? 0 : 1;
+    });
 
-    private static Command InfoCommand()
+    private static Command InfoCommand() => SeedCommand("info", "Keys, slots and replicas of each master.", cluster =>
+    {
+        ClusterCheck.Info(cluster, Console.Out, Timeout);
+        return 0;
+    });
+
+    /// <summary>A subcommand that takes only a node of the cluster and works on the cluster loaded from it.</summary>
+    private static Command SeedCommand(string name, string description, Func<ClusterTopology, int> run)
     {
         var seed = SeedArgument();
-        var command = new Command("info", "Keys, slots and replicas of each master.");
+        var command = new Command(name, description);
         command.Arguments.Add(seed);
-        command.SetAction(result => Guarded("info", () =>
+        command.SetAction(result => Guarded(name, () =>
         {
             using var cluster = ClusterTopology.Load(result.GetValue(seed)!, Timeout);
-            ClusterCheck.Info(cluster, Console.Out, Timeout);
-            return 0;
+            return run(cluster);
         }));
         return command;
     }

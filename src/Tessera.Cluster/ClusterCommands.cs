@@ -58,15 +58,26 @@ internal static class ClusterCommands
         });
     }
 
+    /// <summary>The node named by the id in argument 2, or false after answering Redis's "Unknown node" error.</summary>
+    private static bool TryFindNode(CommandContext c, ClusterNode node, out ClusterPeer peer)
+    {
+        var id = Encoding.ASCII.GetString(c.Arg(2));
+        if (node.Peers.TryGetValue(id, out peer!))
+        {
+            return true;
+        }
+        c.Error("ERR Unknown node " + id);
+        return false;
+    }
+
     /// <summary>CLUSTER REPLICATE node-id: this node (empty, without slots) becomes a replica of that master.</summary>
     private static void Replicate(CommandContext c, ClusterNode node)
     {
-        var id = Encoding.ASCII.GetString(c.Arg(2));
-        if (!node.Peers.TryGetValue(id, out var master))
+        if (!TryFindNode(c, node, out var master))
         {
-            c.Error("ERR Unknown node " + id);
+            return;
         }
-        else if (master == node.Myself)
+        if (master == node.Myself)
         {
             c.Error("ERR Can't replicate myself");
         }
@@ -88,10 +99,8 @@ internal static class ClusterCommands
     /// <summary>CLUSTER REPLICAS node-id: the CLUSTER NODES lines of that master's replicas.</summary>
     private static void Replicas(CommandContext c, ClusterNode node)
     {
-        var id = Encoding.ASCII.GetString(c.Arg(2));
-        if (!node.Peers.TryGetValue(id, out var master))
+        if (!TryFindNode(c, node, out var master))
         {
-            c.Error("ERR Unknown node " + id);
             return;
         }
         if (master.MasterId is not null)
@@ -412,13 +421,10 @@ internal static class ClusterCommands
 
     private static void CountFailureReports(CommandContext c, ClusterNode node)
     {
-        var id = Encoding.ASCII.GetString(c.Arg(2));
-        if (!node.Peers.TryGetValue(id, out var peer))
+        if (TryFindNode(c, node, out var peer))
         {
-            c.Error("ERR Unknown node " + id);
-            return;
+            c.Reply.WriteInteger(node.FailureReportsOn(peer));
         }
-        c.Reply.WriteInteger(node.FailureReportsOn(peer));
     }
 
     /// <summary>CLUSTER SETSLOT slot MIGRATING|IMPORTING|NODE node-id | STABLE, with Redis 7.0's checks and errors.</summary>
@@ -503,12 +509,11 @@ internal static class ClusterCommands
     /// <summary>CLUSTER FORGET node-id: removes another node (not this one's master) from this node's view.</summary>
     private static void Forget(CommandContext c, ClusterNode node)
     {
-        var id = Encoding.ASCII.GetString(c.Arg(2));
-        if (!node.Peers.TryGetValue(id, out var peer))
+        if (!TryFindNode(c, node, out var peer))
         {
-            c.Error("ERR Unknown node " + id);
+            return;
         }
-        else if (peer == node.Myself)
+        if (peer == node.Myself)
         {
             c.Error("ERR I tried hard but I can't forget myself...");
         }
