@@ -5,7 +5,7 @@ using Tessera.Client;
 namespace Tessera.Cli;
 
 /// <summary>
-/// <c>tessera cluster create|check|info|reshard|rebalance|add-node|del-node</c>: the cluster administration
+/// <c>tessera cluster create|check|fix|info|reshard|rebalance|add-node|del-node</c>: the cluster administration
 /// redis-cli --cluster offers, against
 /// Tessera or redis-server nodes alike. Exit code 0 when the operation succeeded (check: when nothing is wrong).
 /// </summary>
@@ -15,9 +15,10 @@ internal static class ClusterVerb
 
     public static Command Create()
     {
-        var command = new Command("cluster", "Administer a cluster: create, check, info, reshard, rebalance, add-node, del-node.");
+        var command = new Command("cluster", "Administer a cluster: create, check, fix, info, reshard, rebalance, add-node, del-node.");
         command.Subcommands.Add(CreateCommand());
         command.Subcommands.Add(CheckCommand());
+        command.Subcommands.Add(FixCommand());
         command.Subcommands.Add(InfoCommand());
         command.Subcommands.Add(ReshardCommand());
         command.Subcommands.Add(RebalanceCommand());
@@ -55,6 +56,14 @@ internal static class ClusterVerb
         var problems = ClusterCheck.Run(cluster, Console.Out);
         Console.WriteLine(problems == 0 ? "The cluster is healthy." : $"{problems} problem(s) found.");
         return problems == 0 ? 0 : 1;
+    });
+
+    private static Command FixCommand() => SeedCommand("fix", "Finish or close slots left open by an interrupted reshard and serve unserved slots.", cluster =>
+    {
+        var fixer = new ClusterFix(cluster, new ClusterReshard(cluster, Console.Out, Timeout), Console.Out, Timeout);
+        var repaired = fixer.Run();
+        Console.WriteLine(repaired == 0 ? "Nothing to fix." : $"Repaired {repaired} slot(s); run 'tessera cluster check' to confirm.");
+        return 0;
     });
 
     private static Command InfoCommand() => SeedCommand("info", "Keys, slots and replicas of each master.", cluster =>

@@ -86,6 +86,44 @@ public sealed class ClusterReshardTests(ITestOutputHelper output)
         Assert.DoesNotContain(LocalCluster.Id(extra), log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Tessera_cluster_fix_finishes_an_interrupted_move_and_serves_an_unserved_slot()
+    {
+        using var cluster = new LocalCluster(3, 0, 5000);
+        var (a, b) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var ports = cluster.Nodes.Select(n => n.Port).ToList();
+        var tag = TagFor(100);
+        var keys = Enumerable.Range(0, 50).Select(i => "{" + tag + "}:" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        using (var client = new ClusterClient(ports))
+        {
+            keys.ForEach(k => Assert.Equal("OK", client.Call(k, "SET", k, "v:" + k).Text));
+        }
+        // A reshard of slot 100 from a to b that stopped after 20 keys, and slot 200 dropped by every node.
+        using (var source = a.Connect())
+        using (var target = b.Connect())
+        {
+            Assert.Equal("OK", target.Call("CLUSTER", "SETSLOT", "100", "IMPORTING", LocalCluster.Id(a)).Text);
+            Assert.Equal("OK", source.Call("CLUSTER", "SETSLOT", "100", "MIGRATING", LocalCluster.Id(b)).Text);
+            Assert.Equal("OK", source.Call(["MIGRATE", "127.0.0.1", b.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys.Take(20)]).Text);
+        }
+        foreach (var node in cluster.Nodes)
+        {
+            using var connection = node.Connect();
+            Assert.Equal("OK", connection.Call("CLUSTER", "DELSLOTS", "200").Text);
+        }
+        var seed = LocalCluster.Endpoint(cluster.Nodes[2]);
+        Assert.Equal(1, TesseraProcess.RunTool("cluster", "check", seed).Code);
+        var (code, log) = TesseraProcess.RunTool("cluster", "fix", seed);
+        Assert.True(code == 0, log);
+        Assert.True(LocalCluster.WaitForAgreement(cluster.Nodes), "the nodes disagree after fix");
+        (code, log) = TesseraProcess.RunTool("cluster", "check", seed);
+        Assert.True(code == 0, log);
+        using var reader = new ClusterClient(ports);
+        keys.ForEach(k => Assert.Equal("v:" + k, reader.Call(k, "GET", k).Text));
+        using var owner = b.Connect();
+        Assert.Equal(50, owner.Call("CLUSTER", "COUNTKEYSINSLOT", "100").Integer);
+    }
+
     /// <summary>
     /// Loads keys into a 3-master cluster, runs <paramref name="reshard"/> from the first master to the second
     /// while a writer verifies every read, then checks that nothing was lost and the cluster is whole; returns the

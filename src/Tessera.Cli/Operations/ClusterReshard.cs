@@ -69,8 +69,8 @@ internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, Ti
         return plan;
     }
 
-    /// <summary>Moves one slot and its keys; returns how many keys moved.</summary>
-    private long MoveSlot(ClusterNodeInfo source, ClusterNodeInfo target, int slot)
+    /// <summary>Moves one slot and its keys (or finishes a move left half done); returns how many keys moved.</summary>
+    public long MoveSlot(ClusterNodeInfo source, ClusterNodeInfo target, int slot)
     {
         var from = cluster.Connection(source, timeout);
         var to = cluster.Connection(target, timeout);
