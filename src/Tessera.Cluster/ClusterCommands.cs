@@ -85,7 +85,7 @@ internal static class ClusterCommands
         {
             c.Error("ERR I can only replicate a master, not a replica.");
         }
-        else if (node.Myself.MasterId is null && (node.RangesOf(node.Myself).Count > 0 || c.Server.Keyspace.Databases[0].Count > 0))
+        else if (node.Myself.MasterId is null && (node.ServesSlots(node.Myself) || c.Server.Keyspace.Databases[0].Count > 0))
         {
             c.Error("ERR To set a master the node must be empty and without assigned slots.");
         }
@@ -268,13 +268,7 @@ internal static class ClusterCommands
             c.Error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.");
             return;
         }
-        for (var slot = 0; slot < HashSlot.Count; slot++)
-        {
-            if (node.OwnerOf(slot) == node.Myself)
-            {
-                node.SetOwner(slot, null);
-            }
-        }
+        node.ReleaseSlotsOf(node.Myself);
         node.Changed();
         c.Reply.WriteLiteral(Replies.Ok);
     }

@@ -48,7 +48,7 @@ internal sealed partial class ClusterNode
         {
             return;
         }
-        var orphan = _peers.Values.FirstOrDefault(p => p.MasterId is null && !p.Failing && p.HadReplicas && Array.IndexOf(_slots, p) >= 0
+        var orphan = _peers.Values.FirstOrDefault(p => p.MasterId is null && !p.Failing && p.HadReplicas && ServesSlots(p)
             && !_peers.Values.Any(r => r.MasterId == p.Id && !r.Failing));
         if (orphan is null)
         {
@@ -77,7 +77,7 @@ internal sealed partial class ClusterNode
         }
         _manualFailover.CheckCaughtUp(server.Replication.Offset);
         var manual = _manualFailover.CanStart;
-        if ((!master.Fail && !manual) || (server.Config.ClusterReplicaNoFailover.Value && !manual) || Array.IndexOf(_slots, master) < 0)
+        if ((!master.Fail && !manual) || (server.Config.ClusterReplicaNoFailover.Value && !manual) || !ServesSlots(master))
         {
             return;
         }
@@ -159,7 +159,7 @@ internal sealed partial class ClusterNode
     /// </summary>
     private void VoteIfAllowed(ClusterPeer replica, BusMessage request, long now)
     {
-        if (Myself.MasterId is not null || Array.IndexOf(_slots, Myself) < 0 || request.CurrentEpoch < CurrentEpoch || LastVoteEpoch == CurrentEpoch)
+        if (Myself.MasterId is not null || !ServesSlots(Myself) || request.CurrentEpoch < CurrentEpoch || LastVoteEpoch == CurrentEpoch)
         {
             return;
         }
@@ -173,7 +173,7 @@ internal sealed partial class ClusterNode
         }
         for (var slot = 0; slot < _slots.Length; slot++)
         {
-            if ((request.Slots[slot / 8] & (1 << (slot % 8))) != 0 && _slots[slot] is { } owner && owner.ConfigEpoch > request.ConfigEpoch)
+            if (request.ClaimsSlot(slot) && _slots[slot] is { } owner && owner.ConfigEpoch > request.ConfigEpoch)
             {
                 return;
             }
@@ -186,7 +186,7 @@ internal sealed partial class ClusterNode
 
     private void CountVote(ClusterPeer voter, BusMessage ack)
     {
-        if (voter.MasterId is null && Array.IndexOf(_slots, voter) >= 0 && ack.CurrentEpoch >= _electionEpoch && _votesRequested)
+        if (voter.MasterId is null && ServesSlots(voter) && ack.CurrentEpoch >= _electionEpoch && _votesRequested)
         {
             _votes++;
         }

@@ -36,13 +36,7 @@ internal sealed partial class ClusterNode
     private void RemovePeer(ClusterPeer peer)
     {
         _peers.Remove(peer.Id);
-        for (var slot = 0; slot < HashSlot.Count; slot++)
-        {
-            if (_slots[slot] == peer)
-            {
-                _slots[slot] = null;
-            }
-        }
+        ReleaseSlotsOf(peer);
         foreach (var other in _peers.Values)
         {
             other.FailureReports.Remove(peer.Id);
@@ -237,7 +231,7 @@ internal sealed partial class ClusterNode
         var lostToSender = false;
         for (var slot = 0; slot < HashSlot.Count; slot++)
         {
-            if ((message.Slots[slot / 8] & (1 << (slot % 8))) == 0 || _slots[slot] == sender || _importing[slot] is not null)
+            if (!message.ClaimsSlot(slot) || _slots[slot] == sender || _importing[slot] is not null)
             {
                 continue;
             }
@@ -258,15 +252,15 @@ internal sealed partial class ClusterNode
             _migrating[slot] = null;
             changed = true;
         }
-        if (lostToSender && myMaster is not null && Array.IndexOf(_slots, myMaster) < 0)
+        if (lostToSender && myMaster is not null && !ServesSlots(myMaster))
         {
             Follow(sender);
         }
         return changed;
     }
 
-    /// <summary>Unassigns the slots of a node that stopped serving them.</summary>
-    private void ReleaseSlotsOf(ClusterPeer peer)
+    /// <summary>Unassigns the slots of a node that stopped serving them; call <see cref="Changed"/> after.</summary>
+    public void ReleaseSlotsOf(ClusterPeer peer)
     {
         for (var slot = 0; slot < HashSlot.Count; slot++)
         {
@@ -405,7 +399,7 @@ internal sealed partial class ClusterNode
             peer.PFail = false;
             return true;
         }
-        if (peer.Fail && (peer.MasterId is not null || Array.IndexOf(_slots, peer) < 0 || now - peer.FailTimeMs > NodeTimeoutMs * 2))
+        if (peer.Fail && (peer.MasterId is not null || !ServesSlots(peer) || now - peer.FailTimeMs > NodeTimeoutMs * 2))
         {
             peer.Fail = false;
             return true;

@@ -39,7 +39,7 @@ internal sealed partial class ClusterNode
         }
         var wasMine = _slots[slot] == Myself;
         _slots[slot] = owner;
-        if (wasMine && owner != Myself && Array.IndexOf(_slots, Myself) < 0 && server.Config.ClusterAllowReplicaMigration.Value)
+        if (wasMine && owner != Myself && !ServesSlots(Myself) && server.Config.ClusterAllowReplicaMigration.Value)
         {
             Follow(owner);
         }

@@ -70,7 +70,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         // A replica restarted from its nodes.conf follows its master again.
         if (Myself.MasterId is { } masterId && _peers.TryGetValue(masterId, out var master))
         {
-            server.Replication.BecomeReplica(master.Ip.Length == 0 ? "127.0.0.1" : master.Ip, master.Port);
+            Follow(master);
         }
         _bus = new ClusterBus(this);
         var bind = server.Config.Bind.Select(b => b.TrimStart('-')).FirstOrDefault(b => b.Length > 0) ?? "*";
@@ -204,8 +204,8 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         return ranges;
     }
 
-    /// <summary>The slots one node serves, as ascending ranges.</summary>
-    public List<(int Start, int End)> RangesOf(ClusterPeer peer) => Ranges().GetValueOrDefault(peer) ?? [];
+    /// <summary>True when <paramref name="peer"/> serves at least one slot.</summary>
+    public bool ServesSlots(ClusterPeer peer) => Array.IndexOf(_slots, peer) >= 0;
 
     /// <summary>A shard's nodes: <paramref name="master"/>, then its replicas (CLUSTER SLOTS and SHARDS list them so).</summary>
     public List<ClusterPeer> MembersOf(ClusterPeer master) => [master, .. _peers.Values.Where(p => p.MasterId == master.Id)];

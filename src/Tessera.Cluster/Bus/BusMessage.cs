@@ -100,6 +100,9 @@ internal sealed class BusMessage
 
     public List<GossipEntry> Gossip { get; init; } = [];
 
+    /// <summary>True when the sender claims <paramref name="slot"/> (its bit in <see cref="Slots"/> is set).</summary>
+    public bool ClaimsSlot(int slot) => (Slots[slot / 8] & (1 << (slot % 8))) != 0;
+
     public byte[] Encode()
     {
         using var body = new MemoryStream();
