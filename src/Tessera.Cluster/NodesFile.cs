@@ -153,20 +153,22 @@ internal sealed class NodesFile(string path)
     /// <summary>[slot->-id] (migrating to id) or [slot-&lt;-id] (importing from id), once every node is known.</summary>
     private void LoadOpenSlot(ClusterNode node, string open)
     {
-        var migrating = open.Contains("->-", StringComparison.Ordinal);
-        var parts = open.Trim('[', ']').Split(migrating ? "->-" : "-<-");
-        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var slot) || slot >= HashSlot.Count
-            || !node.Peers.TryGetValue(parts[1], out var peer))
+        try
         {
-            throw new InvalidDataException($"Unrecoverable error: bad open slot {open} in {path}.");
+            var (slot, migrating, id) = HashSlot.ParseOpenSlot(open);
+            var peer = node.Peers.GetValueOrDefault(id) ?? throw new FormatException($"unknown node {id}");
+            if (migrating)
+            {
+                node.SetMigrating(slot, peer);
+            }
+            else
+            {
+                node.SetImporting(slot, peer);
+            }
         }
-        if (migrating)
+        catch (FormatException e)
         {
-            node.SetMigrating(slot, peer);
-        }
-        else
-        {
-            node.SetImporting(slot, peer);
+            throw new InvalidDataException($"Unrecoverable error: bad open slot {open} in {path}.", e);
         }
     }
 

@@ -65,4 +65,16 @@ public class HashSlotTests
     [InlineData("a")]
     public void Anything_else_is_not_a_slot_range(string text)
         => Assert.Throws<FormatException>(() => HashSlot.ParseRange(text));
+
+    [Fact]
+    public void Open_slot_marks_read_as_cluster_nodes_writes_them()
+    {
+        var id = new string('a', 40);
+        Assert.Equal((5000, true, id), HashSlot.ParseOpenSlot($"[5000->-{id}]"));
+        Assert.Equal((7, false, id), HashSlot.ParseOpenSlot($"[7-<-{id}]"));
+        foreach (var bad in new[] { "[16384->-" + id + "]", "5000->-" + id, "[5000->-]", "[x-<-" + id + "]", "[5000]" })
+        {
+            Assert.Throws<FormatException>(() => HashSlot.ParseOpenSlot(bad));
+        }
+    }
 }

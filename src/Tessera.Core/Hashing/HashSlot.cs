@@ -36,4 +36,20 @@ public static class HashSlot
         var end = dash < 0 ? start : int.Parse(text[(dash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
         return start <= end && end < Count ? (start, end) : throw new FormatException($"'{text}' is not a slot range");
     }
+
+    /// <summary>
+    /// An open slot as CLUSTER NODES marks it on a node's own line: "[slot->-id]" (migrating to node id) or
+    /// "[slot-&lt;-id]" (importing from node id). Throws <see cref="FormatException"/> for anything else.
+    /// </summary>
+    public static (int Slot, bool Migrating, string NodeId) ParseOpenSlot(string mark)
+    {
+        var migrating = mark.Contains("->-", StringComparison.Ordinal);
+        var parts = mark.Length > 2 && mark[0] == '[' && mark[^1] == ']' ? mark[1..^1].Split(migrating ? "->-" : "-<-") : [];
+        if (parts.Length != 2 || parts[1].Length == 0
+            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var slot) || slot >= Count)
+        {
+            throw new FormatException($"'{mark}' is not an open slot mark");
+        }
+        return (slot, migrating, parts[1]);
+    }
 }
