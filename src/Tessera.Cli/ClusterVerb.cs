@@ -60,7 +60,7 @@ internal static class ClusterVerb
 
     private static Command FixCommand() => SeedCommand("fix", "Finish or close slots left open by an interrupted reshard and serve unserved slots.", cluster =>
     {
-        var fixer = new ClusterFix(cluster, new ClusterReshard(cluster, Console.Out, Timeout), Console.Out, Timeout);
+        var fixer = new ClusterFix(cluster, new ClusterReshard(cluster, Console.Out, Timeout) { Pipeline = 100 }, Console.Out, Timeout);
         var repaired = fixer.Run();
         Console.WriteLine(repaired == 0 ? "Nothing to fix." : $"Repaired {repaired} slot(s); run 'tessera cluster check' to confirm.");
         return 0;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Tessera.Client;
+using Tessera.Core.Hashing;
 
 namespace Tessera.Cli.Operations;
 
@@ -52,17 +52,18 @@ internal sealed class ClusterFix(ClusterTopology cluster, ClusterReshard reshard
     }
 
     /// <summary>The slots some node reports open, from the [slot->-id] and [slot-&lt;-id] marks of its own line.</summary>
-    private SortedSet<int> OpenSlots()
-        => [.. cluster.Nodes.SelectMany(n => n.OpenSlots).Select(mark => int.Parse(mark.TrimStart('[').Split('-')[0], CultureInfo.InvariantCulture))];
+    private SortedSet<int> OpenSlots() => [.. cluster.Nodes.SelectMany(n => n.OpenSlots).Select(mark => HashSlot.ParseOpenSlot(mark).Slot)];
+
+    /// <summary>The nodes that mark <paramref name="slot"/> open, migrating or importing as asked.</summary>
+    private List<ClusterNodeInfo> Opening(int slot, bool migrating)
+        => [.. cluster.Nodes.Where(n => n.OpenSlots.Select(HashSlot.ParseOpenSlot).Any(o => o.Slot == slot && o.Migrating == migrating))];
 
     private void FixOpenSlot(int slot)
     {
         var number = slot.ToString(CultureInfo.InvariantCulture);
         // Unserved slots were given an owner first, so an open slot has one.
         var owner = cluster.Masters.First(m => m.Slots.Contains(slot));
-        var migrating = cluster.Nodes.Where(n => n.OpenSlots.Any(o => o.StartsWith($"[{number}->-", StringComparison.Ordinal))).ToList();
-        var importing = cluster.Nodes.Where(n => n.OpenSlots.Any(o => o.StartsWith($"[{number}-<-", StringComparison.Ordinal))).ToList();
-        if (migrating is [var source] && source.Id == owner.Id && importing is [var target])
+        if (Opening(slot, migrating: true) is [var source] && source.Id == owner.Id && Opening(slot, migrating: false) is [var target])
         {
             log.WriteLine($"Slot {slot}: finishing its move from {owner.Endpoint} to {target.Endpoint}");
             reshard.MoveSlot(owner, target, slot);
@@ -94,9 +95,9 @@ internal sealed class ClusterFix(ClusterTopology cluster, ClusterReshard reshard
     }
 
     /// <summary>
-    /// MIGRATE (with REPLACE) of every key <paramref name="from"/> holds in <paramref name="slot"/> to <paramref name="to"/>.
-    /// A node that does not serve the slot runs MIGRATE only while the slot is open there (Redis's rule), so it is
-    /// opened (IMPORTING) for the move and closed after.
+    /// Moves every key <paramref name="from"/> holds in <paramref name="slot"/> to <paramref name="to"/>, with REPLACE,
+    /// so a moved copy overwrites one the owner holds under the same name. A node that does not serve the slot runs MIGRATE only while
+    /// the slot is open there, so it is opened (IMPORTING) for the move and closed after.
     /// </summary>
     private void MoveKeys(ClusterNodeInfo from, ClusterNodeInfo to, int slot)
     {
@@ -107,18 +108,7 @@ internal sealed class ClusterFix(ClusterTopology cluster, ClusterReshard reshard
             return;
         }
         connection.Execute("CLUSTER", "SETSLOT", number, "IMPORTING", to.Id);
-        var (host, port) = RedisConnection.ParseEndpoint(to.Endpoint);
-        while (connection.Execute("CLUSTER", "GETKEYSINSLOT", number, "100").Items is { Count: > 0 } keys)
-        {
-            string[] options = ["MIGRATE", host, port.ToString(CultureInfo.InvariantCulture), "", "0",
-                ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "REPLACE", "KEYS"];
-            connection.Queue([.. options.Select(System.Text.Encoding.UTF8.GetBytes), .. keys.Select(k => k.Bytes!)]);
-            connection.Flush();
-            if (connection.Read() is { IsError: true } error)
-            {
-                throw new RedisErrorException($"{from.Endpoint}: moving slot {slot}'s keys to {to.Endpoint}: {error.Text}");
-            }
-        }
+        reshard.MigrateKeys(from, to, slot, replace: true);
         connection.Execute("CLUSTER", "SETSLOT", number, "STABLE");
     }
 }

@@ -32,8 +32,7 @@ internal static class ClusterMembership
         {
             return;
         }
-        var master = masterId is not null ? cluster.Find(masterId)
-            : cluster.Masters.Where(m => m.Slots.Count > 0).OrderBy(m => cluster.Nodes.Count(n => n.MasterId == m.Id)).First();
+        var master = masterId is not null ? cluster.Find(masterId) : cluster.MasterWithFewestReplicas();
         Polling.WaitFor(() => node.Execute("CLUSTER", "NODES").Text!.Contains(master.Id, StringComparison.Ordinal),
             timeout, $"{endpoint} does not know {master.Endpoint} yet", TimeSpan.FromMilliseconds(50));
         node.Execute("CLUSTER", "REPLICATE", master.Id);
@@ -52,7 +51,7 @@ internal static class ClusterMembership
         // Its replicas follow the master with the fewest replicas before it goes, as redis-cli arranges it.
         foreach (var orphan in others.Where(n => n.MasterId == victim.Id))
         {
-            var master = cluster.Masters.Where(m => m.Id != victim.Id && m.Slots.Count > 0).OrderBy(m => cluster.Nodes.Count(n => n.MasterId == m.Id)).First();
+            var master = cluster.MasterWithFewestReplicas(excluded: victim);
             cluster.Connection(orphan, timeout).Execute("CLUSTER", "REPLICATE", master.Id);
             log.WriteLine($"{orphan.Endpoint} now replicates {master.Endpoint}.");
         }

@@ -69,26 +69,22 @@ internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, Ti
         return plan;
     }
 
-    /// <summary>Moves one slot and its keys (or finishes a move left half done); returns how many keys moved.</summary>
-    public long MoveSlot(ClusterNodeInfo source, ClusterNodeInfo target, int slot)
+    /// <summary>
+    /// MIGRATE of the keys <paramref name="source"/> holds in <paramref name="slot"/> to <paramref name="target"/>, in
+    /// batches of <see cref="Pipeline"/>, until none is left; returns how many moved. The slot must be open on the
+    /// source (MIGRATE of a slot a node does not serve runs only then, as in Redis).
+    /// </summary>
+    public long MigrateKeys(ClusterNodeInfo source, ClusterNodeInfo target, int slot, bool replace)
     {
         var from = cluster.Connection(source, timeout);
-        var to = cluster.Connection(target, timeout);
         var number = slot.ToString(CultureInfo.InvariantCulture);
-        to.Execute("CLUSTER", "SETSLOT", number, "IMPORTING", source.Id);
-        from.Execute("CLUSTER", "SETSLOT", number, "MIGRATING", target.Id);
         var (host, port) = RedisConnection.ParseEndpoint(target.Endpoint);
         long moved = 0;
-        while (true)
+        while (from.Execute("CLUSTER", "GETKEYSINSLOT", number, Pipeline.ToString(CultureInfo.InvariantCulture)).Items is { Count: > 0 } keys)
         {
-            var keys = from.Execute("CLUSTER", "GETKEYSINSLOT", number, Pipeline.ToString(CultureInfo.InvariantCulture)).Items;
-            if (keys.Count == 0)
-            {
-                break;
-            }
             // Keys are bytes: they go back as they came, whatever their encoding.
             string[] options = ["MIGRATE", host, port.ToString(CultureInfo.InvariantCulture), "", "0",
-                ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), .. Replace ? ["REPLACE"] : Array.Empty<string>(), "KEYS"];
+                ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), .. replace ? ["REPLACE"] : Array.Empty<string>(), "KEYS"];
             from.Queue([.. options.Select(Encoding.UTF8.GetBytes), .. keys.Select(k => k.Bytes!)]);
             from.Flush();
             var reply = from.Read();
@@ -99,6 +95,18 @@ internal sealed class ClusterReshard(ClusterTopology cluster, TextWriter log, Ti
             }
             moved += keys.Count;
         }
+        return moved;
+    }
+
+    /// <summary>Moves one slot and its keys (or finishes a move left half done); returns how many keys moved.</summary>
+    public long MoveSlot(ClusterNodeInfo source, ClusterNodeInfo target, int slot)
+    {
+        var from = cluster.Connection(source, timeout);
+        var to = cluster.Connection(target, timeout);
+        var number = slot.ToString(CultureInfo.InvariantCulture);
+        to.Execute("CLUSTER", "SETSLOT", number, "IMPORTING", source.Id);
+        from.Execute("CLUSTER", "SETSLOT", number, "MIGRATING", target.Id);
+        var moved = MigrateKeys(source, target, slot, Replace);
         // The target first: from then on it serves the slot, whatever the others still believe.
         foreach (var master in new[] { target, source }.Concat(cluster.Masters.Where(m => m.Id != target.Id && m.Id != source.Id && !m.Failing)))
         {

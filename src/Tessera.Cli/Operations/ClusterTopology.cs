@@ -67,6 +67,10 @@ internal sealed class ClusterTopology : IDisposable
         return connection;
     }
 
+    /// <summary>The master serving slots that has the fewest replicas (the first such), other than <paramref name="excluded"/>.</summary>
+    public ClusterNodeInfo MasterWithFewestReplicas(ClusterNodeInfo? excluded = null)
+        => Masters.Where(m => m.Slots.Count > 0 && m.Id != excluded?.Id).OrderBy(m => Nodes.Count(n => n.MasterId == m.Id)).First();
+
     /// <summary>The node whose id starts with <paramref name="id"/> (a prefix, as the tools accept), or an error.</summary>
     public ClusterNodeInfo Find(string id)
     {
