@@ -219,7 +219,7 @@ internal sealed partial class ClusterNode
         Myself.MasterId = master.Id;
         ReleaseSlotsOf(Myself);
         _manualFailover.Reset(this);
-        server.Replication.BecomeReplica(master.Ip.Length == 0 ? "127.0.0.1" : master.Ip, master.Port);
+        server.Replication.BecomeReplica(master.ConnectIp, master.Port);
     }
 
     /// <summary>

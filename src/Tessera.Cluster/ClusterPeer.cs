@@ -25,6 +25,9 @@ internal sealed class ClusterPeer(string id)
 
     public int Port { get; set; }
 
+    /// <summary>Where to connect to it: its address, or loopback while it has none yet (a node not told its own).</summary>
+    public string ConnectIp => Ip.Length == 0 ? "127.0.0.1" : Ip;
+
     /// <summary>The cluster bus port (port + 10000 unless <c>cluster-port</c> says otherwise).</summary>
     public int BusPort { get; set; }
 

@@ -180,15 +180,16 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
             try
             {
                 string ip;
+                string connectIp;
                 int port;
                 int timeout;
                 lock (node.Server.ExecutionLock)
                 {
-                    (ip, port, timeout) = (peer.Ip, peer.BusPort, (int)Math.Clamp(node.NodeTimeoutMs / 2, 100, int.MaxValue));
+                    (ip, connectIp, port, timeout) = (peer.Ip, peer.ConnectIp, peer.BusPort, (int)Math.Clamp(node.NodeTimeoutMs / 2, 100, int.MaxValue));
                 }
                 using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = timeout, SendTimeout = timeout };
                 _socket = socket;
-                socket.Connect(ip.Length == 0 ? "127.0.0.1" : ip, port);
+                socket.Connect(connectIp, port);
                 using var stream = new NetworkStream(socket);
                 var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString() ?? "";
                 var lastPingMs = 0L;
