@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tessera.Core.Networking;
 using Tessera.Server.Commands;
 using Tessera.Server.Config;
 using Tessera.Server.Logging;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Tessera.Core.Networking;
 using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
 

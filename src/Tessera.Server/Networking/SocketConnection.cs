@@ -1,3 +1,4 @@
+using Tessera.Core.Networking;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Networking;

@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Tessera.Server.Networking;
+namespace Tessera.Core.Networking;
 
 /// <summary>
 /// A listening socket (TCP on one address, or a unix socket). Created with .NET's Socket for binding; the event
 /// loops then accept on its descriptor directly.
 /// </summary>
-internal sealed class Listener : IDisposable
+public sealed class Listener : IDisposable
 {
     private readonly Socket _socket;
 

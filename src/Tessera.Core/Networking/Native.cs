@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace Tessera.Server.Networking;
+namespace Tessera.Core.Networking;
 
 /// <summary>
 /// The Linux calls the event loops make directly: epoll, eventfd, accept4, recv/send on non-blocking sockets.
 /// Owning sockets through epoll on our own threads avoids the thread-pool hop of .NET's socket engine, which
 /// DESIGN.md measured at ~60% more CPU per request on a busy core.
 /// </summary>
-internal static partial class Native
+public static partial class Native
 {
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
