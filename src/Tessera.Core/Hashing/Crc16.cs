@@ -17,6 +17,21 @@ public static class Crc16
         return crc;
     }
 
+    /// <summary>
+    /// The same checksum kept in 32 bits, as twemproxy's crc16 computes it: the shifted-out high bits are never
+    /// masked, so the low 16 bits equal <see cref="Compute"/> and the rest is carried along (and moves keys).
+    /// </summary>
+    public static uint ComputeUnmasked(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0;
+        var table = Table;
+        foreach (var b in data)
+        {
+            crc = (crc << 8) ^ table[((crc >> 8) ^ b) & 0xFF];
+        }
+        return crc;
+    }
+
     private static ushort[] BuildTable()
     {
         var table = new ushort[256];
