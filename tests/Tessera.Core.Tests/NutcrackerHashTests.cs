@@ -1,0 +1,72 @@
+using System.Text;
+using Tessera.Core.Distribution;
+using Tessera.Core.Hashing;
+using Xunit;
+
+namespace Tessera.Core.Tests;
+
+/// <summary>
+/// Published check values of the standard functions twemproxy builds on, and the quirks it adds; the proxy's
+/// placement oracle test compares the whole chain with nutcracker itself.
+/// </summary>
+public sealed class NutcrackerHashTests
+{
+    private static uint Hash(NutcrackerHashKind kind, string key) => NutcrackerHash.Compute(kind, Encoding.Latin1.GetBytes(key));
+
+    [Fact]
+    public void StandardFunctionsGiveTheirPublishedValues()
+    {
+        Assert.Equal(0xCBF43926u, Hash(NutcrackerHashKind.Crc32a, "123456789"));
+        Assert.Equal(0xe40c292cu, Hash(NutcrackerHashKind.Fnv1a_32, "a"));
+        Assert.Equal(0x050c5d7eu, Hash(NutcrackerHashKind.Fnv1_32, "a"));
+        // FNV-1 64 of "a" is 0xaf63bd4c8601b7be; twemproxy keeps the low word.
+        Assert.Equal(0x8601b7beu, Hash(NutcrackerHashKind.Fnv1_64, "a"));
+        Assert.Equal(0xca2e9442u, Hash(NutcrackerHashKind.OneAtATime, "a"));
+        // MD5("a") = 0cc175b9...: the first four bytes read little-endian.
+        Assert.Equal(0xb975c10cu, Hash(NutcrackerHashKind.Md5, "a"));
+    }
+
+    [Fact]
+    public void TwemproxyQuirksAreKept()
+    {
+        // crc32 is libmemcached's: 15 bits of the inverted CRC's high half.
+        Assert.Equal(0x4BF4u, Hash(NutcrackerHashKind.Crc32, "123456789"));
+        // crc16 is XMODEM carried in 32 bits: the low half is Redis Cluster's CRC16, the high half is not cleared.
+        var crc16 = Hash(NutcrackerHashKind.Crc16, "123456789");
+        Assert.Equal(0x31C3u, crc16 & 0xFFFF);
+        Assert.NotEqual(0u, crc16 >> 16);
+        // fnv1a_64 runs in 32 bits with truncated constants: for "a", (0x84222325 ^ 0x61) * 0x1b3.
+        Assert.Equal(unchecked((0x84222325u ^ 0x61u) * 0x1b3u), Hash(NutcrackerHashKind.Fnv1a_64, "a"));
+        // A byte above 0x7f is sign-extended: 0xFF mixes in as 0xFFFFFFFF.
+        Assert.Equal(unchecked((2166136261u ^ 0xFFFFFFFFu) * 16777619u), Hash(NutcrackerHashKind.Fnv1a_32, "\u00ff"));
+        Assert.Equal(0u, NutcrackerHash.Compute(NutcrackerHashKind.Hsieh, []));
+    }
+
+    [Theory]
+    [InlineData("user:{42}:name", "42")]
+    [InlineData("{}key", "{}key")]
+    [InlineData("a{b", "a{b")]
+    [InlineData("x{first}{second}", "first")]
+    [InlineData("plain", "plain")]
+    public void HashTagPicksThePartBetweenTheFirstOpenAndTheNextClose(string key, string hashed)
+    {
+        var placement = new KeyPlacement(NutcrackerHashKind.Md5, "{}", DistributionKind.Ketama, 2, [new(0, "a", 1), new(1, "b", 1)]);
+        Assert.Equal(hashed, Encoding.ASCII.GetString(placement.HashedPart(Encoding.ASCII.GetBytes(key))));
+    }
+
+    [Fact]
+    public void KetamaGivesEqualServers160PointsAndWeightedOnesTheirShare()
+    {
+        Assert.Equal(4 * 160, KetamaRing.Build([new(0, "a", 1), new(1, "b", 1), new(2, "c", 1), new(3, "d", 1)]).Count);
+        // Weights 1 and 3 over 2 servers: floor(0.25 * 40 * 2) * 4 = 80 and floor(0.75 * 40 * 2) * 4 = 240.
+        Assert.Equal(320, KetamaRing.Build([new(0, "a", 1), new(1, "b", 3)]).Count);
+    }
+
+    [Fact]
+    public void ModulaRepeatsServersByWeightAndAnEmptyPoolPlacesNothing()
+    {
+        var table = ModulaTable.Build([new(0, "a", 1), new(2, "c", 2)]);
+        Assert.Equal([0, 2, 2, 0], new uint[] { 0, 1, 2, 3 }.Select(table.Locate));
+        Assert.Equal(-1, new KeyPlacement(NutcrackerHashKind.Md5, "", DistributionKind.Modula, 3, []).Locate("k"u8));
+    }
+}
