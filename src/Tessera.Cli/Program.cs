@@ -8,4 +8,5 @@ root.Subcommands.Add(CheckAofVerb.Create());
 root.Subcommands.Add(MoveInstanceVerb.Create());
 root.Subcommands.Add(UpVerb.Create());
 root.Subcommands.Add(ClusterVerb.Create());
+root.Subcommands.Add(ProxyVerb.Create());
 return root.Parse(args).Invoke();

@@ -11,8 +11,13 @@ public sealed class RedisServerProcess : IDisposable
     private readonly Process _process;
 
     public RedisServerProcess(params string[] options)
+        : this(FreePort.Next(), options)
     {
-        Port = FreePort.Next();
+    }
+
+    private RedisServerProcess(int port, string[] options)
+    {
+        Port = port;
         Directory = Path.Combine(Path.GetTempPath(), "redis-oracle-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         var executable = Find("redis-server")
@@ -37,6 +42,9 @@ public sealed class RedisServerProcess : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>A redis-server on a given port: a backend started again where a proxy expects it.</summary>
+    public static RedisServerProcess OnPort(int port, params string[] options) => new(port, options);
 
     /// <summary>The process's own working directory (its dump.rdb goes here), removed on disposal.</summary>
     public string Directory { get; }

@@ -7,6 +7,7 @@ public static partial class Signals
 {
     public const int Stop = 19;
     public const int Cont = 18;
+    public const int Hangup = 1;
 
     public static void Send(int pid, int signal)
     {

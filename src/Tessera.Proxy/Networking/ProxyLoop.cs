@@ -1,0 +1,655 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Tessera.Core.Networking;
+using Tessera.Proxy.Pools;
+using Tessera.Proxy.Routing;
+
+namespace Tessera.Proxy.Networking;
+
+/// <summary>
+/// One proxy thread: an epoll loop that owns the clients it accepted and its own connections to every backend, so
+/// nothing on the request path is shared or locked. Requests read in one batch of events are written to the
+/// backend connections and sent together at the end of the batch (many clients' requests in one send), and so are
+/// the replies. One loop per core; the listeners are shared with EPOLLEXCLUSIVE.
+/// </summary>
+internal sealed unsafe class ProxyLoop : IDisposable
+{
+    private const int MaxEvents = 256;
+    private const int AcceptsPerWake = 64;
+    private const int TimerMs = 100;
+
+    private readonly ProxyServer _server;
+    private readonly int _epoll;
+    private readonly int _eventFd;
+    private readonly Thread _thread;
+    private readonly ConcurrentQueue<Action> _mailbox = new();
+    private readonly List<BackendConnection> _dirtyBackends = [];
+    private readonly List<ClientConnection> _dirtyClients = [];
+    private readonly Stack<PendingReply> _spareReplies = new();
+    private readonly Dictionary<int, ServerPool> _listeners = [];
+    private object?[] _byFd = new object?[1024];
+    private BackendConnection?[][][] _connections = [];
+    private int[][] _nextConnection = [];
+    private long _nextTimerMs;
+    private volatile bool _stopping;
+
+    public ProxyLoop(ProxyServer server, int index)
+    {
+        _server = server;
+        _epoll = Native.EpollCreate1(0x80000);
+        _eventFd = Native.EventFd(0, 0x80000 | 0x800);
+        if (_epoll < 0 || _eventFd < 0)
+        {
+            throw new IOException($"cannot create epoll/eventfd: errno {Marshal.GetLastPInvokeError()}");
+        }
+        Native.Control(_epoll, Native.EpollCtlAdd, _eventFd, Native.EpollIn);
+        _thread = new Thread(Run) { Name = $"tessera-proxy-{index}", IsBackground = true };
+        Router = new RequestRouter(this);
+    }
+
+    public RequestRouter Router { get; }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Runs <paramref name="action"/> on this loop's thread.</summary>
+    public void Post(Action action)
+    {
+        _mailbox.Enqueue(action);
+        ulong one = 1;
+        Native.Write(_eventFd, (byte*)&one, 8);
+    }
+
+    /// <summary>Serves <paramref name="pools"/> from now on: listeners and backend connection tables follow them.</summary>
+    public void UsePools(IReadOnlyList<ServerPool> pools, IReadOnlyList<(Listener Listener, ServerPool Pool)> listeners)
+    {
+        foreach (var fd in _listeners.Keys)
+        {
+            Native.Control(_epoll, Native.EpollCtlDel, fd, 0);
+        }
+        _listeners.Clear();
+        foreach (var (listener, pool) in listeners)
+        {
+            _listeners[listener.Fd] = pool;
+            Native.Control(_epoll, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
+        }
+        // Connections to backends that left a pool (or whose pool left) are closed; the others are kept.
+        var old = _connections;
+        var fresh = new BackendConnection?[pools.Count][][];
+        for (var p = 0; p < pools.Count; p++)
+        {
+            fresh[p] = new BackendConnection?[pools[p].Backends.Count][];
+            for (var s = 0; s < pools[p].Backends.Count; s++)
+            {
+                fresh[p][s] = new BackendConnection?[pools[p].Config.ServerConnections];
+            }
+        }
+        foreach (var table in old)
+        {
+            foreach (var slots in table)
+            {
+                foreach (var connection in slots)
+                {
+                    if (connection is null || connection.Closed)
+                    {
+                        continue;
+                    }
+                    var pool = pools.FirstOrDefault(p => p.Name == connection.Pool.Name);
+                    var kept = pool?.Backends.FirstOrDefault(b => b == connection.Backend);
+                    var k = kept is null ? -1 : Array.IndexOf(fresh[pool!.Index][kept.Index], null);
+                    if (k >= 0)
+                    {
+                        fresh[pool!.Index][kept!.Index][k] = connection;
+                    }
+                    else
+                    {
+                        CloseBackend(connection, "the server left the pool", countFailure: false);
+                    }
+                }
+            }
+        }
+        _connections = fresh;
+        _nextConnection = [.. pools.Select(p => new int[p.Backends.Count])];
+        foreach (var pool in pools.Where(p => p.Config.Preconnect))
+        {
+            foreach (var backend in pool.Backends)
+            {
+                ConnectionTo(pool, backend.Index);
+            }
+        }
+    }
+
+    /// <summary>Stops the loop and closes its connections; returns once the thread has ended.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        Post(() => { });
+        if (Thread.CurrentThread != _thread && _thread.IsAlive)
+        {
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Native.Close(_eventFd);
+        Native.Close(_epoll);
+    }
+
+    /// <summary>A reply object from this loop's spares.</summary>
+    public PendingReply RentReply() => _spareReplies.Count > 0 ? _spareReplies.Pop() : new PendingReply();
+
+    public void Recycle(PendingReply reply)
+    {
+        reply.Recycle();
+        _spareReplies.Push(reply);
+    }
+
+    public void MarkDirty(ClientConnection client)
+    {
+        if (!client.Dirty)
+        {
+            client.Dirty = true;
+            _dirtyClients.Add(client);
+        }
+    }
+
+    /// <summary>
+    /// The connection to use for server <paramref name="server"/> of <paramref name="pool"/>: the next of its
+    /// server_connections in turn, connecting it first when needed.
+    /// </summary>
+    public BackendConnection? ConnectionTo(ServerPool pool, int server)
+    {
+        var slots = _connections[pool.Index][server];
+        var k = _nextConnection[pool.Index][server];
+        _nextConnection[pool.Index][server] = (k + 1) % slots.Length;
+        var connection = slots[k];
+        if (connection is { Closed: false })
+        {
+            return connection;
+        }
+        connection = Connect(pool, pool.Backends[server]);
+        slots[k] = connection;
+        return connection;
+    }
+
+    /// <summary>Records that the request just written to <paramref name="connection"/> is fragment <paramref name="fragment"/> of <paramref name="reply"/>; sent at the end of the batch.</summary>
+    public void Send(BackendConnection connection, PendingReply reply, int fragment)
+    {
+        connection.Expect(reply, fragment, Stopwatch.GetTimestamp());
+        Interlocked.Increment(ref connection.Backend.Stats.Requests);
+        if (!connection.Dirty)
+        {
+            connection.Dirty = true;
+            _dirtyBackends.Add(connection);
+        }
+    }
+
+    private BackendConnection? Connect(ServerPool pool, Backend backend)
+    {
+        Socket socket;
+        try
+        {
+            var endPoint = backend.EndPoint;
+            socket = new Socket(endPoint.AddressFamily, SocketType.Stream, endPoint.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp)
+            {
+                Blocking = false,
+            };
+            if (endPoint.AddressFamily != AddressFamily.Unix)
+            {
+                socket.NoDelay = true;
+                if (pool.Config.TcpKeepalive)
+                {
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                }
+            }
+            try
+            {
+                socket.Connect(endPoint);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                // Completes when the socket turns writable.
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            Interlocked.Increment(ref backend.Stats.ServerErr);
+            pool.RecordFailure(backend);
+            return null;
+        }
+        var connection = new BackendConnection(pool, backend, socket);
+        Register(connection.Fd, connection);
+        connection.Interest = Native.EpollIn | Native.EpollOut | Native.EpollRdHup;
+        Native.Control(_epoll, Native.EpollCtlAdd, connection.Fd, connection.Interest);
+        RequestRouter.WritePreamble(connection);
+        return connection;
+    }
+
+    private void Register(int fd, object connection)
+    {
+        if (fd >= _byFd.Length)
+        {
+            Array.Resize(ref _byFd, Math.Max(fd + 1, _byFd.Length * 2));
+        }
+        _byFd[fd] = connection;
+    }
+
+    private void Run()
+    {
+        var stride = Native.EpollEventSize;
+        var events = GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
+        fixed (byte* buffer = events)
+        {
+            while (!_stopping)
+            {
+                var n = Native.EpollWait(_epoll, buffer, MaxEvents, TimerMs);
+                if (n < 0 && Marshal.GetLastPInvokeError() != Native.EIntr)
+                {
+                    break;
+                }
+                for (var i = 0; i < n && !_stopping; i++)
+                {
+                    var flags = *(uint*)(buffer + (i * stride));
+                    var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
+                    Dispatch(fd, flags);
+                }
+                FlushDirty();
+                var now = Environment.TickCount64;
+                if (now >= _nextTimerMs)
+                {
+                    _nextTimerMs = now + TimerMs;
+                    ExpireTimeouts();
+                }
+            }
+        }
+        foreach (var item in _byFd)
+        {
+            switch (item)
+            {
+                case ClientConnection client:
+                    CloseClient(client);
+                    break;
+                case BackendConnection backend:
+                    CloseBackend(backend, "the proxy is stopping", countFailure: false);
+                    break;
+            }
+        }
+    }
+
+    private void Dispatch(int fd, uint flags)
+    {
+        if (fd == _eventFd)
+        {
+            ulong value;
+            Native.Read(_eventFd, (byte*)&value, 8);
+            while (_mailbox.TryDequeue(out var action))
+            {
+                action();
+            }
+            return;
+        }
+        if (_listeners.TryGetValue(fd, out var pool))
+        {
+            AcceptAll(fd, pool);
+            return;
+        }
+        switch (fd < _byFd.Length ? _byFd[fd] : null)
+        {
+            case ClientConnection client:
+                if ((flags & (Native.EpollIn | Native.EpollHup | Native.EpollErr | Native.EpollRdHup)) != 0)
+                {
+                    ReadClient(client);
+                }
+                if (!client.Closed && (flags & Native.EpollOut) != 0)
+                {
+                    MarkDirty(client);
+                }
+                break;
+            case BackendConnection backend:
+                if (!backend.Connected && (flags & (Native.EpollOut | Native.EpollErr | Native.EpollHup)) != 0)
+                {
+                    FinishConnect(backend);
+                }
+                if (!backend.Closed && backend.Connected && (flags & (Native.EpollIn | Native.EpollHup | Native.EpollErr | Native.EpollRdHup)) != 0)
+                {
+                    ReadBackend(backend);
+                }
+                if (!backend.Closed && backend.Connected && (flags & Native.EpollOut) != 0 && !backend.Dirty)
+                {
+                    backend.Dirty = true;
+                    _dirtyBackends.Add(backend);
+                }
+                break;
+        }
+    }
+
+    private void AcceptAll(int listenFd, ServerPool pool)
+    {
+        for (var k = 0; k < AcceptsPerWake; k++)
+        {
+            var fd = Native.Accept4(listenFd, null, null, Native.SockNonBlock | Native.SockCloexec);
+            if (fd < 0)
+            {
+                return;
+            }
+            if (pool.Config.ClientConnections > 0 && Volatile.Read(ref pool.ClientCount) >= pool.Config.ClientConnections)
+            {
+                var refusal = "-ERR max number of clients reached\r\n"u8;
+                fixed (byte* p = refusal)
+                {
+                    Native.Send(fd, p, refusal.Length, Native.MsgNoSignal);
+                }
+                Native.Close(fd);
+                Interlocked.Increment(ref pool.Stats.ClientErr);
+                continue;
+            }
+            Native.SetOption(fd, Native.IpProtoTcp, Native.TcpNoDelay, 1);
+            Interlocked.Increment(ref pool.ClientCount);
+            Interlocked.Increment(ref pool.Stats.ClientConnections);
+            Interlocked.Increment(ref _server.TotalConnections);
+            var client = new ClientConnection(this, pool, fd) { Authenticated = pool.Config.RedisAuth.Length == 0 };
+            Register(fd, client);
+            client.Interest = Native.EpollIn | Native.EpollRdHup;
+            Native.Control(_epoll, Native.EpollCtlAdd, fd, client.Interest);
+        }
+    }
+
+    private void ReadClient(ClientConnection client)
+    {
+        if (!client.WantsInput)
+        {
+            // Not reading now (backpressure or closing); a hang-up still closes it.
+            if ((client.Interest & Native.EpollIn) == 0)
+            {
+                CloseClient(client);
+            }
+            return;
+        }
+        if (client.InputEnd == client.Input.Length)
+        {
+            GrowInput(ref client.Input, ref client.InputStart, ref client.InputEnd, client.Parser.BytesNeeded);
+        }
+        nint n;
+        fixed (byte* p = &client.Input[client.InputEnd])
+        {
+            n = Native.Recv(client.Fd, p, client.Input.Length - client.InputEnd, 0);
+        }
+        if (n <= 0)
+        {
+            if (n < 0 && Marshal.GetLastPInvokeError() is Native.EAgain or Native.EIntr)
+            {
+                return;
+            }
+            Interlocked.Increment(ref client.Pool.Stats.ClientEof);
+            CloseClient(client);
+            return;
+        }
+        client.InputEnd += (int)n;
+        Router.ProcessInput(client);
+        MarkDirty(client);
+    }
+
+    /// <summary>Makes room at the end of an input buffer: compacts, or doubles it (at least to what the parser needs).</summary>
+    private static void GrowInput(ref byte[] buffer, ref int start, ref int end, long needed)
+    {
+        var used = end - start;
+        if (start > 0 && used < buffer.Length / 2 && needed <= buffer.Length)
+        {
+            buffer.AsSpan(start, used).CopyTo(buffer);
+        }
+        else
+        {
+            var grown = new byte[Math.Max(buffer.Length * 2, needed + 1024)];
+            buffer.AsSpan(start, used).CopyTo(grown);
+            buffer = grown;
+        }
+        start = 0;
+        end = used;
+    }
+
+    private void FinishConnect(BackendConnection connection)
+    {
+        var error = (SocketError)(int)connection.Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        if (error != SocketError.Success)
+        {
+            CloseBackend(connection, error == SocketError.ConnectionRefused ? "Connection refused" : $"Connection failed ({error})", countFailure: true);
+            return;
+        }
+        connection.Connected = true;
+        Interlocked.Increment(ref connection.Backend.Stats.ServerConnections);
+        if (!connection.Dirty)
+        {
+            connection.Dirty = true;
+            _dirtyBackends.Add(connection);
+        }
+    }
+
+    private void ReadBackend(BackendConnection connection)
+    {
+        while (true)
+        {
+            if (connection.InputEnd == connection.Input.Length)
+            {
+                GrowInput(ref connection.Input, ref connection.InputStart, ref connection.InputEnd, 0);
+            }
+            nint n;
+            fixed (byte* p = &connection.Input[connection.InputEnd])
+            {
+                n = Native.Recv(connection.Fd, p, connection.Input.Length - connection.InputEnd, 0);
+            }
+            if (n <= 0)
+            {
+                if (n < 0 && Marshal.GetLastPInvokeError() is Native.EAgain or Native.EIntr)
+                {
+                    return;
+                }
+                Interlocked.Increment(ref connection.Backend.Stats.ServerEof);
+                CloseBackend(connection, "Connection reset by the server", countFailure: true);
+                return;
+            }
+            connection.InputEnd += (int)n;
+            Interlocked.Add(ref connection.Backend.Stats.ResponseBytes, n);
+            if (!Router.ProcessReplies(connection))
+            {
+                CloseBackend(connection, "Protocol error from the server", countFailure: true);
+                return;
+            }
+            if (connection.InputEnd < connection.Input.Length)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Sends what the batch wrote: backend requests first (so their replies start coming), then client replies.</summary>
+    private void FlushDirty()
+    {
+        for (var i = 0; i < _dirtyBackends.Count; i++)
+        {
+            var backend = _dirtyBackends[i];
+            backend.Dirty = false;
+            if (!backend.Closed && backend.Connected)
+            {
+                FlushBackend(backend);
+            }
+        }
+        _dirtyBackends.Clear();
+        for (var i = 0; i < _dirtyClients.Count; i++)
+        {
+            var client = _dirtyClients[i];
+            client.Dirty = false;
+            if (!client.Closed)
+            {
+                FlushClient(client);
+            }
+        }
+        _dirtyClients.Clear();
+    }
+
+    private void FlushBackend(BackendConnection connection)
+    {
+        var output = connection.Output;
+        while (!output.IsEmpty)
+        {
+            var n = SendSome(connection.Fd, output.PeekFirst());
+            if (n > 0)
+            {
+                output.Consume(n);
+                Interlocked.Add(ref connection.Backend.Stats.RequestBytes, n);
+                continue;
+            }
+            if (n == 0)
+            {
+                break;
+            }
+            CloseBackend(connection, "Connection reset by the server", countFailure: true);
+            return;
+        }
+        var want = Native.EpollIn | Native.EpollRdHup | (output.IsEmpty ? 0 : Native.EpollOut);
+        if (want != connection.Interest)
+        {
+            connection.Interest = want;
+            Native.Control(_epoll, Native.EpollCtlMod, connection.Fd, want);
+        }
+    }
+
+    private void FlushClient(ClientConnection client)
+    {
+        var output = client.Output;
+        while (!output.IsEmpty)
+        {
+            var n = SendSome(client.Fd, output.PeekFirst());
+            if (n > 0)
+            {
+                output.Consume(n);
+                continue;
+            }
+            if (n == 0)
+            {
+                break;
+            }
+            Interlocked.Increment(ref client.Pool.Stats.ClientErr);
+            CloseClient(client);
+            return;
+        }
+        if (client.CloseAfterReplies && output.IsEmpty && client.PendingCount == 0)
+        {
+            CloseClient(client);
+            return;
+        }
+        // Backpressure lifted: requests already buffered go on before the socket is read again.
+        if (client.WantsInput && client.InputEnd > client.InputStart && (client.Interest & Native.EpollIn) == 0)
+        {
+            Router.ProcessInput(client);
+        }
+        var want = Native.EpollRdHup | (client.WantsInput ? Native.EpollIn : 0) | (output.IsEmpty ? 0 : Native.EpollOut);
+        if (want != client.Interest)
+        {
+            client.Interest = want;
+            Native.Control(_epoll, Native.EpollCtlMod, client.Fd, want);
+        }
+    }
+
+    /// <summary>Bytes sent; 0 when the kernel buffer is full; -1 on a broken connection.</summary>
+    private static nint SendSome(int fd, ReadOnlySpan<byte> data)
+    {
+        while (true)
+        {
+            nint n;
+            fixed (byte* p = data)
+            {
+                n = Native.Send(fd, p, data.Length, Native.MsgNoSignal);
+            }
+            if (n >= 0)
+            {
+                return n;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Native.EIntr)
+            {
+                continue;
+            }
+            return errno == Native.EAgain ? 0 : -1;
+        }
+    }
+
+    /// <summary>Fails the backend connections whose oldest request waited longer than the pool's timeout.</summary>
+    private void ExpireTimeouts()
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var table in _connections)
+        {
+            foreach (var slots in table)
+            {
+                foreach (var connection in slots)
+                {
+                    if (connection is null || connection.Closed || connection.InflightCount == 0)
+                    {
+                        continue;
+                    }
+                    var timeout = connection.Pool.Config.TimeoutMs;
+                    if (timeout > 0 && Stopwatch.GetElapsedTime(connection.Oldest.SentAt, now).TotalMilliseconds > timeout)
+                    {
+                        Interlocked.Increment(ref connection.Backend.Stats.ServerTimedout);
+                        CloseBackend(connection, "Connection timed out", countFailure: true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Closes a backend connection; every request still waiting on it fails with <paramref name="reason"/>.</summary>
+    public void CloseBackend(BackendConnection connection, string reason, bool countFailure)
+    {
+        if (connection.Closed)
+        {
+            return;
+        }
+        connection.Closed = true;
+        if (connection.Fd < _byFd.Length)
+        {
+            _byFd[connection.Fd] = null;
+        }
+        if (connection.Connected)
+        {
+            Interlocked.Decrement(ref connection.Backend.Stats.ServerConnections);
+        }
+        else
+        {
+            Interlocked.Increment(ref connection.Backend.Stats.ServerErr);
+        }
+        connection.Socket.Dispose();
+        connection.Output.Clear();
+        while (connection.InflightCount > 0)
+        {
+            var entry = connection.Dequeue();
+            if (entry.Reply is { } reply)
+            {
+                Router.FailFragment(reply, entry.Fragment, reason);
+            }
+        }
+        if (countFailure)
+        {
+            connection.Pool.RecordFailure(connection.Backend);
+        }
+    }
+
+    private void CloseClient(ClientConnection client)
+    {
+        if (client.Closed)
+        {
+            return;
+        }
+        client.Closed = true;
+        if (client.Fd < _byFd.Length)
+        {
+            _byFd[client.Fd] = null;
+        }
+        Native.Close(client.Fd);
+        client.DetachPending();
+        client.Output.Clear();
+        Interlocked.Decrement(ref client.Pool.ClientCount);
+    }
+}

@@ -1,0 +1,124 @@
+using Tessera.Core.Distribution;
+using Tessera.Proxy.Config;
+
+namespace Tessera.Proxy.Pools;
+
+/// <summary>
+/// A pool at run time, shared by all proxy threads: its configuration, its backends, where keys go (rebuilt when a
+/// backend is ejected or readmitted, swapped in whole so readers never lock), and its counters.
+/// </summary>
+public sealed class ServerPool
+{
+    private readonly Lock _health = new();
+    private volatile KeyPlacement _placement;
+    private long _nextReadmitMs;
+
+    public ServerPool(PoolConfig config, int index)
+    {
+        Config = config;
+        Index = index;
+        Backends = [.. config.Servers.Select((server, i) => new Backend(server, i))];
+        _placement = BuildPlacement(0);
+    }
+
+    public PoolConfig Config { get; }
+
+    /// <summary>Position in the configuration (connections of each thread are kept per pool index).</summary>
+    public int Index { get; }
+
+    public string Name => Config.Name;
+
+    public IReadOnlyList<Backend> Backends { get; }
+
+    public PoolStats Stats { get; } = new();
+
+    /// <summary>Connected clients now (client_connections is enforced against it).</summary>
+    public int ClientCount;
+
+    /// <summary>The placement now (readmits backends whose retry time has come, as nutcracker does before dispatching).</summary>
+    public KeyPlacement Placement
+    {
+        get
+        {
+            var due = Volatile.Read(ref _nextReadmitMs);
+            if (due != 0 && Environment.TickCount64 >= due)
+            {
+                Readmit();
+            }
+            return _placement;
+        }
+    }
+
+    /// <summary>Counts a failure (connection lost, refused or timed out); ejects the backend at the failure limit.</summary>
+    public void RecordFailure(Backend backend)
+    {
+        if (!Config.AutoEjectHosts)
+        {
+            return;
+        }
+        lock (_health)
+        {
+            if (backend.RetryAtMs != 0 || ++backend.FailureCount < Config.ServerFailureLimit)
+            {
+                return;
+            }
+            var now = Environment.TickCount64;
+            backend.FailureCount = 0;
+            backend.RetryAtMs = now + Math.Max(1, Config.ServerRetryTimeoutMs);
+            backend.EjectedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            Interlocked.Increment(ref Stats.ServerEjects);
+            _placement = BuildPlacement(now);
+            ProxyLog.Warning($"pool '{Name}': server {backend.Config.Address} ejected after {Config.ServerFailureLimit} failures, retry in {Config.ServerRetryTimeoutMs} ms");
+        }
+    }
+
+    /// <summary>A good reply: the failure count starts again.</summary>
+    public static void RecordSuccess(Backend backend)
+    {
+        if (backend.FailureCount != 0)
+        {
+            backend.FailureCount = 0;
+        }
+    }
+
+    private void Readmit()
+    {
+        lock (_health)
+        {
+            var now = Environment.TickCount64;
+            if (_nextReadmitMs == 0 || now < _nextReadmitMs)
+            {
+                return;
+            }
+            foreach (var backend in Backends)
+            {
+                if (backend.RetryAtMs != 0 && backend.RetryAtMs <= now)
+                {
+                    backend.RetryAtMs = 0;
+                    ProxyLog.Notice($"pool '{Name}': server {backend.Config.Address} readmitted");
+                }
+            }
+            _placement = BuildPlacement(now);
+        }
+    }
+
+    /// <summary>Placement over the backends not ejected at <paramref name="now"/>; sets the next readmission time.</summary>
+    private KeyPlacement BuildPlacement(long now)
+    {
+        var live = new List<WeightedServer>();
+        long next = 0;
+        foreach (var backend in Backends)
+        {
+            if (backend.RetryAtMs == 0 || backend.RetryAtMs <= now)
+            {
+                live.Add(new WeightedServer(backend.Index, backend.Config.Name, backend.Config.Weight));
+            }
+            else if (next == 0 || backend.RetryAtMs < next)
+            {
+                next = backend.RetryAtMs;
+            }
+        }
+        Volatile.Write(ref _nextReadmitMs, next);
+        return new KeyPlacement(Config.Hash, Config.HashTag, Config.Distribution, Backends.Count, live);
+    }
+}

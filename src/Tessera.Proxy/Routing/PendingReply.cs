@@ -1,0 +1,252 @@
+using System.Buffers;
+using System.Text;
+using Tessera.Proxy.Networking;
+using Tessera.Proxy.Protocol;
+using Tessera.Resp;
+
+namespace Tessera.Proxy.Routing;
+
+/// <summary>
+/// The reply a client waits for, in its queue in request order: filled by one backend reply (passed through) or
+/// merged from several fragments. Reused through its loop's pool; a request costs no allocation once warm.
+/// </summary>
+internal sealed class PendingReply
+{
+    private byte[] _parts = [];
+    private int _partsLength;
+    private int[] _partStart = new int[4];
+    private int[] _partLength = new int[4];
+    private int[] _keyFragment = new int[16];
+    private int _keyCount;
+    private long _sum;
+    private byte[]? _failure;
+    private ScanCursor _scan;
+
+    /// <summary>The client, or null once it went away (replies still arriving are then dropped).</summary>
+    public ClientConnection? Client { get; set; }
+
+    public ReplyMerge Merge { get; private set; }
+
+    /// <summary>Fragments still to answer.</summary>
+    public int Outstanding { get; private set; }
+
+    public int Fragments { get; private set; }
+
+    /// <summary>The finished reply (valid once <see cref="Outstanding"/> is 0).</summary>
+    public RespWriter Reply { get; } = new();
+
+    /// <summary>When the request was sent (Stopwatch ticks), for latency.</summary>
+    public long SentAt { get; set; }
+
+    public bool Ready => Outstanding == 0;
+
+    /// <summary>Prepares for a request of <paramref name="fragments"/> fragments merged by <paramref name="merge"/>.</summary>
+    public void Start(ClientConnection client, ReplyMerge merge, int fragments)
+    {
+        Client = client;
+        Merge = merge;
+        Outstanding = fragments;
+        Fragments = fragments;
+        _partsLength = 0;
+        _keyCount = 0;
+        _sum = 0;
+        _failure = null;
+        if (_partStart.Length < fragments)
+        {
+            _partStart = new int[fragments];
+            _partLength = new int[fragments];
+        }
+        Array.Clear(_partLength, 0, fragments);
+    }
+
+    /// <summary>A reply the proxy makes itself (errors, PING ...): ready at once.</summary>
+    public void StartLocal(ClientConnection client)
+    {
+        Start(client, ReplyMerge.Pass, 0);
+    }
+
+    /// <summary>SCAN: the reply comes from the backend <paramref name="cursor"/> names.</summary>
+    public void ExpectScan(ScanCursor cursor) => _scan = cursor;
+
+    /// <summary>MGET: the client's key number <see cref="_keyCount"/> went to <paramref name="fragment"/>.</summary>
+    public void AddKey(int fragment)
+    {
+        if (_keyCount == _keyFragment.Length)
+        {
+            Array.Resize(ref _keyFragment, _keyCount * 2);
+        }
+        _keyFragment[_keyCount++] = fragment;
+    }
+
+    /// <summary>The reply of <paramref name="fragment"/> arrived.</summary>
+    public void Deliver(int fragment, ReadOnlySpan<byte> reply)
+    {
+        if (Merge == ReplyMerge.Pass)
+        {
+            Reply.WriteRaw(reply);
+        }
+        else if (ReplyScanner.IsError(reply))
+        {
+            _failure ??= reply.ToArray();
+        }
+        else
+        {
+            Collect(fragment, reply);
+        }
+        if (--Outstanding == 0 && Merge != ReplyMerge.Pass)
+        {
+            Finish();
+        }
+    }
+
+    /// <summary>The fragment could not be answered (backend down, timed out): the request fails with <paramref name="error"/>.</summary>
+    public void Fail(int fragment, string error) => Deliver(fragment, Encoding.UTF8.GetBytes($"-ERR {error}\r\n"));
+
+    /// <summary>Gives back rented memory before the reply goes back to its loop's pool.</summary>
+    public void Recycle()
+    {
+        Client = null;
+        Reply.Clear();
+        if (_parts.Length > 64 * 1024)
+        {
+            ArrayPool<byte>.Shared.Return(_parts);
+            _parts = [];
+        }
+    }
+
+    private void Collect(int fragment, ReadOnlySpan<byte> reply)
+    {
+        switch (Merge)
+        {
+            case ReplyMerge.Sum:
+                if (ReplyScanner.TryReadInteger(reply, out var n))
+                {
+                    _sum += n;
+                }
+                else
+                {
+                    _failure ??= "-ERR unexpected reply from a backend\r\n"u8.ToArray();
+                }
+                break;
+            case ReplyMerge.AllOk:
+                if (!reply.SequenceEqual("+OK\r\n"u8))
+                {
+                    _failure ??= reply.ToArray();
+                }
+                break;
+            default:
+                Store(fragment, reply);
+                break;
+        }
+    }
+
+    private void Store(int fragment, ReadOnlySpan<byte> reply)
+    {
+        if (_parts.Length - _partsLength < reply.Length)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_partsLength + reply.Length, 4096));
+            _parts.AsSpan(0, _partsLength).CopyTo(grown);
+            if (_parts.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_parts);
+            }
+            _parts = grown;
+        }
+        reply.CopyTo(_parts.AsSpan(_partsLength));
+        _partStart[fragment] = _partsLength;
+        _partLength[fragment] = reply.Length;
+        _partsLength += reply.Length;
+    }
+
+    private ReadOnlySpan<byte> Part(int fragment) => _parts.AsSpan(_partStart[fragment], _partLength[fragment]);
+
+    private void Finish()
+    {
+        if (_failure is not null)
+        {
+            Reply.WriteRaw(_failure);
+            return;
+        }
+        switch (Merge)
+        {
+            case ReplyMerge.Sum:
+                Reply.WriteInteger(_sum);
+                break;
+            case ReplyMerge.AllOk:
+                Reply.WriteLiteral("+OK\r\n"u8);
+                break;
+            case ReplyMerge.Same:
+                var first = Part(0);
+                for (var f = 1; f < Fragments; f++)
+                {
+                    if (!Part(f).SequenceEqual(first))
+                    {
+                        Reply.WriteError("ERR the backends answered differently");
+                        return;
+                    }
+                }
+                Reply.WriteRaw(first);
+                break;
+            case ReplyMerge.Concatenate:
+                Concatenate();
+                break;
+            case ReplyMerge.KeysInOrder:
+                KeysInOrder();
+                break;
+            case ReplyMerge.Scan:
+                if (!_scan.WriteReply(Part(0), Reply))
+                {
+                    Reply.WriteError("ERR unexpected reply from a backend");
+                }
+                break;
+        }
+    }
+
+    private void Concatenate()
+    {
+        var total = 0;
+        for (var f = 0; f < Fragments; f++)
+        {
+            if (!ReplyScanner.TryReadArrayHeader(Part(f), out var count, out _))
+            {
+                Reply.WriteError("ERR unexpected reply from a backend");
+                return;
+            }
+            total += Math.Max(count, 0);
+        }
+        Reply.WriteArrayHeader(total);
+        for (var f = 0; f < Fragments; f++)
+        {
+            ReplyScanner.TryReadArrayHeader(Part(f), out _, out var first);
+            Reply.WriteRaw(Part(f)[first..]);
+        }
+    }
+
+    private void KeysInOrder()
+    {
+        Span<int> cursor = Fragments <= 64 ? stackalloc int[Fragments] : new int[Fragments];
+        for (var f = 0; f < Fragments; f++)
+        {
+            if (!ReplyScanner.TryReadArrayHeader(Part(f), out _, out cursor[f]))
+            {
+                Reply.WriteError("ERR unexpected reply from a backend");
+                return;
+            }
+        }
+        Reply.WriteArrayHeader(_keyCount);
+        for (var k = 0; k < _keyCount; k++)
+        {
+            var f = _keyFragment[k];
+            var part = Part(f);
+            var length = ReplyScanner.Measure(part[cursor[f]..]);
+            if (length <= 0)
+            {
+                Reply.TruncateTo(0);
+                Reply.WriteError("ERR unexpected reply from a backend");
+                return;
+            }
+            Reply.WriteRaw(part.Slice(cursor[f], length));
+            cursor[f] += length;
+        }
+    }
+}

@@ -1,0 +1,409 @@
+using System.Text;
+using Tessera.Core.Commands;
+using Tessera.Proxy.Networking;
+using Tessera.Proxy.Protocol;
+using Tessera.Resp;
+
+namespace Tessera.Proxy.Routing;
+
+/// <summary>
+/// Turns a client's requests into backend requests and backend replies into client replies, for one proxy thread:
+/// parses, checks what Redis checks first (unknown command, arity, auth), then routes by <see cref="CommandRoute"/>.
+/// A single-backend request is forwarded as the client's own bytes; split and fanned-out ones are re-encoded.
+/// </summary>
+internal sealed class RequestRouter(ProxyLoop loop)
+{
+    private static readonly CommandInfo PublishCommand = CommandTable.Redis.Find("publish")!;
+
+    private readonly int[] _fragmentOf = new int[1024];
+    private readonly List<int> _fragmentServers = [];
+    private readonly List<int> _keyFragments = [];
+    private readonly List<int>[] _fragmentKeys = [.. Enumerable.Range(0, 64).Select(_ => new List<int>())];
+
+    /// <summary>Handles every complete request in the client's input.</summary>
+    public void ProcessInput(ClientConnection client)
+    {
+        while (client.WantsInput && client.InputStart < client.InputEnd)
+        {
+            var status = client.Parser.Parse(client.Input, client.InputStart, client.InputEnd, client.Request, out var consumed);
+            switch (status)
+            {
+                case ParseStatus.Incomplete:
+                    if (client.InputStart == client.InputEnd)
+                    {
+                        client.InputStart = client.InputEnd = 0;
+                    }
+                    return;
+                case ParseStatus.Skipped:
+                    client.InputStart += consumed;
+                    continue;
+                case ParseStatus.Error:
+                    Local(client).WriteError($"ERR Protocol error: {client.Parser.Error}");
+                    Interlocked.Increment(ref client.Pool.Stats.ClientErr);
+                    client.CloseAfterReplies = true;
+                    client.InputStart = client.InputEnd;
+                    return;
+            }
+            Dispatch(client, client.Input.AsSpan(client.InputStart, consumed));
+            client.InputStart += consumed;
+        }
+        if (client.InputStart == client.InputEnd)
+        {
+            client.InputStart = client.InputEnd = 0;
+        }
+    }
+
+    /// <summary>Routes one parsed request; <paramref name="raw"/> is its bytes as the client sent them.</summary>
+    private void Dispatch(ClientConnection client, ReadOnlySpan<byte> raw)
+    {
+        var request = client.Request;
+        var command = CommandTable.Redis.Find(request[0]);
+        if (command is not null && command.HasSubcommands && request.Count > 1)
+        {
+            command = command.FindSubcommand(request[1]) ?? command;
+        }
+        if (command is null)
+        {
+            Local(client).WriteError(UnknownCommand(request));
+            return;
+        }
+        if (!command.AcceptsArgumentCount(request.Count))
+        {
+            Local(client).WriteError($"ERR wrong number of arguments for '{command.FullName}' command");
+            return;
+        }
+        if (!client.Authenticated && command.Name is not ("auth" or "hello" or "quit"))
+        {
+            Local(client).WriteError("NOAUTH Authentication required.");
+            return;
+        }
+        var route = CommandRoute.Of(command);
+        switch (route.Kind)
+        {
+            case RouteKind.ByKeys:
+                ForwardByKeys(client, command, raw);
+                break;
+            case RouteKind.Fragmented:
+                Fragment(client, route);
+                break;
+            case RouteKind.FanOut:
+                FanOut(client, route.Merge, raw);
+                break;
+            case RouteKind.Scan:
+                ScanCursor.Forward(this, client);
+                break;
+            case RouteKind.AnyBackend:
+                ForwardToAny(client, raw);
+                break;
+            case RouteKind.Local:
+                LocalCommands.Answer(this, client, command);
+                break;
+            default:
+                Local(client).WriteError($"ERR command '{command.FullName}' is not supported by the proxy");
+                break;
+        }
+    }
+
+    /// <summary>Starts a reply the proxy writes itself, in order behind the replies still owed.</summary>
+    public RespWriter Local(ClientConnection client)
+    {
+        if (client.PendingCount == 0)
+        {
+            return client.Output;
+        }
+        var reply = loop.RentReply();
+        reply.StartLocal(client);
+        client.Enqueue(reply);
+        return reply.Reply;
+    }
+
+    private void ForwardByKeys(ClientConnection client, CommandInfo command, ReadOnlySpan<byte> raw)
+    {
+        var request = client.Request;
+        var placement = client.Pool.Placement;
+        int server;
+        if (command.SingleKeyPosition > 0 || command == PublishCommand)
+        {
+            server = placement.Locate(request[command == PublishCommand ? 1 : command.SingleKeyPosition]);
+        }
+        else
+        {
+            var keys = client.Keys;
+            keys.Clear();
+            if (KeyExtractor.GetKeys(command, request, 0, keys) == 0)
+            {
+                Local(client).WriteError($"ERR the proxy cannot route '{command.FullName}' without a key");
+                return;
+            }
+            server = placement.Locate(request[keys[0]]);
+            for (var i = 1; i < keys.Count; i++)
+            {
+                if (placement.Locate(request[keys[i]]) != server)
+                {
+                    Local(client).WriteError("CROSSSLOT Keys in request don't hash to the same backend");
+                    return;
+                }
+            }
+        }
+        if (server < 0)
+        {
+            NoLiveServer(client);
+            return;
+        }
+        var reply = Begin(client, ReplyMerge.Pass, 1);
+        SendRaw(client, reply, 0, server, raw);
+    }
+
+    private void ForwardToAny(ClientConnection client, ReadOnlySpan<byte> raw)
+    {
+        var server = client.Pool.Placement.Locate([]);
+        if (server < 0)
+        {
+            NoLiveServer(client);
+            return;
+        }
+        SendRaw(client, Begin(client, ReplyMerge.Pass, 1), 0, server, raw);
+    }
+
+    /// <summary>MGET/MSET/DEL/...: one request per backend with that backend's keys, in the client's order.</summary>
+    private void Fragment(ClientConnection client, CommandRoute route)
+    {
+        var request = client.Request;
+        var placement = client.Pool.Placement;
+        var step = route.KeyStep;
+        if ((request.Count - 1) % step != 0)
+        {
+            Local(client).WriteError($"ERR wrong number of arguments for '{Encoding.ASCII.GetString(request[0]).ToLowerInvariant()}' command");
+            return;
+        }
+        var servers = _fragmentServers;
+        servers.Clear();
+        var fragmentOf = _fragmentOf.AsSpan(0, Math.Min(_fragmentOf.Length, client.Pool.Backends.Count));
+        var tooManyServers = client.Pool.Backends.Count > _fragmentOf.Length || client.Pool.Backends.Count > _fragmentKeys.Length;
+        if (tooManyServers)
+        {
+            Local(client).WriteError("ERR the pool has too many servers to split this command");
+            return;
+        }
+        fragmentOf.Fill(-1);
+        _keyFragments.Clear();
+        for (var i = 1; i < request.Count; i += step)
+        {
+            var server = placement.Locate(request[i]);
+            if (server < 0)
+            {
+                NoLiveServer(client);
+                return;
+            }
+            if (fragmentOf[server] < 0)
+            {
+                fragmentOf[server] = servers.Count;
+                _fragmentKeys[servers.Count].Clear();
+                servers.Add(server);
+            }
+            _fragmentKeys[fragmentOf[server]].Add(i);
+            _keyFragments.Add(fragmentOf[server]);
+        }
+        var reply = Begin(client, route.Merge, servers.Count);
+        if (route.Merge == ReplyMerge.KeysInOrder)
+        {
+            foreach (var fragment in _keyFragments)
+            {
+                reply.AddKey(fragment);
+            }
+        }
+        Interlocked.Add(ref client.Pool.Stats.Fragments, servers.Count);
+        var name = request[0];
+        for (var f = 0; f < servers.Count; f++)
+        {
+            var keys = _fragmentKeys[f];
+            var connection = loop.ConnectionTo(client.Pool, servers[f]);
+            if (connection is null)
+            {
+                FailFragment(reply, f, "Connection refused");
+                continue;
+            }
+            var output = connection.Output;
+            output.WriteArrayHeader(1 + (keys.Count * step));
+            output.WriteBulk(name);
+            foreach (var at in keys)
+            {
+                for (var j = 0; j < step; j++)
+                {
+                    output.WriteBulk(request[at + j]);
+                }
+            }
+            loop.Send(connection, reply, f);
+        }
+        client.Loop.MarkDirty(client);
+    }
+
+    /// <summary>KEYS/DBSIZE/FLUSHALL/SCRIPT ...: the same request to every live backend.</summary>
+    private void FanOut(ClientConnection client, ReplyMerge merge, ReadOnlySpan<byte> raw)
+    {
+        var pool = client.Pool;
+        var placement = pool.Placement;
+        if (placement.IsEmpty)
+        {
+            NoLiveServer(client);
+            return;
+        }
+        var live = placement.LiveServers;
+        var reply = Begin(client, merge, live.Count);
+        for (var f = 0; f < live.Count; f++)
+        {
+            SendRaw(client, reply, f, live[f], raw);
+        }
+    }
+
+    /// <summary>Creates the client's next reply, expecting <paramref name="fragments"/> answers.</summary>
+    public PendingReply Begin(ClientConnection client, ReplyMerge merge, int fragments)
+    {
+        var reply = loop.RentReply();
+        reply.Start(client, merge, fragments);
+        client.Enqueue(reply);
+        return reply;
+    }
+
+    /// <summary>Sends <paramref name="request"/> (a RESP command, or an inline one re-encoded) to <paramref name="server"/> for fragment <paramref name="fragment"/>.</summary>
+    public void SendRaw(ClientConnection client, PendingReply reply, int fragment, int server, ReadOnlySpan<byte> request)
+    {
+        var connection = loop.ConnectionTo(client.Pool, server);
+        if (connection is null)
+        {
+            FailFragment(reply, fragment, "Connection refused");
+            return;
+        }
+        if (request[0] == (byte)'*')
+        {
+            connection.Output.WriteRaw(request);
+        }
+        else
+        {
+            WriteRequest(connection.Output, client.Request, 0);
+        }
+        loop.Send(connection, reply, fragment);
+    }
+
+    /// <summary>Writes <paramref name="request"/>'s arguments from <paramref name="from"/> on as one RESP command.</summary>
+    public static void WriteRequest(RespWriter output, Request request, int from)
+    {
+        output.WriteArrayHeader(request.Count - from);
+        for (var i = from; i < request.Count; i++)
+        {
+            output.WriteBulk(request[i]);
+        }
+    }
+
+    private void NoLiveServer(ClientConnection client)
+    {
+        Interlocked.Increment(ref client.Pool.Stats.ForwardError);
+        Local(client).WriteError($"ERR no live servers in pool '{client.Pool.Name}'");
+    }
+
+    /// <summary>A fragment will not be answered: its request fails with <paramref name="reason"/>.</summary>
+    public void FailFragment(PendingReply reply, int fragment, string reason)
+    {
+        var client = reply.Client;
+        if (client is not null)
+        {
+            Interlocked.Increment(ref client.Pool.Stats.ForwardError);
+        }
+        reply.Fail(fragment, reason);
+        AfterDelivery(reply);
+    }
+
+    /// <summary>Sends AUTH and SELECT first on a new backend connection, as nutcracker does (their replies are checked, not forwarded).</summary>
+    public static void WritePreamble(BackendConnection connection)
+    {
+        var config = connection.Pool.Config;
+        if (config.RedisAuth.Length > 0)
+        {
+            connection.Output.WriteArrayHeader(2);
+            connection.Output.WriteBulk("AUTH"u8);
+            connection.Output.WriteBulk(config.RedisAuth);
+            connection.Expect(null, 0, 0);
+        }
+        if (config.RedisDb != 0)
+        {
+            connection.Output.WriteArrayHeader(2);
+            connection.Output.WriteBulk("SELECT"u8);
+            connection.Output.WriteBulk(config.RedisDb);
+            connection.Expect(null, 0, 0);
+        }
+    }
+
+    /// <summary>Hands every complete reply in the connection's input to its request; false on a protocol error.</summary>
+    public bool ProcessReplies(BackendConnection connection)
+    {
+        var stats = connection.Backend.Stats;
+        while (connection.InputStart < connection.InputEnd)
+        {
+            var data = connection.Input.AsSpan(connection.InputStart, connection.InputEnd - connection.InputStart);
+            var length = ReplyScanner.Measure(data);
+            if (length == 0)
+            {
+                break;
+            }
+            if (length < 0 || connection.InflightCount == 0)
+            {
+                return false;
+            }
+            var bytes = data[..length];
+            connection.InputStart += length;
+            var entry = connection.Dequeue();
+            if (entry.Reply is null)
+            {
+                if (ReplyScanner.IsError(bytes))
+                {
+                    ProxyLog.Warning($"pool '{connection.Pool.Name}': server {connection.Backend.Config.Address} refused the connection preamble: {Encoding.UTF8.GetString(bytes).TrimEnd()}");
+                    return false;
+                }
+                continue;
+            }
+            Interlocked.Increment(ref stats.Responses);
+            stats.RecordLatency((long)System.Diagnostics.Stopwatch.GetElapsedTime(entry.SentAt).TotalMicroseconds);
+            Pools.ServerPool.RecordSuccess(connection.Backend);
+            var reply = entry.Reply;
+            if (reply.Client is { Closed: false } client)
+            {
+                client.Complete(reply, entry.Fragment, bytes);
+            }
+            else
+            {
+                reply.Deliver(entry.Fragment, bytes);
+                AfterDelivery(reply);
+            }
+        }
+        if (connection.InputStart == connection.InputEnd)
+        {
+            connection.InputStart = connection.InputEnd = 0;
+        }
+        return true;
+    }
+
+    private void AfterDelivery(PendingReply reply)
+    {
+        if (reply.Client is { Closed: false } client)
+        {
+            client.DrainReady();
+            loop.MarkDirty(client);
+        }
+        else if (reply.Ready)
+        {
+            loop.Recycle(reply);
+        }
+    }
+
+    private static string UnknownCommand(Request request)
+    {
+        var args = new StringBuilder();
+        for (var i = 1; i < request.Count && args.Length < 128; i++)
+        {
+            args.Append('\'').Append(Truncated(request[i])).Append("' ");
+        }
+        return $"ERR unknown command '{Truncated(request[0])}', with args beginning with: {args}";
+    }
+
+    private static string Truncated(ReadOnlySpan<byte> text) => Encoding.Latin1.GetString(text[..Math.Min(text.Length, 128)]);
+}
