@@ -1,29 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh Debian machine with the .NET 10 SDK: installs redis-server and redis-tools when they
-# are missing (the oracle tests compare against them), restores, builds, runs all test projects, and ends with a
+# Runs every test on a fresh Debian machine with the .NET 10 SDK: installs the oracles and client libraries when
+# they are missing (see below), restores, builds, runs all test projects, and ends with a
 # plain "N passed, N failed" line. Exits non-zero when anything fails.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-    echo "Installing redis-server and redis-tools (the oracle for compatibility tests)..."
+# Oracles and client libraries, installed when missing: redis-server/redis-tools (compatibility tests), nutcracker
+# (the proxy's placement oracle), redis-py (Debian's python3-redis) and Node.js for ioredis (cluster client tests).
+packages=""
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || packages="$packages redis-server redis-tools"
+command -v nutcracker >/dev/null 2>&1 || [ -x /usr/sbin/nutcracker ] || packages="$packages nutcracker"
+/usr/bin/python3 -c "import redis" >/dev/null 2>&1 || packages="$packages python3-redis"
+command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
+if [ -n "$packages" ]; then
+    echo "Installing$packages..."
     SUDO=""
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null || {
-        echo "could not install redis-server/redis-tools"; echo "0 passed, 1 failed"; exit 1; }
-fi
-
-# The client-library tests run redis-py (Debian's python3-redis) and ioredis (npm, pinned in tests/clients/node).
-if ! /usr/bin/python3 -c "import redis" >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "Installing python3-redis and Node.js (cluster client-library tests)..."
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    packages="python3-redis"
-    command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $packages >/dev/null || {
-        echo "could not install $packages"; echo "0 passed, 1 failed"; exit 1; }
+        echo "could not install$packages"; echo "0 passed, 1 failed"; exit 1; }
 fi
 (cd tests/clients/node && npm ci --no-audit --no-fund --silent) || { echo "could not install ioredis"; echo "0 passed, 1 failed"; exit 1; }
 
