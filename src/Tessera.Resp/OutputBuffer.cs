@@ -12,6 +12,9 @@ public class OutputBuffer
     /// <summary>Size of a pooled chunk; also Redis's reply buffer size (PROTO_REPLY_CHUNK_BYTES).</summary>
     public const int ChunkSize = 16 * 1024;
 
+    /// <summary>Pending bytes up to which <see cref="TakeFrom"/> copies a chunk rather than moving it.</summary>
+    private const int SmallChunkBytes = 4096;
+
     private byte[][] _chunks = new byte[4][];
     private int[] _lengths = new int[4];
     private int _head;
@@ -114,7 +117,11 @@ public class OutputBuffer
         }
     }
 
-    /// <summary>Moves everything pending in <paramref name="source"/> to the end of this buffer without copying.</summary>
+    /// <summary>
+    /// Moves everything pending in <paramref name="source"/> to the end of this buffer: full chunks are handed over
+    /// without copying; a small one is copied, so many short replies do not become many nearly empty chunks (one
+    /// send call each).
+    /// </summary>
     public void TakeFrom(OutputBuffer source)
     {
         while (source._count > 0)
@@ -122,7 +129,7 @@ public class OutputBuffer
             var start = source._headSent;
             var chunk = source._chunks[source._head];
             var length = source._lengths[source._head];
-            if (start > 0)
+            if (start > 0 || length - start <= SmallChunkBytes)
             {
                 WriteRaw(chunk.AsSpan(start, length - start));
                 source.ReleaseHead();
