@@ -101,7 +101,7 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
         while (_count > 0 && _pending[_head].Ready)
         {
             var reply = Dequeue();
-            Output.TakeFrom(reply.Reply);
+            reply.WriteTo(Output);
             Loop.Recycle(reply);
         }
     }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using Tessera.Proxy.Networking;
 using Tessera.Proxy.Protocol;
@@ -12,6 +11,10 @@ namespace Tessera.Proxy.Routing;
 /// </summary>
 internal sealed class PendingReply
 {
+    /// <summary>Reply bytes a spare reply object keeps for its next use; a larger buffer is dropped.</summary>
+    private const int MaxKeptBytes = 64 * 1024;
+
+    /// <summary>The fragments' replies, back to back (each reply object keeps its own, so none is rented per request).</summary>
     private byte[] _parts = [];
     private int _partsLength;
     private int[] _partStart = new int[4];
@@ -21,6 +24,7 @@ internal sealed class PendingReply
     private long _sum;
     private byte[]? _failure;
     private ScanCursor _scan;
+    private bool _local;
 
     /// <summary>The client, or null once it went away (replies still arriving are then dropped).</summary>
     public ClientConnection? Client { get; set; }
@@ -32,7 +36,7 @@ internal sealed class PendingReply
 
     public int Fragments { get; private set; }
 
-    /// <summary>The finished reply (valid once <see cref="Outstanding"/> is 0).</summary>
+    /// <summary>Where a reply the proxy makes itself is written (see <see cref="StartLocal"/>).</summary>
     public RespWriter Reply { get; } = new();
 
     /// <summary>When the request was sent (Stopwatch ticks), for latency.</summary>
@@ -51,6 +55,7 @@ internal sealed class PendingReply
         _keyCount = 0;
         _sum = 0;
         _failure = null;
+        _local = false;
         if (_partStart.Length < fragments)
         {
             _partStart = new int[fragments];
@@ -63,6 +68,7 @@ internal sealed class PendingReply
     public void StartLocal(ClientConnection client)
     {
         Start(client, ReplyMerge.Pass, 0);
+        _local = true;
     }
 
     /// <summary>SCAN: the reply comes from the backend <paramref name="cursor"/> names.</summary>
@@ -83,7 +89,7 @@ internal sealed class PendingReply
     {
         if (Merge == ReplyMerge.Pass)
         {
-            Reply.WriteRaw(reply);
+            Store(fragment, reply);
         }
         else if (ReplyScanner.IsError(reply))
         {
@@ -93,9 +99,26 @@ internal sealed class PendingReply
         {
             Collect(fragment, reply);
         }
-        if (--Outstanding == 0 && Merge != ReplyMerge.Pass)
+        Outstanding--;
+    }
+
+    /// <summary>
+    /// Writes the finished reply to <paramref name="output"/> (the client's): a passed-through reply as received,
+    /// a split one merged now, straight into the output.
+    /// </summary>
+    public void WriteTo(RespWriter output)
+    {
+        if (_local)
         {
-            Finish();
+            output.TakeFrom(Reply);
+        }
+        else if (Merge == ReplyMerge.Pass)
+        {
+            output.WriteRaw(Part(0));
+        }
+        else
+        {
+            Finish(output);
         }
     }
 
@@ -107,9 +130,8 @@ internal sealed class PendingReply
     {
         Client = null;
         Reply.Clear();
-        if (_parts.Length > 64 * 1024)
+        if (_parts.Length > MaxKeptBytes)
         {
-            ArrayPool<byte>.Shared.Return(_parts);
             _parts = [];
         }
     }
@@ -144,12 +166,8 @@ internal sealed class PendingReply
     {
         if (_parts.Length - _partsLength < reply.Length)
         {
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_partsLength + reply.Length, 4096));
+            var grown = new byte[Math.Max(Math.Max(_partsLength + reply.Length, _parts.Length * 2), 64)];
             _parts.AsSpan(0, _partsLength).CopyTo(grown);
-            if (_parts.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_parts);
-            }
             _parts = grown;
         }
         reply.CopyTo(_parts.AsSpan(_partsLength));
@@ -160,20 +178,20 @@ internal sealed class PendingReply
 
     private ReadOnlySpan<byte> Part(int fragment) => _parts.AsSpan(_partStart[fragment], _partLength[fragment]);
 
-    private void Finish()
+    private void Finish(RespWriter output)
     {
         if (_failure is not null)
         {
-            Reply.WriteRaw(_failure);
+            output.WriteRaw(_failure);
             return;
         }
         switch (Merge)
         {
             case ReplyMerge.Sum:
-                Reply.WriteInteger(_sum);
+                output.WriteInteger(_sum);
                 break;
             case ReplyMerge.AllOk:
-                Reply.WriteLiteral("+OK\r\n"u8);
+                output.WriteLiteral("+OK\r\n"u8);
                 break;
             case ReplyMerge.Same:
                 var first = Part(0);
@@ -181,71 +199,72 @@ internal sealed class PendingReply
                 {
                     if (!Part(f).SequenceEqual(first))
                     {
-                        Reply.WriteError("ERR the backends answered differently");
+                        output.WriteError("ERR the backends answered differently");
                         return;
                     }
                 }
-                Reply.WriteRaw(first);
+                output.WriteRaw(first);
                 break;
             case ReplyMerge.Concatenate:
-                Concatenate();
+                Concatenate(output);
                 break;
             case ReplyMerge.KeysInOrder:
-                KeysInOrder();
+                KeysInOrder(output);
                 break;
             case ReplyMerge.Scan:
                 if (!_scan.WriteReply(Part(0), Reply))
                 {
-                    Reply.WriteError("ERR unexpected reply from a backend");
+                    output.WriteError("ERR unexpected reply from a backend");
                 }
                 break;
         }
     }
 
-    private void Concatenate()
+    private void Concatenate(RespWriter output)
     {
         var total = 0;
         for (var f = 0; f < Fragments; f++)
         {
             if (!ReplyScanner.TryReadArrayHeader(Part(f), out var count, out _))
             {
-                Reply.WriteError("ERR unexpected reply from a backend");
+                output.WriteError("ERR unexpected reply from a backend");
                 return;
             }
             total += Math.Max(count, 0);
         }
-        Reply.WriteArrayHeader(total);
+        output.WriteArrayHeader(total);
         for (var f = 0; f < Fragments; f++)
         {
             ReplyScanner.TryReadArrayHeader(Part(f), out _, out var first);
-            Reply.WriteRaw(Part(f)[first..]);
+            output.WriteRaw(Part(f)[first..]);
         }
     }
 
-    private void KeysInOrder()
+    private void KeysInOrder(RespWriter output)
     {
+        // The fragments are complete replies (measured on arrival); each must hold one element per key sent to it.
         Span<int> cursor = Fragments <= 64 ? stackalloc int[Fragments] : new int[Fragments];
+        Span<int> expected = Fragments <= 64 ? stackalloc int[Fragments] : new int[Fragments];
+        expected.Clear();
+        for (var k = 0; k < _keyCount; k++)
+        {
+            expected[_keyFragment[k]]++;
+        }
         for (var f = 0; f < Fragments; f++)
         {
-            if (!ReplyScanner.TryReadArrayHeader(Part(f), out _, out cursor[f]))
+            if (!ReplyScanner.TryReadArrayHeader(Part(f), out var count, out cursor[f]) || count != expected[f])
             {
-                Reply.WriteError("ERR unexpected reply from a backend");
+                output.WriteError("ERR unexpected reply from a backend");
                 return;
             }
         }
-        Reply.WriteArrayHeader(_keyCount);
+        output.WriteArrayHeader(_keyCount);
         for (var k = 0; k < _keyCount; k++)
         {
             var f = _keyFragment[k];
             var part = Part(f);
             var length = ReplyScanner.Measure(part[cursor[f]..]);
-            if (length <= 0)
-            {
-                Reply.TruncateTo(0);
-                Reply.WriteError("ERR unexpected reply from a backend");
-                return;
-            }
-            Reply.WriteRaw(part.Slice(cursor[f], length));
+            output.WriteRaw(part.Slice(cursor[f], length));
             cursor[f] += length;
         }
     }
