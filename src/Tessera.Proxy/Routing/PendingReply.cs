@@ -212,7 +212,7 @@ internal sealed class PendingReply
                 KeysInOrder(output);
                 break;
             case ReplyMerge.Scan:
-                if (!_scan.WriteReply(Part(0), Reply))
+                if (!_scan.WriteReply(Part(0), output))
                 {
                     output.WriteError("ERR unexpected reply from a backend");
                 }

@@ -132,7 +132,8 @@ internal sealed class RequestRouter(ProxyLoop loop)
             keys.Clear();
             if (KeyExtractor.GetKeys(command, request, 0, keys) == 0)
             {
-                Local(client).WriteError($"ERR the proxy cannot route '{command.FullName}' without a key");
+                // EVAL/FCALL with no keys: any backend will do, as Redis Cluster runs them on whichever node is asked.
+                ForwardToAny(client, raw);
                 return;
             }
             server = placement.Locate(request[keys[0]]);
