@@ -39,11 +39,12 @@ public sealed class ProxyServer : IDisposable
     /// <summary>Loads the configuration, binds every pool's listener and starts the loops.</summary>
     public void Start()
     {
-        Apply(NutcrackerConfig.Load(_configPath));
+        var configs = NutcrackerConfig.Load(_configPath);
         foreach (var loop in _loops)
         {
             loop.Start();
         }
+        Apply(configs);
     }
 
     /// <summary>

@@ -37,6 +37,9 @@ internal sealed class BackendConnection(ServerPool pool, Backend backend, Socket
 
     public bool Closed { get; set; }
 
+    /// <summary>Left behind by a reload: takes no new requests, closes once the last reply is in.</summary>
+    public bool Retiring { get; set; }
+
     /// <summary>True while in its loop's list of connections to flush after this batch.</summary>
     public bool Dirty { get; set; }
 

@@ -23,7 +23,8 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
 
     public ProxyLoop Loop { get; } = loop;
 
-    public ServerPool Pool { get; } = pool;
+    /// <summary>The pool served (replaced by its new version when the configuration is reloaded).</summary>
+    public ServerPool Pool { get; set; } = pool;
 
     public int Fd { get; } = fd;
 

@@ -29,6 +29,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
     private readonly List<ClientConnection> _dirtyClients = [];
     private readonly Stack<PendingReply> _spareReplies = new();
     private readonly Dictionary<int, ServerPool> _listeners = [];
+    private readonly List<BackendConnection> _retiring = [];
     private object?[] _byFd = new object?[1024];
     private BackendConnection?[][][] _connections = [];
     private int[][] _nextConnection = [];
@@ -74,39 +75,25 @@ internal sealed unsafe class ProxyLoop : IDisposable
             _listeners[listener.Fd] = pool;
             Native.Control(_epoll, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
         }
-        // Connections to backends that left a pool (or whose pool left) are closed; the others are kept.
-        var old = _connections;
-        var fresh = new BackendConnection?[pools.Count][][];
-        for (var p = 0; p < pools.Count; p++)
+        // A reload brings new pool objects: clients move to the pool of the same name (or are closed when it is
+        // gone); connections of the old pools finish the requests they carry, then close.
+        var fresh = pools.Select(pool => pool.Backends.Select(backend => new BackendConnection?[pool.Config.ServerConnections]).ToArray()).ToArray();
+        foreach (var connection in _connections.SelectMany(table => table).SelectMany(slots => slots))
         {
-            fresh[p] = new BackendConnection?[pools[p].Backends.Count][];
-            for (var s = 0; s < pools[p].Backends.Count; s++)
+            if (connection is { Closed: false })
             {
-                fresh[p][s] = new BackendConnection?[pools[p].Config.ServerConnections];
+                Retire(connection);
             }
         }
-        foreach (var table in old)
+        foreach (var client in _byFd.OfType<ClientConnection>().ToList())
         {
-            foreach (var slots in table)
+            if (pools.FirstOrDefault(pool => pool.Name == client.Pool.Name) is { } pool)
             {
-                foreach (var connection in slots)
-                {
-                    if (connection is null || connection.Closed)
-                    {
-                        continue;
-                    }
-                    var pool = pools.FirstOrDefault(p => p.Name == connection.Pool.Name);
-                    var kept = pool?.Backends.FirstOrDefault(b => b == connection.Backend);
-                    var k = kept is null ? -1 : Array.IndexOf(fresh[pool!.Index][kept.Index], null);
-                    if (k >= 0)
-                    {
-                        fresh[pool!.Index][kept!.Index][k] = connection;
-                    }
-                    else
-                    {
-                        CloseBackend(connection, "the server left the pool", countFailure: false);
-                    }
-                }
+                client.Pool = pool;
+            }
+            else
+            {
+                CloseClient(client);
             }
         }
         _connections = fresh;
@@ -118,6 +105,17 @@ internal sealed unsafe class ProxyLoop : IDisposable
                 ConnectionTo(pool, backend.Index);
             }
         }
+    }
+
+    private void Retire(BackendConnection connection)
+    {
+        if (connection.InflightCount == 0)
+        {
+            CloseBackend(connection, "the configuration was reloaded", countFailure: false);
+            return;
+        }
+        connection.Retiring = true;
+        _retiring.Add(connection);
     }
 
     /// <summary>Stops the loop and closes its connections; returns once the thread has ended.</summary>
@@ -456,6 +454,11 @@ internal sealed unsafe class ProxyLoop : IDisposable
                 CloseBackend(connection, "Protocol error from the server", countFailure: true);
                 return;
             }
+            if (connection.Retiring && connection.InflightCount == 0)
+            {
+                CloseBackend(connection, "the configuration was reloaded", countFailure: false);
+                return;
+            }
             if (connection.InputEnd < connection.Input.Length)
             {
                 return;
@@ -579,23 +582,18 @@ internal sealed unsafe class ProxyLoop : IDisposable
     private void ExpireTimeouts()
     {
         var now = Stopwatch.GetTimestamp();
-        foreach (var table in _connections)
+        _retiring.RemoveAll(connection => connection.Closed);
+        foreach (var connection in _connections.SelectMany(table => table).SelectMany(slots => slots).Concat(_retiring).ToList())
         {
-            foreach (var slots in table)
+            if (connection is null || connection.Closed || connection.InflightCount == 0)
             {
-                foreach (var connection in slots)
-                {
-                    if (connection is null || connection.Closed || connection.InflightCount == 0)
-                    {
-                        continue;
-                    }
-                    var timeout = connection.Pool.Config.TimeoutMs;
-                    if (timeout > 0 && Stopwatch.GetElapsedTime(connection.Oldest.SentAt, now).TotalMilliseconds > timeout)
-                    {
-                        Interlocked.Increment(ref connection.Backend.Stats.ServerTimedout);
-                        CloseBackend(connection, "Connection timed out", countFailure: true);
-                    }
-                }
+                continue;
+            }
+            var timeout = connection.Pool.Config.TimeoutMs;
+            if (timeout > 0 && Stopwatch.GetElapsedTime(connection.Oldest.SentAt, now).TotalMilliseconds > timeout)
+            {
+                Interlocked.Increment(ref connection.Backend.Stats.ServerTimedout);
+                CloseBackend(connection, "Connection timed out", countFailure: true);
             }
         }
     }
