@@ -6,9 +6,9 @@ namespace Tessera.Proxy.Tests;
 /// <summary>Four redis-server backends and the YAML that names them, for the proxy tests.</summary>
 public sealed class Backends : IDisposable
 {
-    public Backends(int count = 4, params string[] options)
+    public Backends(int count = 4)
     {
-        Servers = [.. Enumerable.Range(0, count).Select(_ => new RedisServerProcess(options))];
+        Servers = [.. Enumerable.Range(0, count).Select(_ => new RedisServerProcess())];
         Directory = Path.Combine(Path.GetTempPath(), "tessera-proxy-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
     }
