@@ -55,6 +55,14 @@ public sealed class NutcrackerConfigTests
         Assert.Equal((NutcrackerHashKind.Fnv1a_64, DistributionKind.Ketama, -1, 1, 30000, 2, false), (beta.Hash, beta.Distribution, beta.TimeoutMs, beta.ServerConnections, beta.ServerRetryTimeoutMs, beta.ServerFailureLimit, beta.AutoEjectHosts));
     }
 
+    [Fact]
+    public void ClusterPoolsNameSeedsInsteadOfServers()
+    {
+        var pool = NutcrackerConfig.Parse("c:\n  listen: 127.0.0.1:1\n  redis: true\n  cluster: 127.0.0.1:7000, localhost:7001\n", "c.yml")[0];
+        Assert.Equal([("127.0.0.1", 7000), ("localhost", 7001)], pool.ClusterSeeds);
+        Assert.Empty(pool.Servers);
+    }
+
     [Theory]
     [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  hash: fnv\n  servers:\n   - 127.0.0.1:2:1\n", "4: pool 'a': directive \"hash\" is not a valid hash")]
     [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  distribution: round\n  servers:\n   - 127.0.0.1:2:1\n", "4: pool 'a': directive \"distribution\" is not a valid distribution")]
@@ -73,6 +81,8 @@ public sealed class NutcrackerConfigTests
     [InlineData("a:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:2:1\n", "1: pool 'a' speaks memcached")]
     [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:2:1\nb:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:2:1\n", "pools 'a' and 'b' have the same listen address '127.0.0.1:1'")]
     [InlineData("a: [1, 2]\n", "1: pool 'a' must be a mapping")]
+    [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  cluster: 127.0.0.1:7000\n  servers:\n   - 127.0.0.1:2:1\n", "1: pool 'a' has both \"servers\" and \"cluster\"")]
+    [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  cluster: 127.0.0.1\n", "4: pool 'a': directive \"cluster\" has an invalid \"host:port,host:port\" format string")]
     [InlineData("a:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:2:1\n---\nb: 1\n", "must contain only 1 document")]
     public void RefusesWithTheLineAndTheReason(string yaml, string expected)
     {

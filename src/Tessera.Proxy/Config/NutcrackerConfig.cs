@@ -109,6 +109,7 @@ public static class NutcrackerConfig
                 "server_retry_timeout" => pool with { ServerRetryTimeoutMs = Number(value, Fail) },
                 "server_failure_limit" => pool with { ServerFailureLimit = Number(value, Fail) },
                 "tcpkeepalive" => pool with { TcpKeepalive = Bool(value, Fail) },
+                "cluster" => pool with { ClusterSeeds = ParseSeeds(value, Fail) },
                 _ => Fail<PoolConfig>(Fail, "is unknown"),
             };
         }
@@ -117,7 +118,11 @@ public static class NutcrackerConfig
         {
             throw new ProxyConfigException($"{file}:{poolLine}: pool '{name}': directive \"listen:\" is missing");
         }
-        if (pool.Servers.Count == 0)
+        if (pool.Servers.Count > 0 && pool.ClusterSeeds.Count > 0)
+        {
+            throw new ProxyConfigException($"{file}:{poolLine}: pool '{name}' has both \"servers\" and \"cluster\" (a cluster pool learns its servers from the cluster)");
+        }
+        if (pool.Servers.Count == 0 && pool.ClusterSeeds.Count == 0)
         {
             throw new ProxyConfigException($"{file}:{poolLine}: pool '{name}' has no servers");
         }
@@ -178,6 +183,15 @@ public static class NutcrackerConfig
         }
         return pool with { Listen = value, ListenHost = value[..colon], ListenPort = Port(value[(colon + 1)..], fail, "\"hostname:port\"") };
     }
+
+    private static List<(string Host, int Port)> ParseSeeds(string value, Func<string, string> fail) =>
+        [.. value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(seed =>
+        {
+            var colon = seed.LastIndexOf(':');
+            return colon > 0
+                ? (seed[..colon], Port(seed[(colon + 1)..], fail, "\"host:port,host:port\""))
+                : Fail<(string, int)>(fail, "has an invalid \"host:port,host:port\" format string");
+        })];
 
     private static int Port(string text, Func<string, string> fail, string format) =>
         text.Length > 0 && text.All(char.IsAsciiDigit) && int.TryParse(text, out var port) && port is > 0 and < 65536

@@ -63,6 +63,12 @@ public sealed record PoolConfig
     /// <summary>Most client connections the pool accepts; 0 = no limit.</summary>
     public int ClientConnections { get; init; }
 
+    /// <summary>
+    /// Seeds of a Redis Cluster the pool fronts (Tessera's <c>cluster:</c> directive, "host:port,host:port"): keys go
+    /// to the master of their hash slot, learnt from CLUSTER SLOTS and kept current through MOVED; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<(string Host, int Port)> ClusterSeeds { get; init; } = [];
+
     /// <summary>The servers, in nutcracker's order: sorted by name (shorter names first, then bytewise).</summary>
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 }

@@ -159,6 +159,19 @@ internal sealed unsafe class ProxyLoop : IDisposable
     /// </summary>
     public BackendConnection? ConnectionTo(ServerPool pool, int server)
     {
+        if (server >= _connections[pool.Index].Length)
+        {
+            // A cluster pool discovered a master.
+            var grown = _connections[pool.Index];
+            var start = grown.Length;
+            Array.Resize(ref grown, pool.Backends.Count);
+            for (var i = start; i < grown.Length; i++)
+            {
+                grown[i] = new BackendConnection?[pool.Config.ServerConnections];
+            }
+            _connections[pool.Index] = grown;
+            Array.Resize(ref _nextConnection[pool.Index], grown.Length);
+        }
         var slots = _connections[pool.Index][server];
         var k = _nextConnection[pool.Index][server];
         _nextConnection[pool.Index][server] = (k + 1) % slots.Length;

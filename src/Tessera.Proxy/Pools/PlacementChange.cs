@@ -17,6 +17,10 @@ public static class PlacementChange
         {
             return $"pool '{after.Name}' added with {after.Backends.Count} servers";
         }
+        if (after.Cluster is not null)
+        {
+            return $"pool '{after.Name}' fronts a cluster of {after.Cluster.Masters.Count} masters (placement follows the cluster)";
+        }
         var moved = MovedShare(before, after);
         return $"pool '{after.Name}': {before.Backends.Count} -> {after.Backends.Count} servers, {moved * SampleKeys:F0} of {SampleKeys} sampled keys ({moved:P2}) change backend";
     }

@@ -12,13 +12,18 @@ public sealed class ServerPool
     private readonly Lock _health = new();
     private volatile KeyPlacement _placement;
     private long _nextReadmitMs;
+    private volatile Backend[] _backends;
 
     public ServerPool(PoolConfig config, int index)
     {
         Config = config;
         Index = index;
-        Backends = [.. config.Servers.Select((server, i) => new Backend(server, i))];
+        var servers = config.ClusterSeeds.Count > 0
+            ? config.ClusterSeeds.Select(seed => SeedServer(seed.Host, seed.Port)).ToList()
+            : config.Servers;
+        _backends = [.. servers.Select((server, i) => new Backend(server, i))];
         _placement = BuildPlacement(0);
+        Cluster = config.ClusterSeeds.Count > 0 ? new ClusterSlotMap(this) : null;
     }
 
     public PoolConfig Config { get; }
@@ -28,7 +33,11 @@ public sealed class ServerPool
 
     public string Name => Config.Name;
 
-    public IReadOnlyList<Backend> Backends { get; }
+    /// <summary>The backends: the configured servers, or a cluster's masters as they are discovered (indexes never change).</summary>
+    public IReadOnlyList<Backend> Backends => _backends;
+
+    /// <summary>The slot table of a fronted cluster, or null for a nutcracker pool.</summary>
+    public ClusterSlotMap? Cluster { get; }
 
     public PoolStats Stats { get; } = new();
 
@@ -49,10 +58,44 @@ public sealed class ServerPool
         }
     }
 
+    /// <summary>The backend for <paramref name="key"/>, or -1 when none can take it (all ejected, slot unserved).</summary>
+    public int Locate(ReadOnlySpan<byte> key) => Cluster is { } cluster ? cluster.Locate(key) : Placement.Locate(key);
+
+    /// <summary>The backends a command for every server goes to: the live ones, or the cluster's masters.</summary>
+    public IReadOnlyList<int> LiveServers => Cluster is { } cluster ? cluster.Masters : Placement.LiveServers;
+
+    /// <summary>The index of the backend at <paramref name="host"/>:<paramref name="port"/>, added when new (cluster pools).</summary>
+    public int BackendAt(string host, int port)
+    {
+        var backends = _backends;
+        foreach (var backend in backends)
+        {
+            if (backend.Config.Port == port && backend.Config.Host == host)
+            {
+                return backend.Index;
+            }
+        }
+        lock (_health)
+        {
+            backends = _backends;
+            var found = Array.FindIndex(backends, b => b.Config.Port == port && b.Config.Host == host);
+            if (found >= 0)
+            {
+                return found;
+            }
+            _backends = [.. backends, new Backend(SeedServer(host, port), backends.Length)];
+            return backends.Length;
+        }
+    }
+
+    private static ServerConfig SeedServer(string host, int port) => new(host, port, 1, $"{host}:{port}", null);
+
     /// <summary>Counts a failure (connection lost, refused or timed out); ejects the backend at the failure limit.</summary>
     public void RecordFailure(Backend backend)
     {
-        if (!Config.AutoEjectHosts)
+        // A cluster heals itself (failover); the proxy re-reads who serves what instead of ejecting.
+        Cluster?.RequestRefresh();
+        if (!Config.AutoEjectHosts || Cluster is not null)
         {
             return;
         }

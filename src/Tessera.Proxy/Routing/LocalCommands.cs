@@ -141,7 +141,7 @@ internal static class LocalCommands
     private static string Info(ClientConnection client)
     {
         var pool = client.Pool;
-        var placement = pool.Placement;
+        var live = pool.LiveServers;
         var text = new StringBuilder();
         text.Append("# Server\r\n")
             .Append("redis_version:").Append(RedisVersion).Append("\r\n")
@@ -154,13 +154,13 @@ internal static class LocalCommands
             .Append("\r\n# Pool\r\n")
             .Append("pool:").Append(pool.Name).Append("\r\n")
             .Append("servers:").Append(pool.Backends.Count).Append("\r\n")
-            .Append("live_servers:").Append(placement.LiveServers.Count).Append("\r\n");
+            .Append("live_servers:").Append(live.Count).Append("\r\n");
         for (var i = 0; i < pool.Backends.Count; i++)
         {
             var backend = pool.Backends[i];
             text.Append("server").Append(i).Append(':').Append(backend.Config.Address)
                 .Append(",name=").Append(backend.Config.Name)
-                .Append(",live=").Append(placement.LiveServers.Contains(i) ? 1 : 0).Append("\r\n");
+                .Append(",live=").Append(live.Contains(i) ? 1 : 0).Append("\r\n");
         }
         return text.ToString();
     }

@@ -23,6 +23,11 @@ internal sealed class PendingReply
     private int _keyCount;
     private long _sum;
     private byte[]? _failure;
+    private byte[] _requests = [];
+    private int _requestsLength;
+    private int[] _requestStart = new int[4];
+    private int[] _requestLength = new int[4];
+    private int[] _redirects = new int[4];
     private ScanCursor _scan;
     private bool _local;
 
@@ -44,6 +49,28 @@ internal sealed class PendingReply
 
     public bool Ready => Outstanding == 0;
 
+    /// <summary>Counts a MOVED/ASK redirection of <paramref name="fragment"/>; returns how many it has had.</summary>
+    public int Redirected(int fragment) => ++_redirects[fragment];
+
+    /// <summary>Keeps fragment <paramref name="fragment"/>'s request, to send again after a cluster redirection.</summary>
+    public void SaveRequest(int fragment, ReadOnlySpan<byte> request)
+    {
+        if (_requests.Length - _requestsLength < request.Length)
+        {
+            Array.Resize(ref _requests, Math.Max(_requestsLength + request.Length, Math.Max(_requests.Length * 2, 64)));
+        }
+        request.CopyTo(_requests.AsSpan(_requestsLength));
+        _requestStart[fragment] = _requestsLength;
+        _requestLength[fragment] = request.Length;
+        _requestsLength += request.Length;
+    }
+
+    /// <summary>True when <paramref name="fragment"/>'s request was saved (cluster pools save every one they can resend).</summary>
+    public bool HasSavedRequest(int fragment) => _requestLength[fragment] > 0;
+
+    /// <summary>The request saved for <paramref name="fragment"/>.</summary>
+    public ReadOnlySpan<byte> SavedRequest(int fragment) => _requests.AsSpan(_requestStart[fragment], _requestLength[fragment]);
+
     /// <summary>Prepares for a request of <paramref name="fragments"/> fragments merged by <paramref name="merge"/>.</summary>
     public void Start(ClientConnection client, ReplyMerge merge, int fragments)
     {
@@ -56,12 +83,18 @@ internal sealed class PendingReply
         _sum = 0;
         _failure = null;
         _local = false;
+        _requestsLength = 0;
         if (_partStart.Length < fragments)
         {
             _partStart = new int[fragments];
             _partLength = new int[fragments];
+            _requestStart = new int[fragments];
+            _requestLength = new int[fragments];
+            _redirects = new int[fragments];
         }
         Array.Clear(_partLength, 0, fragments);
+        Array.Clear(_requestLength, 0, fragments);
+        Array.Clear(_redirects, 0, fragments);
     }
 
     /// <summary>A reply the proxy makes itself (errors, PING ...): ready at once.</summary>
@@ -133,6 +166,10 @@ internal sealed class PendingReply
         if (_parts.Length > MaxKeptBytes)
         {
             _parts = [];
+        }
+        if (_requests.Length > MaxKeptBytes)
+        {
+            _requests = [];
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Text;
 using Tessera.Core.Commands;
+using Tessera.Core.Hashing;
 using Tessera.Proxy.Networking;
+using Tessera.Proxy.Pools;
 using Tessera.Proxy.Protocol;
 using Tessera.Resp;
 
@@ -15,10 +17,17 @@ internal sealed class RequestRouter(ProxyLoop loop)
 {
     private static readonly CommandInfo PublishCommand = CommandTable.Redis.Find("publish")!;
 
-    private readonly int[] _fragmentOf = new int[1024];
+    /// <summary>MOVED/ASK redirections followed for one request (fragment) before its error goes to the client.</summary>
+    private const int MaxRedirects = 5;
+
+    /// <summary>Fragment number per backend (or per hash slot in front of a cluster), -1 when none yet.</summary>
+    private readonly int[] _fragmentOf = CreateFragmentIndex();
+    private readonly List<int> _touchedGroups = [];
     private readonly List<int> _fragmentServers = [];
     private readonly List<int> _keyFragments = [];
-    private readonly List<int>[] _fragmentKeys = [.. Enumerable.Range(0, 64).Select(_ => new List<int>())];
+    private readonly RespWriter _scratch = new();
+    private byte[] _scratchBytes = new byte[1024];
+    private readonly List<List<int>> _fragmentKeys = [];
 
     /// <summary>Handles every complete request in the client's input.</summary>
     public void ProcessInput(ClientConnection client)
@@ -120,11 +129,11 @@ internal sealed class RequestRouter(ProxyLoop loop)
     private void ForwardByKeys(ClientConnection client, CommandInfo command, ReadOnlySpan<byte> raw)
     {
         var request = client.Request;
-        var placement = client.Pool.Placement;
+        var pool = client.Pool;
         int server;
         if (command.SingleKeyPosition > 0 || command == PublishCommand)
         {
-            server = placement.Locate(request[command == PublishCommand ? 1 : command.SingleKeyPosition]);
+            server = pool.Locate(request[command == PublishCommand ? 1 : command.SingleKeyPosition]);
         }
         else
         {
@@ -136,10 +145,10 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 ForwardToAny(client, raw);
                 return;
             }
-            server = placement.Locate(request[keys[0]]);
+            server = pool.Locate(request[keys[0]]);
             for (var i = 1; i < keys.Count; i++)
             {
-                if (placement.Locate(request[keys[i]]) != server)
+                if (pool.Locate(request[keys[i]]) != server)
                 {
                     Local(client).WriteError("CROSSSLOT Keys in request don't hash to the same backend");
                     return;
@@ -157,7 +166,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
 
     private void ForwardToAny(ClientConnection client, ReadOnlySpan<byte> raw)
     {
-        var server = client.Pool.Placement.Locate([]);
+        var server = client.Pool.Locate([]);
         if (server < 0)
         {
             NoLiveServer(client);
@@ -170,41 +179,44 @@ internal sealed class RequestRouter(ProxyLoop loop)
     private void Fragment(ClientConnection client, CommandRoute route)
     {
         var request = client.Request;
-        var placement = client.Pool.Placement;
+        var pool = client.Pool;
         var step = route.KeyStep;
         if ((request.Count - 1) % step != 0)
         {
             Local(client).WriteError($"ERR wrong number of arguments for '{Encoding.ASCII.GetString(request[0]).ToLowerInvariant()}' command");
             return;
         }
+        // Fragments group keys by backend; in front of a cluster by hash slot, since a cluster node refuses a
+        // multi-key command whose keys are in different slots.
+        var bySlot = pool.Cluster is not null;
         var servers = _fragmentServers;
         servers.Clear();
-        var fragmentOf = _fragmentOf.AsSpan(0, Math.Min(_fragmentOf.Length, client.Pool.Backends.Count));
-        var tooManyServers = client.Pool.Backends.Count > _fragmentOf.Length || client.Pool.Backends.Count > _fragmentKeys.Length;
-        if (tooManyServers)
-        {
-            Local(client).WriteError("ERR the pool has too many servers to split this command");
-            return;
-        }
-        fragmentOf.Fill(-1);
         _keyFragments.Clear();
         for (var i = 1; i < request.Count; i += step)
         {
-            var server = placement.Locate(request[i]);
+            var server = pool.Locate(request[i]);
             if (server < 0)
             {
                 NoLiveServer(client);
+                ResetFragmentIndex();
                 return;
             }
-            if (fragmentOf[server] < 0)
+            var group = bySlot ? HashSlot.Of(request[i]) : server;
+            if (_fragmentOf[group] < 0)
             {
-                fragmentOf[server] = servers.Count;
+                _fragmentOf[group] = servers.Count;
+                _touchedGroups.Add(group);
+                if (_fragmentKeys.Count == servers.Count)
+                {
+                    _fragmentKeys.Add([]);
+                }
                 _fragmentKeys[servers.Count].Clear();
                 servers.Add(server);
             }
-            _fragmentKeys[fragmentOf[server]].Add(i);
-            _keyFragments.Add(fragmentOf[server]);
+            _fragmentKeys[_fragmentOf[group]].Add(i);
+            _keyFragments.Add(_fragmentOf[group]);
         }
+        ResetFragmentIndex();
         var reply = Begin(client, route.Merge, servers.Count);
         if (route.Merge == ReplyMerge.KeysInOrder)
         {
@@ -224,32 +236,52 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 FailFragment(reply, f, "Connection refused");
                 continue;
             }
-            var output = connection.Output;
-            output.WriteArrayHeader(1 + (keys.Count * step));
-            output.WriteBulk(name);
+            var fragmentRequest = _scratch;
+            fragmentRequest.WriteArrayHeader(1 + (keys.Count * step));
+            fragmentRequest.WriteBulk(name);
             foreach (var at in keys)
             {
                 for (var j = 0; j < step; j++)
                 {
-                    output.WriteBulk(request[at + j]);
+                    fragmentRequest.WriteBulk(request[at + j]);
                 }
             }
+            if (pool.Cluster is not null)
+            {
+                SaveScratch(reply, f);
+            }
+            connection.Output.TakeFrom(fragmentRequest);
             loop.Send(connection, reply, f);
         }
         client.Loop.MarkDirty(client);
     }
 
+    private static int[] CreateFragmentIndex()
+    {
+        var index = new int[HashSlot.Count];
+        Array.Fill(index, -1);
+        return index;
+    }
+
+    /// <summary>Clears the groups the last split used, so the index is all -1 again without a full pass.</summary>
+    private void ResetFragmentIndex()
+    {
+        foreach (var group in _touchedGroups)
+        {
+            _fragmentOf[group] = -1;
+        }
+        _touchedGroups.Clear();
+    }
+
     /// <summary>KEYS/DBSIZE/FLUSHALL/SCRIPT ...: the same request to every live backend.</summary>
     private void FanOut(ClientConnection client, ReplyMerge merge, ReadOnlySpan<byte> raw)
     {
-        var pool = client.Pool;
-        var placement = pool.Placement;
-        if (placement.IsEmpty)
+        var live = client.Pool.LiveServers;
+        if (live.Count == 0)
         {
             NoLiveServer(client);
             return;
         }
-        var live = placement.LiveServers;
         var reply = Begin(client, merge, live.Count);
         for (var f = 0; f < live.Count; f++)
         {
@@ -278,11 +310,58 @@ internal sealed class RequestRouter(ProxyLoop loop)
         if (request[0] == (byte)'*')
         {
             connection.Output.WriteRaw(request);
+            if (client.Pool.Cluster is not null)
+            {
+                reply.SaveRequest(fragment, request);
+            }
         }
         else
         {
-            WriteRequest(connection.Output, client.Request, 0);
+            WriteRequest(_scratch, client.Request, 0);
+            if (client.Pool.Cluster is not null)
+            {
+                SaveScratch(reply, fragment);
+            }
+            connection.Output.TakeFrom(_scratch);
         }
+        loop.Send(connection, reply, fragment);
+    }
+
+    /// <summary>Saves the request built in the scratch buffer as <paramref name="fragment"/>'s, for a cluster redirection.</summary>
+    private void SaveScratch(PendingReply reply, int fragment)
+    {
+        var length = (int)_scratch.Length;
+        if (_scratchBytes.Length < length)
+        {
+            _scratchBytes = new byte[Math.Max(length, _scratchBytes.Length * 2)];
+        }
+        _scratch.CopyTo(_scratchBytes);
+        reply.SaveRequest(fragment, _scratchBytes.AsSpan(0, length));
+    }
+
+    /// <summary>
+    /// A cluster answered MOVED or ASK: the request goes again to the node named (after ASKING for ASK); a MOVED
+    /// also corrects the slot table and has it re-read in the background.
+    /// </summary>
+    private void Redirect(ServerPool pool, PendingReply reply, int fragment, bool ask, int slot, string host, int port)
+    {
+        var target = ask ? pool.BackendAt(host, port) : pool.Cluster!.Learn(slot, host, port);
+        if (!ask)
+        {
+            pool.Cluster!.RequestRefresh();
+        }
+        var connection = loop.ConnectionTo(pool, target);
+        if (connection is null)
+        {
+            FailFragment(reply, fragment, "Connection refused");
+            return;
+        }
+        if (ask)
+        {
+            connection.Output.WriteLiteral("*1\r\n$6\r\nASKING\r\n"u8);
+            connection.Expect(null, 0, 0);
+        }
+        connection.Output.WriteRaw(reply.SavedRequest(fragment));
         loop.Send(connection, reply, fragment);
     }
 
@@ -299,7 +378,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
     private void NoLiveServer(ClientConnection client)
     {
         Interlocked.Increment(ref client.Pool.Stats.ForwardError);
-        Local(client).WriteError($"ERR no live servers in pool '{client.Pool.Name}'");
+        Local(client).WriteError(client.Pool.Cluster is null ? $"ERR no live servers in pool '{client.Pool.Name}'" : "CLUSTERDOWN Hash slot not served");
     }
 
     /// <summary>A fragment will not be answered: its request fails with <paramref name="reason"/>.</summary>
@@ -362,10 +441,17 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 }
                 continue;
             }
+            var reply = entry.Reply;
+            if (connection.Pool.Cluster is not null && bytes[0] == (byte)'-' && reply.HasSavedRequest(entry.Fragment)
+                && ClusterSlotMap.TryParseRedirect(bytes, out var ask, out var slot, out var host, out var port)
+                && reply.Redirected(entry.Fragment) <= MaxRedirects)
+            {
+                Redirect(connection.Pool, reply, entry.Fragment, ask, slot, host, port);
+                continue;
+            }
             Interlocked.Increment(ref stats.Responses);
             stats.RecordLatency((long)System.Diagnostics.Stopwatch.GetElapsedTime(entry.SentAt).TotalMicroseconds);
-            Pools.ServerPool.RecordSuccess(connection.Backend);
-            var reply = entry.Reply;
+            ServerPool.RecordSuccess(connection.Backend);
             if (reply.Client is { Closed: false } client)
             {
                 client.Complete(reply, entry.Fragment, bytes);
