@@ -24,6 +24,13 @@ public sealed class UpTests : IDisposable
             Assert.True(client.WaitForText("CLUSTER", "INFO", "cluster_state:ok"));
             var key = KeyServedBy(client, port);
             Assert.Equal("OK", client.Call("SET", key, "kept").Text);
+            // cluster_state turns ok once the masters serve every slot, which can be before the replicas have
+            // attached: until then a replica still counts as a shard of its own.
+            var clock = Stopwatch.StartNew();
+            while (client.Call("CLUSTER", "SHARDS").Items.Count != 3 && clock.ElapsedMilliseconds < 30000)
+            {
+                Thread.Sleep(100);
+            }
             Assert.Equal(3, client.Call("CLUSTER", "SHARDS").Items.Count);
             Stop(up);
         }
