@@ -70,3 +70,45 @@ public sealed class NutcrackerHashTests
         Assert.Equal(-1, new KeyPlacement(NutcrackerHashKind.Md5, "", DistributionKind.Modula, 3, []).Locate("k"u8));
     }
 }
+
+/// <summary>Tessera's two distributions beyond twemproxy's: Codis-style slot tables and key-id ranges.</summary>
+public sealed class SlotAndRangeTableTests
+{
+    [Fact]
+    public void SlotTablesUseCrc32For1024SlotsAndClusterCrc16For16384()
+    {
+        var codis = new SlotTable(1024, [0, 1, 2, 3]);
+        // crc32("123456789") = 0xCBF43926; mod 1024 = 294, in the second quarter.
+        Assert.Equal(294, codis.SlotOf("123456789"u8));
+        Assert.Equal(1, codis.Locate("123456789"u8));
+        var cluster = new SlotTable(16384, [0, 1, 2, 3]);
+        Assert.Equal(0x31C3, cluster.SlotOf("123456789"u8));
+        Assert.Equal(3, cluster.Locate("123456789"u8));
+        // Servers are dealt slots in the order given, not in pool order.
+        Assert.Equal(2, new SlotTable(1024, [2, 0]).Locate([]));
+    }
+
+    [Fact]
+    public void RangesPlaceKeysByTheirFirstNumber()
+    {
+        var table = new RangeTable([(0, 999, 0), (2000, long.MaxValue, 2), (1000, 1999, 1)]);
+        Assert.Equal(1, table.Locate("user:1234:profile"u8));
+        Assert.Equal(0, table.Locate("42"u8));
+        Assert.Equal(2, table.Locate("order-7000000"u8));
+        Assert.Equal(-1, table.Locate("no-digits"u8));
+        Assert.Equal(-1, table.Locate("user:99999999999999999999"u8));
+        Assert.True(RangeTable.TryParseRange("20000-", out var low, out var high));
+        Assert.Equal((20000L, long.MaxValue), (low, high));
+        Assert.False(RangeTable.TryParseRange("5-1", out _, out _));
+        Assert.False(RangeTable.TryParseRange("-5", out _, out _));
+    }
+
+    [Fact]
+    public void FixedTablesDoNotMoveKeysOfADeadServerElsewhere()
+    {
+        var ranges = new RangeTable([(0, 99, 0), (100, 199, 1)]);
+        var placement = new KeyPlacement(NutcrackerHashKind.Md5, "{}", DistributionKind.Range, 2, [new(1, "b", 1)], ranges: ranges);
+        Assert.Equal(-1, placement.Locate("user:5"u8));
+        Assert.Equal(1, placement.Locate("user:{150}:x"u8));
+    }
+}

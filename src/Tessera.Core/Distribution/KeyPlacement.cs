@@ -8,6 +8,12 @@ public enum DistributionKind
     Ketama,
     Modula,
     Random,
+
+    /// <summary>Codis-style slot table (Tessera's extension, with <c>slots:</c>).</summary>
+    Slots,
+
+    /// <summary>Ranges of key ids per server (Tessera's extension, with <c>key_ranges:</c>).</summary>
+    Range,
 }
 
 /// <summary>
@@ -26,14 +32,27 @@ public sealed class KeyPlacement
     private readonly KetamaRing? _ketama;
     private readonly ModulaTable? _modula;
     private readonly int[] _live;
+    private readonly bool[] _isLive;
+    private readonly SlotTable? _slots;
+    private readonly RangeTable? _ranges;
 
     /// <param name="hash">The key hash.</param>
     /// <param name="hashTag">Two characters, or empty for none.</param>
     /// <param name="distribution">The distribution.</param>
     /// <param name="poolSize">Servers in the pool, live or not.</param>
     /// <param name="live">The live servers, in pool order.</param>
-    public KeyPlacement(NutcrackerHashKind hash, string hashTag, DistributionKind distribution, int poolSize, IReadOnlyList<WeightedServer> live)
+    /// <param name="slots">The slot table of a <see cref="DistributionKind.Slots"/> pool.</param>
+    /// <param name="ranges">The ranges of a <see cref="DistributionKind.Range"/> pool.</param>
+    public KeyPlacement(NutcrackerHashKind hash, string hashTag, DistributionKind distribution, int poolSize, IReadOnlyList<WeightedServer> live,
+        SlotTable? slots = null, RangeTable? ranges = null)
     {
+        _slots = slots;
+        _ranges = ranges;
+        _isLive = new bool[poolSize];
+        foreach (var server in live)
+        {
+            _isLive[server.Index] = true;
+        }
         _hash = hash;
         _hasTag = hashTag.Length == 2;
         if (_hasTag)
@@ -63,6 +82,12 @@ public sealed class KeyPlacement
         if (_live.Length == 0)
         {
             return -1;
+        }
+        if (_slots is not null || _ranges is not null)
+        {
+            // Fixed tables: a key's server does not change when another server is down; its keys fail meanwhile.
+            var owner = _slots?.Locate(HashedPart(key)) ?? _ranges!.Locate(HashedPart(key));
+            return owner >= 0 && _isLive[owner] ? owner : -1;
         }
         if (_poolSize == 1)
         {
