@@ -121,3 +121,40 @@ public sealed class FragmentOracleTests(ProxiedBackends setup) : IClassFixture<P
         Assert.Equal("ERR invalid cursor", invalid.Text);
     }
 }
+
+/// <summary>Tessera's slot and range distributions place keys where their tables say, in the order servers are written.</summary>
+public sealed class FixedTableDistributionTests
+{
+    [Theory]
+    [InlineData("slots\n  slots: 1024")]
+    [InlineData("slots\n  slots: 16384")]
+    [InlineData("range\n  key_ranges: 0-249 250-499 500-749 750-")]
+    public void KeysLandOnTheServerTheirTableNames(string distribution)
+    {
+        using var backends = new Backends();
+        var port = FreePort.Next();
+        // Written in reverse port order: tables follow the written order, whatever nutcracker's name order is.
+        var lines = string.Concat(backends.ServerLines().Split('\n', StringSplitOptions.RemoveEmptyEntries).Reverse().Select(line => line + "\n"));
+        var config = backends.WriteConfig($"pool:\n  listen: 127.0.0.1:{port}\n  redis: true\n  distribution: {distribution}\n  servers:\n{lines}");
+        using var proxy = ProxyProcess.Tessera(config, FreePort.Next(), port);
+        using var client = new RespClient(port);
+        var keys = Enumerable.Range(0, 1000).Select(i => $"user:{i}").ToArray();
+        Assert.Equal("OK", client.Call(["MSET", .. keys.SelectMany(k => new[] { k, "v" })]).Text);
+        var placement = backends.Placement();
+        var written = Enumerable.Range(0, 4).Reverse().ToList();
+        var slots = distribution.Contains("16384", StringComparison.Ordinal) ? 16384 : 1024;
+        var table = new Tessera.Core.Distribution.SlotTable(slots, written);
+        foreach (var key in keys)
+        {
+            var id = int.Parse(key[5..], System.Globalization.CultureInfo.InvariantCulture);
+            var expected = distribution.StartsWith("range", StringComparison.Ordinal) ? written[id / 250] : table.Locate(Encoding.ASCII.GetBytes(key));
+            Assert.Equal(expected, placement[Convert.ToHexString(Encoding.ASCII.GetBytes(key))]);
+        }
+        if (distribution.StartsWith("range", StringComparison.Ordinal))
+        {
+            var error = client.Call("GET", "no-id");
+            Assert.True(error.IsError);
+            Assert.Contains("no live server for the key's id range", error.Text, StringComparison.Ordinal);
+        }
+    }
+}

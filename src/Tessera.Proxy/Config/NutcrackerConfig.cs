@@ -110,6 +110,8 @@ public static class NutcrackerConfig
                 "server_failure_limit" => pool with { ServerFailureLimit = Number(value, Fail) },
                 "tcpkeepalive" => pool with { TcpKeepalive = Bool(value, Fail) },
                 "cluster" => pool with { ClusterSeeds = ParseSeeds(value, Fail) },
+                "slots" => pool with { Slots = Number(value, Fail) is > 0 and <= 16384 and var slots ? slots : Fail<int>(Fail, "must be between 1 and 16384") },
+                "key_ranges" => pool with { KeyRanges = ParseRanges(value, Fail) },
                 _ => Fail<PoolConfig>(Fail, "is unknown"),
             };
         }
@@ -125,6 +127,10 @@ public static class NutcrackerConfig
         if (pool.Servers.Count == 0 && pool.ClusterSeeds.Count == 0)
         {
             throw new ProxyConfigException($"{file}:{poolLine}: pool '{name}' has no servers");
+        }
+        if (pool.Distribution == DistributionKind.Range && pool.KeyRanges.Count != pool.Servers.Count)
+        {
+            throw new ProxyConfigException($"{file}:{poolLine}: pool '{name}' uses \"distribution: range\" and needs one \"key_ranges\" entry per server ({pool.KeyRanges.Count} for {pool.Servers.Count} servers)");
         }
         if (!redisSet)
         {
@@ -157,6 +163,8 @@ public static class NutcrackerConfig
         "ketama" => DistributionKind.Ketama,
         "modula" => DistributionKind.Modula,
         "random" => DistributionKind.Random,
+        "slots" => DistributionKind.Slots,
+        "range" => DistributionKind.Range,
         _ => Fail<DistributionKind>(fail, "is not a valid distribution"),
     };
 
@@ -193,6 +201,12 @@ public static class NutcrackerConfig
                 : Fail<(string, int)>(fail, "has an invalid \"host:port,host:port\" format string");
         })];
 
+    private static List<(long Low, long High)> ParseRanges(string value, Func<string, string> fail) =>
+        [.. value.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries).Select(text =>
+            Tessera.Core.Distribution.RangeTable.TryParseRange(text, out var low, out var high)
+                ? (low, high)
+                : Fail<(long, long)>(fail, $"has an invalid range '{text}' (expected \"low-high\" or \"low-\")"))];
+
     private static int Port(string text, Func<string, string> fail, string format) =>
         text.Length > 0 && text.All(char.IsAsciiDigit) && int.TryParse(text, out var port) && port is > 0 and < 65536
             ? port
@@ -210,7 +224,7 @@ public static class NutcrackerConfig
             var line = item.Start.Line;
             string Fail(string reason) => throw new ProxyConfigException($"{file}:{line}: pool '{pool}': server {reason}");
             var text = item is YamlScalarNode { Value: { } v } ? v : Fail("must be a \"host:port:weight [name]\" string");
-            servers.Add(ParseServer(text, Fail));
+            servers.Add(ParseServer(text, Fail) with { Order = servers.Count });
         }
         // nutcracker sorts by name (shorter first, then bytewise) to find duplicates, and keeps that order: modula
         // and the server indexes depend on it.

@@ -3,8 +3,11 @@ using Tessera.Core.Hashing;
 
 namespace Tessera.Proxy.Config;
 
-/// <summary>One backend of a pool: the <c>host:port:weight [name]</c> line of nutcracker's <c>servers:</c>.</summary>
-public sealed record ServerConfig(string Host, int Port, int Weight, string Name, string? UnixPath)
+/// <summary>
+/// One backend of a pool: the <c>host:port:weight [name]</c> line of nutcracker's <c>servers:</c>. Order is its
+/// position as written (slot and range tables follow it; nutcracker's own order is by name).
+/// </summary>
+public sealed record ServerConfig(string Host, int Port, int Weight, string Name, string? UnixPath, int Order = 0)
 {
     /// <summary>The address part as configured ("host:port:weight"), nutcracker's "pname" in stats.</summary>
     public string Address => UnixPath is null ? $"{Host}:{Port}:{Weight}" : $"{UnixPath}:{Weight}";
@@ -62,6 +65,12 @@ public sealed record PoolConfig
 
     /// <summary>Most client connections the pool accepts; 0 = no limit.</summary>
     public int ClientConnections { get; init; }
+
+    /// <summary>Slots of a <c>distribution: slots</c> pool (Tessera's <c>slots:</c>; 1024 as Codis, or 16384 with CRC16).</summary>
+    public int Slots { get; init; } = 1024;
+
+    /// <summary>Key-id ranges of a <c>distribution: range</c> pool, one per server in written order (<c>key_ranges:</c>).</summary>
+    public IReadOnlyList<(long Low, long High)> KeyRanges { get; init; } = [];
 
     /// <summary>
     /// Seeds of a Redis Cluster the pool fronts (Tessera's <c>cluster:</c> directive, "host:port,host:port"): keys go

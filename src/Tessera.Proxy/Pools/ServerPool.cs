@@ -13,6 +13,8 @@ public sealed class ServerPool
     private volatile KeyPlacement _placement;
     private long _nextReadmitMs;
     private volatile Backend[] _backends;
+    private readonly SlotTable? _slots;
+    private readonly RangeTable? _ranges;
 
     public ServerPool(PoolConfig config, int index)
     {
@@ -22,6 +24,11 @@ public sealed class ServerPool
             ? config.ClusterSeeds.Select(seed => SeedServer(seed.Host, seed.Port)).ToList()
             : config.Servers;
         _backends = [.. servers.Select((server, i) => new Backend(server, i))];
+        var written = _backends.OrderBy(b => b.Config.Order).Select(b => b.Index).ToList();
+        _slots = config.Distribution == DistributionKind.Slots ? new SlotTable(config.Slots, written) : null;
+        _ranges = config.Distribution == DistributionKind.Range
+            ? new RangeTable(config.KeyRanges.Select((range, i) => (range.Low, range.High, written[i])))
+            : null;
         _placement = BuildPlacement(0);
         Cluster = config.ClusterSeeds.Count > 0 ? new ClusterSlotMap(this) : null;
     }
@@ -162,6 +169,6 @@ public sealed class ServerPool
             }
         }
         Volatile.Write(ref _nextReadmitMs, next);
-        return new KeyPlacement(Config.Hash, Config.HashTag, Config.Distribution, Backends.Count, live);
+        return new KeyPlacement(Config.Hash, Config.HashTag, Config.Distribution, Backends.Count, live, _slots, _ranges);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Tessera.Core.Commands;
+using Tessera.Core.Distribution;
 using Tessera.Core.Hashing;
 using Tessera.Proxy.Networking;
 using Tessera.Proxy.Pools;
@@ -378,7 +379,10 @@ internal sealed class RequestRouter(ProxyLoop loop)
     private void NoLiveServer(ClientConnection client)
     {
         Interlocked.Increment(ref client.Pool.Stats.ForwardError);
-        Local(client).WriteError(client.Pool.Cluster is null ? $"ERR no live servers in pool '{client.Pool.Name}'" : "CLUSTERDOWN Hash slot not served");
+        var pool = client.Pool;
+        Local(client).WriteError(pool.Cluster is not null ? "CLUSTERDOWN Hash slot not served"
+            : pool.Config.Distribution == DistributionKind.Range ? $"ERR no live server for the key's id range in pool '{pool.Name}'"
+            : $"ERR no live servers in pool '{pool.Name}'");
     }
 
     /// <summary>A fragment will not be answered: its request fails with <paramref name="reason"/>.</summary>
