@@ -5,10 +5,11 @@ using Xunit;
 
 namespace Tessera.Server.Tests;
 
-/// <summary><c>tessera up</c>: a local cluster of 3 masters and 3 replicas that forms, serves, stops and rejoins.</summary>
+/// <summary><c>tessera up</c>: a local cluster of 3 masters and 3 replicas (and a proxy) that forms, serves, stops and rejoins.</summary>
 public sealed class UpTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("tessera-up-").FullName;
+    private readonly int _proxyPort = FreePort.Next();
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
@@ -32,6 +33,12 @@ public sealed class UpTests : IDisposable
                 Thread.Sleep(100);
             }
             Assert.Equal(3, client.Call("CLUSTER", "SHARDS").Items.Count);
+            // The proxy in front serves clients that know nothing of the cluster, keys of every master included.
+            RedisServerProcess.WaitUntilReady(_proxyPort);
+            using var plain = new RespClient(_proxyPort);
+            var keys = Enumerable.Range(0, 300).Select(i => "p" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal("OK", plain.Call(["MSET", .. keys.SelectMany(k => new[] { k, k })]).Text);
+            Assert.Equal(keys, plain.Call(["MGET", .. keys]).Items.Select(v => v.Text));
             Stop(up);
         }
         using (var up = Start(port))
@@ -62,7 +69,8 @@ public sealed class UpTests : IDisposable
 
     private Process Start(int port)
     {
-        var process = TesseraProcess.Launch("up", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", _directory);
+        var process = TesseraProcess.Launch("up", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", _directory,
+            "--proxy-port", _proxyPort.ToString(CultureInfo.InvariantCulture));
         RedisServerProcess.WaitUntilReady(port, timeoutMs: 30000);
         return process;
     }
