@@ -19,6 +19,11 @@ internal sealed unsafe class ProxyLoop : IDisposable
     private const int MaxEvents = 256;
     private const int AcceptsPerWake = 64;
     private const int TimerMs = 100;
+    private const int MaxSpareReplies = 4096;
+
+    /// <summary>Input buffer size; a buffer grown past <see cref="MaxIdleInputBytes"/> for a large request is given back once empty.</summary>
+    private const int InputBytes = 16 * 1024;
+    private const int MaxIdleInputBytes = 64 * 1024;
 
     private readonly ProxyServer _server;
     private readonly int _epoll;
@@ -51,6 +56,9 @@ internal sealed unsafe class ProxyLoop : IDisposable
     }
 
     public RequestRouter Router { get; }
+
+    /// <summary>The proxy this loop belongs to (for the admin command).</summary>
+    public ProxyServer Server => _server;
 
     public void Start() => _thread.Start();
 
@@ -141,7 +149,11 @@ internal sealed unsafe class ProxyLoop : IDisposable
     public void Recycle(PendingReply reply)
     {
         reply.Recycle();
-        _spareReplies.Push(reply);
+        // Spares beyond what a busy loop reuses are left to the GC: memory comes back when load drops.
+        if (_spareReplies.Count < MaxSpareReplies)
+        {
+            _spareReplies.Push(reply);
+        }
     }
 
     public void MarkDirty(ClientConnection client)
@@ -399,6 +411,10 @@ internal sealed unsafe class ProxyLoop : IDisposable
         }
         client.InputEnd += (int)n;
         Router.ProcessInput(client);
+        if (client.InputEnd == 0 && client.Input.Length > MaxIdleInputBytes)
+        {
+            client.Input = new byte[InputBytes];
+        }
         MarkDirty(client);
     }
 
@@ -474,6 +490,10 @@ internal sealed unsafe class ProxyLoop : IDisposable
             }
             if (connection.InputEnd < connection.Input.Length)
             {
+                if (connection.InputEnd == 0 && connection.Input.Length > MaxIdleInputBytes)
+                {
+                    connection.Input = new byte[InputBytes];
+                }
                 return;
             }
         }
