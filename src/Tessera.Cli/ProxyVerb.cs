@@ -78,14 +78,7 @@ internal static class ProxyVerb
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            try
-            {
-                proxy.Reload();
-            }
-            catch (ProxyConfigException e)
-            {
-                ProxyLog.Warning($"reload refused, the running configuration stays: {e.Message}");
-            }
+            proxy.TryReload(out _);
         });
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

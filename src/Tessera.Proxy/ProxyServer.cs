@@ -64,6 +64,25 @@ public sealed class ProxyServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Reload"/> for SIGHUP and PROXY RELOAD: false with the reason (logged) when the file is refused, the
+    /// running configuration then staying.
+    /// </summary>
+    public bool TryReload(out string report)
+    {
+        try
+        {
+            report = Reload();
+            return true;
+        }
+        catch (ProxyConfigException e)
+        {
+            report = $"reload refused, the running configuration stays: {e.Message}";
+            ProxyLog.Warning(report);
+            return false;
+        }
+    }
+
     private void Apply(IReadOnlyList<PoolConfig> configs)
     {
         var pools = configs.Select((config, i) => new ServerPool(config, i)).ToList();

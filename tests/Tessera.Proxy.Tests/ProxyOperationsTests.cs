@@ -124,6 +124,14 @@ public sealed class ProxyOperationsTests
         using var added = backends.Servers[3].Connect();
         Assert.InRange(added.Call("DBSIZE").Integer, 20, 100);
         Assert.All(client.Call(["MGET", .. keys]).Items, value => Assert.Equal("w", value.Text));
+
+        // The admin command does the same from a client, and reports.
+        Assert.Equal("pool 'pool': 4 -> 4 servers, 0 of 100000 sampled keys (0.00%) change backend", client.Call("PROXY", "RELOAD").Text);
+        File.WriteAllText(path, "pool:\n  listen: 127.0.0.1:1\n");
+        var refused = client.Call("PROXY", "RELOAD");
+        Assert.True(refused.IsError);
+        Assert.StartsWith("ERR reload refused, the running configuration stays:", refused.Text, StringComparison.Ordinal);
+        Assert.Equal("w", client.Call("GET", "k1").Text);
     }
 
     [Fact]

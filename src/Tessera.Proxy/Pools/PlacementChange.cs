@@ -22,7 +22,7 @@ public static class PlacementChange
             return $"pool '{after.Name}' fronts a cluster of {after.Cluster.Masters.Count} masters (placement follows the cluster)";
         }
         var moved = MovedShare(before, after);
-        return $"pool '{after.Name}': {before.Backends.Count} -> {after.Backends.Count} servers, {moved * SampleKeys:F0} of {SampleKeys} sampled keys ({moved:P2}) change backend";
+        return $"pool '{after.Name}': {before.Backends.Count} -> {after.Backends.Count} servers, {moved * SampleKeys:F0} of {SampleKeys} sampled keys ({moved * 100:F2}%) change backend";
     }
 
     /// <summary>The share of sampled keys whose backend (by address) differs between the two pools.</summary>

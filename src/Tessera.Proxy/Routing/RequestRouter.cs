@@ -74,6 +74,18 @@ internal sealed class RequestRouter(ProxyLoop loop)
         }
         if (command is null)
         {
+            if (Ascii.EqualsIgnoreCase(request[0], "PROXY"u8))
+            {
+                if (client.Authenticated)
+                {
+                    AdminCommand(client);
+                }
+                else
+                {
+                    Local(client).WriteError("NOAUTH Authentication required.");
+                }
+                return;
+            }
             Local(client).WriteError(UnknownCommand(request));
             return;
         }
@@ -112,6 +124,32 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 Local(client).WriteError($"ERR command '{command.FullName}' is not supported by the proxy");
                 break;
         }
+    }
+
+    /// <summary>
+    /// PROXY RELOAD: the admin twin of SIGHUP. The reload waits for every loop (this one included), so it runs on
+    /// the thread pool and its outcome comes back to this loop as the client's reply, in order.
+    /// </summary>
+    private void AdminCommand(ClientConnection client)
+    {
+        var request = client.Request;
+        if (request.Count != 2 || !Ascii.EqualsIgnoreCase(request[1], "RELOAD"u8))
+        {
+            Local(client).WriteError("ERR unknown subcommand or wrong number of arguments for 'proxy'. Try PROXY RELOAD.");
+            return;
+        }
+        var reply = Begin(client, ReplyMerge.Pass, 1);
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            var outcome = loop.Server.TryReload(out var report)
+                ? "+" + report.ReplaceLineEndings(" ") + "\r\n"
+                : "-ERR " + report.ReplaceLineEndings(" ") + "\r\n";
+            loop.Post(() =>
+            {
+                reply.Deliver(0, Encoding.UTF8.GetBytes(outcome));
+                AfterDelivery(reply);
+            });
+        });
     }
 
     /// <summary>Starts a reply the proxy writes itself, in order behind the replies still owed.</summary>
