@@ -12,7 +12,7 @@ public sealed class ServerOptions
     public const string Version = "0.1.0";
 
     /// <summary>The Redis version Tessera is compatible with, reported where clients look for it (HELLO, INFO).</summary>
-    public const string RedisVersion = "7.0.15";
+    public const string RedisVersion = Tessera.Core.Commands.CommandReplies.RedisVersion;
 
     private ServerOptions(ServerConfig config, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, string> renamed, IReadOnlyList<string[]> users, string? configFile)
     {

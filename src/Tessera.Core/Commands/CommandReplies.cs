@@ -10,6 +10,29 @@ namespace Tessera.Core.Commands;
 /// </summary>
 public static class CommandReplies
 {
+    /// <summary>The Redis version Tessera's node and proxy behave like and report (INFO, HELLO).</summary>
+    public const string RedisVersion = "7.0.15";
+
+    /// <summary>HELLO's reply as a standalone master gives it (server, version, proto, id, mode, role, modules).</summary>
+    public static void WriteHello(RespWriter w, long protocol, long id)
+    {
+        w.WriteMapHeader(7);
+        w.WriteBulk("server"u8);
+        w.WriteBulk("redis"u8);
+        w.WriteBulk("version"u8);
+        w.WriteBulk(RedisVersion);
+        w.WriteBulk("proto"u8);
+        w.WriteInteger(protocol);
+        w.WriteBulk("id"u8);
+        w.WriteInteger(id);
+        w.WriteBulk("mode"u8);
+        w.WriteBulk("standalone"u8);
+        w.WriteBulk("role"u8);
+        w.WriteBulk("master"u8);
+        w.WriteBulk("modules"u8);
+        w.WriteArrayHeader(0);
+    }
+
     /// <summary>One COMMAND INFO entry: name, arity, flags, first/last/step, ACL categories, tips, key specs, subcommands.</summary>
     public static void WriteInfo(RespWriter w, CommandInfo command, Func<CommandInfo, bool> include)
     {

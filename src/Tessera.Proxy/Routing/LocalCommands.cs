@@ -12,9 +12,6 @@ namespace Tessera.Proxy.Routing;
 /// </summary>
 internal static class LocalCommands
 {
-    /// <summary>The Redis version the proxy reports, the one it behaves like.</summary>
-    public const string RedisVersion = "7.0.15";
-
     public static void Answer(RequestRouter router, ClientConnection client, CommandInfo command)
     {
         var request = client.Request;
@@ -121,21 +118,7 @@ internal static class LocalCommands
             reply.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
             return;
         }
-        reply.WriteArrayHeader(14);
-        reply.WriteBulk("server"u8);
-        reply.WriteBulk("redis"u8);
-        reply.WriteBulk("version"u8);
-        reply.WriteBulk(RedisVersion);
-        reply.WriteBulk("proto"u8);
-        reply.WriteInteger(2);
-        reply.WriteBulk("id"u8);
-        reply.WriteInteger(client.Fd);
-        reply.WriteBulk("mode"u8);
-        reply.WriteBulk("standalone"u8);
-        reply.WriteBulk("role"u8);
-        reply.WriteBulk("master"u8);
-        reply.WriteBulk("modules"u8);
-        reply.WriteArrayHeader(0);
+        CommandReplies.WriteHello(reply, 2, client.Fd);
     }
 
     private static string Info(ClientConnection client)
@@ -144,7 +127,7 @@ internal static class LocalCommands
         var live = pool.LiveServers;
         var text = new StringBuilder();
         text.Append("# Server\r\n")
-            .Append("redis_version:").Append(RedisVersion).Append("\r\n")
+            .Append("redis_version:").Append(CommandReplies.RedisVersion).Append("\r\n")
             .Append("tessera_version:").Append(typeof(LocalCommands).Assembly.GetName().Version?.ToString(3)).Append("\r\n")
             .Append("redis_mode:proxy\r\n")
             .Append("process_id:").Append(Environment.ProcessId).Append("\r\n")

@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Core.Commands;
 using Tessera.Resp;
 using Tessera.Server.Sessions;
 
@@ -155,21 +156,6 @@ internal static class ConnectionCommands
         {
             c.Session.Protocol = (int)version;
         }
-        var w = c.Reply;
-        w.WriteMapHeader(7);
-        w.WriteBulk("server"u8);
-        w.WriteBulk("redis"u8);
-        w.WriteBulk("version"u8);
-        w.WriteBulk(ServerOptions.RedisVersion);
-        w.WriteBulk("proto"u8);
-        w.WriteInteger(c.Session.Protocol);
-        w.WriteBulk("id"u8);
-        w.WriteInteger(c.Session.Id);
-        w.WriteBulk("mode"u8);
-        w.WriteBulk("standalone"u8);
-        w.WriteBulk("role"u8);
-        w.WriteBulk("master"u8);
-        w.WriteBulk("modules"u8);
-        w.WriteArrayHeader(0);
+        CommandReplies.WriteHello(c.Reply, c.Session.Protocol, c.Session.Id);
     }
 }
