@@ -18,8 +18,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private const int AcceptsPerWake = 64;
 
     private readonly TesseraServer _server;
-    private readonly int _epoll;
-    private readonly int _eventFd;
+    private readonly EpollSet _epollSet = new();
     private readonly Thread _thread;
     private readonly ConcurrentQueue<SocketConnection> _mailbox = new();
     private int _signaled;
@@ -34,13 +33,6 @@ internal sealed unsafe class EventLoop : IDisposable
     public EventLoop(TesseraServer server, int index)
     {
         _server = server;
-        _epoll = Native.EpollCreate1(0x80000);
-        _eventFd = Native.EventFd(0, 0x80000 | 0x800);
-        if (_epoll < 0 || _eventFd < 0)
-        {
-            throw new IOException($"cannot create epoll/eventfd: errno {Marshal.GetLastPInvokeError()}");
-        }
-        Native.Control(_epoll, Native.EpollCtlAdd, _eventFd, Native.EpollIn);
         _thread = new Thread(Run) { Name = $"tessera-io-{index}", IsBackground = true };
     }
 
@@ -56,13 +48,13 @@ internal sealed unsafe class EventLoop : IDisposable
     public void AddListener(Listener listener)
     {
         _listenerFds = [.. _listenerFds, listener.Fd];
-        Native.Control(_epoll, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
+        Native.Control(_epollSet.Fd, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
     }
 
     /// <summary>Stops accepting on <paramref name="listener"/>.</summary>
     public void RemoveListener(Listener listener)
     {
-        Native.Control(_epoll, Native.EpollCtlDel, listener.Fd, 0);
+        Native.Control(_epollSet.Fd, Native.EpollCtlDel, listener.Fd, 0);
         _listenerFds = [.. _listenerFds.Where(fd => fd != listener.Fd)];
     }
 
@@ -72,8 +64,7 @@ internal sealed unsafe class EventLoop : IDisposable
         _mailbox.Enqueue(connection);
         if (Interlocked.Exchange(ref _signaled, 1) == 0)
         {
-            ulong one = 1;
-            Native.Write(_eventFd, (byte*)&one, 8);
+            _epollSet.Wake();
         }
     }
 
@@ -81,19 +72,14 @@ internal sealed unsafe class EventLoop : IDisposable
     public void Stop()
     {
         _stopping = true;
-        ulong one = 1;
-        Native.Write(_eventFd, (byte*)&one, 8);
+        _epollSet.Wake();
         if (Thread.CurrentThread != _thread && _thread.IsAlive)
         {
             _thread.Join();
         }
     }
 
-    public void Dispose()
-    {
-        Native.Close(_eventFd);
-        Native.Close(_epoll);
-    }
+    public void Dispose() => _epollSet.Dispose();
 
     private void Run()
     {
@@ -103,7 +89,7 @@ internal sealed unsafe class EventLoop : IDisposable
         {
             while (!_stopping)
             {
-                var n = Native.EpollWait(_epoll, buffer, MaxEvents, -1);
+                var n = Native.EpollWait(_epollSet.Fd, buffer, MaxEvents, -1);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Native.EIntr)
@@ -137,10 +123,9 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void Dispatch(int fd, uint flags)
     {
-        if (fd == _eventFd)
+        if (fd == _epollSet.WakeFd)
         {
-            ulong value;
-            Native.Read(_eventFd, (byte*)&value, 8);
+            _epollSet.ClearWake();
             Volatile.Write(ref _signaled, 0);
             while (_mailbox.TryDequeue(out var posted))
             {
@@ -204,7 +189,7 @@ internal sealed unsafe class EventLoop : IDisposable
             }
             _connections[fd] = connection;
             connection.Interest = Native.EpollIn | Native.EpollRdHup;
-            Native.Control(_epoll, Native.EpollCtlAdd, fd, connection.Interest);
+            Native.Control(_epollSet.Fd, Native.EpollCtlAdd, fd, connection.Interest);
         }
     }
 
@@ -395,7 +380,7 @@ internal sealed unsafe class EventLoop : IDisposable
         if (want != connection.Interest)
         {
             connection.Interest = want;
-            Native.Control(_epoll, Native.EpollCtlMod, connection.Fd, want);
+            Native.Control(_epollSet.Fd, Native.EpollCtlMod, connection.Fd, want);
         }
     }
 
