@@ -28,9 +28,8 @@ internal sealed class BackendConnection(ServerPool pool, Backend backend, Socket
     /// <summary>Requests written and not yet sent.</summary>
     public RespWriter Output { get; } = new();
 
-    public byte[] Input = new byte[16 * 1024];
-    public int InputStart;
-    public int InputEnd;
+    /// <summary>What was read and not yet handled.</summary>
+    public ReadBuffer Input { get; } = new();
 
     /// <summary>False until the non-blocking connect completed.</summary>
     public bool Connected { get; set; }

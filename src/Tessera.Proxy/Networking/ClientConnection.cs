@@ -28,9 +28,8 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
 
     public int Fd { get; } = fd;
 
-    public byte[] Input = new byte[16 * 1024];
-    public int InputStart;
-    public int InputEnd;
+    /// <summary>What was read and not yet handled.</summary>
+    public ReadBuffer Input { get; } = new();
 
     public RequestParser Parser { get; } = new();
 

@@ -21,13 +21,9 @@ internal sealed unsafe class ProxyLoop : IDisposable
     private const int TimerMs = 100;
     private const int MaxSpareReplies = 4096;
 
-    /// <summary>Input buffer size; a buffer grown past <see cref="MaxIdleInputBytes"/> for a large request is given back once empty.</summary>
-    private const int InputBytes = 16 * 1024;
-    private const int MaxIdleInputBytes = 64 * 1024;
 
     private readonly ProxyServer _server;
-    private readonly int _epoll;
-    private readonly int _eventFd;
+    private readonly EpollSet _epollSet = new();
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Action> _mailbox = new();
     private readonly List<BackendConnection> _dirtyBackends = [];
@@ -44,13 +40,6 @@ internal sealed unsafe class ProxyLoop : IDisposable
     public ProxyLoop(ProxyServer server, int index)
     {
         _server = server;
-        _epoll = Native.EpollCreate1(0x80000);
-        _eventFd = Native.EventFd(0, 0x80000 | 0x800);
-        if (_epoll < 0 || _eventFd < 0)
-        {
-            throw new IOException($"cannot create epoll/eventfd: errno {Marshal.GetLastPInvokeError()}");
-        }
-        Native.Control(_epoll, Native.EpollCtlAdd, _eventFd, Native.EpollIn);
         _thread = new Thread(Run) { Name = $"tessera-proxy-{index}", IsBackground = true };
         Router = new RequestRouter(this);
     }
@@ -66,8 +55,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
     public void Post(Action action)
     {
         _mailbox.Enqueue(action);
-        ulong one = 1;
-        Native.Write(_eventFd, (byte*)&one, 8);
+        _epollSet.Wake();
     }
 
     /// <summary>Serves <paramref name="pools"/> from now on: listeners and backend connection tables follow them.</summary>
@@ -75,13 +63,13 @@ internal sealed unsafe class ProxyLoop : IDisposable
     {
         foreach (var fd in _listeners.Keys)
         {
-            Native.Control(_epoll, Native.EpollCtlDel, fd, 0);
+            Native.Control(_epollSet.Fd, Native.EpollCtlDel, fd, 0);
         }
         _listeners.Clear();
         foreach (var (listener, pool) in listeners)
         {
             _listeners[listener.Fd] = pool;
-            Native.Control(_epoll, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
+            Native.Control(_epollSet.Fd, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
         }
         // A reload brings new pool objects: clients move to the pool of the same name (or are closed when it is
         // gone); connections of the old pools finish the requests they carry, then close.
@@ -137,11 +125,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Native.Close(_eventFd);
-        Native.Close(_epoll);
-    }
+    public void Dispose() => _epollSet.Dispose();
 
     /// <summary>A reply object from this loop's spares.</summary>
     public PendingReply RentReply() => _spareReplies.Count > 0 ? _spareReplies.Pop() : new PendingReply();
@@ -162,6 +146,16 @@ internal sealed unsafe class ProxyLoop : IDisposable
         {
             client.Dirty = true;
             _dirtyClients.Add(client);
+        }
+    }
+
+    /// <summary>Queues <paramref name="connection"/> to be flushed at the end of this batch of events.</summary>
+    private void MarkDirty(BackendConnection connection)
+    {
+        if (!connection.Dirty)
+        {
+            connection.Dirty = true;
+            _dirtyBackends.Add(connection);
         }
     }
 
@@ -202,11 +196,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
     {
         connection.Expect(reply, fragment, Stopwatch.GetTimestamp());
         Interlocked.Increment(ref connection.Backend.Stats.Requests);
-        if (!connection.Dirty)
-        {
-            connection.Dirty = true;
-            _dirtyBackends.Add(connection);
-        }
+        MarkDirty(connection);
     }
 
     private BackendConnection? Connect(ServerPool pool, Backend backend)
@@ -245,7 +235,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
         var connection = new BackendConnection(pool, backend, socket);
         Register(connection.Fd, connection);
         connection.Interest = Native.EpollIn | Native.EpollOut | Native.EpollRdHup;
-        Native.Control(_epoll, Native.EpollCtlAdd, connection.Fd, connection.Interest);
+        Native.Control(_epollSet.Fd, Native.EpollCtlAdd, connection.Fd, connection.Interest);
         RequestRouter.WritePreamble(connection);
         return connection;
     }
@@ -267,7 +257,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
         {
             while (!_stopping)
             {
-                var n = Native.EpollWait(_epoll, buffer, MaxEvents, TimerMs);
+                var n = Native.EpollWait(_epollSet.Fd, buffer, MaxEvents, TimerMs);
                 if (n < 0 && Marshal.GetLastPInvokeError() != Native.EIntr)
                 {
                     break;
@@ -303,10 +293,9 @@ internal sealed unsafe class ProxyLoop : IDisposable
 
     private void Dispatch(int fd, uint flags)
     {
-        if (fd == _eventFd)
+        if (fd == _epollSet.WakeFd)
         {
-            ulong value;
-            Native.Read(_eventFd, (byte*)&value, 8);
+            _epollSet.ClearWake();
             while (_mailbox.TryDequeue(out var action))
             {
                 action();
@@ -339,10 +328,9 @@ internal sealed unsafe class ProxyLoop : IDisposable
                 {
                     ReadBackend(backend);
                 }
-                if (!backend.Closed && backend.Connected && (flags & Native.EpollOut) != 0 && !backend.Dirty)
+                if (!backend.Closed && backend.Connected && (flags & Native.EpollOut) != 0)
                 {
-                    backend.Dirty = true;
-                    _dirtyBackends.Add(backend);
+                    MarkDirty(backend);
                 }
                 break;
         }
@@ -375,7 +363,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
             var client = new ClientConnection(this, pool, fd) { Authenticated = pool.Config.RedisAuth.Length == 0 };
             Register(fd, client);
             client.Interest = Native.EpollIn | Native.EpollRdHup;
-            Native.Control(_epoll, Native.EpollCtlAdd, fd, client.Interest);
+            Native.Control(_epollSet.Fd, Native.EpollCtlAdd, fd, client.Interest);
         }
     }
 
@@ -390,50 +378,19 @@ internal sealed unsafe class ProxyLoop : IDisposable
             }
             return;
         }
-        if (client.InputEnd == client.Input.Length)
+        var n = client.Input.Receive(client.Fd, client.Parser.BytesNeeded);
+        if (n == 0)
         {
-            GrowInput(ref client.Input, ref client.InputStart, ref client.InputEnd, client.Parser.BytesNeeded);
+            return;
         }
-        nint n;
-        fixed (byte* p = &client.Input[client.InputEnd])
+        if (n < 0)
         {
-            n = Native.Recv(client.Fd, p, client.Input.Length - client.InputEnd, 0);
-        }
-        if (n <= 0)
-        {
-            if (n < 0 && Marshal.GetLastPInvokeError() is Native.EAgain or Native.EIntr)
-            {
-                return;
-            }
             Interlocked.Increment(ref client.Pool.Stats.ClientEof);
             CloseClient(client);
             return;
         }
-        client.InputEnd += (int)n;
         Router.ProcessInput(client);
-        if (client.InputEnd == 0 && client.Input.Length > MaxIdleInputBytes)
-        {
-            client.Input = new byte[InputBytes];
-        }
         MarkDirty(client);
-    }
-
-    /// <summary>Makes room at the end of an input buffer: compacts, or doubles it (at least to what the parser needs).</summary>
-    private static void GrowInput(ref byte[] buffer, ref int start, ref int end, long needed)
-    {
-        var used = end - start;
-        if (start > 0 && used < buffer.Length / 2 && needed <= buffer.Length)
-        {
-            buffer.AsSpan(start, used).CopyTo(buffer);
-        }
-        else
-        {
-            var grown = new byte[Math.Max(buffer.Length * 2, needed + 1024)];
-            buffer.AsSpan(start, used).CopyTo(grown);
-            buffer = grown;
-        }
-        start = 0;
-        end = used;
     }
 
     private void FinishConnect(BackendConnection connection)
@@ -446,37 +403,24 @@ internal sealed unsafe class ProxyLoop : IDisposable
         }
         connection.Connected = true;
         Interlocked.Increment(ref connection.Backend.Stats.ServerConnections);
-        if (!connection.Dirty)
-        {
-            connection.Dirty = true;
-            _dirtyBackends.Add(connection);
-        }
+        MarkDirty(connection);
     }
 
     private void ReadBackend(BackendConnection connection)
     {
         while (true)
         {
-            if (connection.InputEnd == connection.Input.Length)
+            var n = connection.Input.Receive(connection.Fd);
+            if (n == 0)
             {
-                GrowInput(ref connection.Input, ref connection.InputStart, ref connection.InputEnd, 0);
+                return;
             }
-            nint n;
-            fixed (byte* p = &connection.Input[connection.InputEnd])
+            if (n < 0)
             {
-                n = Native.Recv(connection.Fd, p, connection.Input.Length - connection.InputEnd, 0);
-            }
-            if (n <= 0)
-            {
-                if (n < 0 && Marshal.GetLastPInvokeError() is Native.EAgain or Native.EIntr)
-                {
-                    return;
-                }
                 Interlocked.Increment(ref connection.Backend.Stats.ServerEof);
                 CloseBackend(connection, "Connection reset by the server", countFailure: true);
                 return;
             }
-            connection.InputEnd += (int)n;
             Interlocked.Add(ref connection.Backend.Stats.ResponseBytes, n);
             if (!Router.ProcessReplies(connection))
             {
@@ -488,12 +432,8 @@ internal sealed unsafe class ProxyLoop : IDisposable
                 CloseBackend(connection, "the configuration was reloaded", countFailure: false);
                 return;
             }
-            if (connection.InputEnd < connection.Input.Length)
+            if (!connection.Input.IsFull)
             {
-                if (connection.InputEnd == 0 && connection.Input.Length > MaxIdleInputBytes)
-                {
-                    connection.Input = new byte[InputBytes];
-                }
                 return;
             }
         }
@@ -547,7 +487,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
         if (want != connection.Interest)
         {
             connection.Interest = want;
-            Native.Control(_epoll, Native.EpollCtlMod, connection.Fd, want);
+            Native.Control(_epollSet.Fd, Native.EpollCtlMod, connection.Fd, want);
         }
     }
 
@@ -576,7 +516,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
             return;
         }
         // Backpressure lifted: requests already buffered go on before the socket is read again.
-        if (client.WantsInput && client.InputEnd > client.InputStart && (client.Interest & Native.EpollIn) == 0)
+        if (client.WantsInput && !client.Input.IsEmpty && (client.Interest & Native.EpollIn) == 0)
         {
             Router.ProcessInput(client);
         }
@@ -584,7 +524,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
         if (want != client.Interest)
         {
             client.Interest = want;
-            Native.Control(_epoll, Native.EpollCtlMod, client.Fd, want);
+            Native.Control(_epollSet.Fd, Native.EpollCtlMod, client.Fd, want);
         }
     }
 

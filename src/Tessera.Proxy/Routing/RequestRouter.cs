@@ -33,33 +33,26 @@ internal sealed class RequestRouter(ProxyLoop loop)
     /// <summary>Handles every complete request in the client's input.</summary>
     public void ProcessInput(ClientConnection client)
     {
-        while (client.WantsInput && client.InputStart < client.InputEnd)
+        var input = client.Input;
+        while (client.WantsInput && !input.IsEmpty)
         {
-            var status = client.Parser.Parse(client.Input, client.InputStart, client.InputEnd, client.Request, out var consumed);
+            var status = client.Parser.Parse(input.Bytes, input.Start, input.End, client.Request, out var consumed);
             switch (status)
             {
                 case ParseStatus.Incomplete:
-                    if (client.InputStart == client.InputEnd)
-                    {
-                        client.InputStart = client.InputEnd = 0;
-                    }
                     return;
                 case ParseStatus.Skipped:
-                    client.InputStart += consumed;
+                    input.Consume(consumed);
                     continue;
                 case ParseStatus.Error:
                     Local(client).WriteError($"ERR Protocol error: {client.Parser.Error}");
                     Interlocked.Increment(ref client.Pool.Stats.ClientErr);
                     client.CloseAfterReplies = true;
-                    client.InputStart = client.InputEnd;
+                    input.Discard();
                     return;
             }
-            Dispatch(client, client.Input.AsSpan(client.InputStart, consumed));
-            client.InputStart += consumed;
-        }
-        if (client.InputStart == client.InputEnd)
-        {
-            client.InputStart = client.InputEnd = 0;
+            Dispatch(client, input.Bytes.AsSpan(input.Start, consumed));
+            input.Consume(consumed);
         }
     }
 
@@ -459,9 +452,10 @@ internal sealed class RequestRouter(ProxyLoop loop)
     public bool ProcessReplies(BackendConnection connection)
     {
         var stats = connection.Backend.Stats;
-        while (connection.InputStart < connection.InputEnd)
+        var input = connection.Input;
+        while (!input.IsEmpty)
         {
-            var data = connection.Input.AsSpan(connection.InputStart, connection.InputEnd - connection.InputStart);
+            var data = input.Pending;
             var length = ReplyScanner.Measure(data);
             if (length == 0)
             {
@@ -472,7 +466,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 return false;
             }
             var bytes = data[..length];
-            connection.InputStart += length;
+            input.Consume(length);
             var entry = connection.Dequeue();
             if (entry.Reply is null)
             {
@@ -503,10 +497,6 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 reply.Deliver(entry.Fragment, bytes);
                 AfterDelivery(reply);
             }
-        }
-        if (connection.InputStart == connection.InputEnd)
-        {
-            connection.InputStart = connection.InputEnd = 0;
         }
         return true;
     }
