@@ -12,12 +12,32 @@ public static class FreePort
 
     private static int _next = First + Random.Shared.Next(Last - First);
 
-    /// <summary>A port nobody listens on right now (asked of the kernel, then released).</summary>
+    /// <summary>Other servers' ports come from [NextFirst, First), also below the ephemeral range (their +10000 too).</summary>
+    private const int NextFirst = 12700;
+
+    private static int _nextServer = NextFirst + Random.Shared.Next(First - NextFirst);
+
+    /// <summary>
+    /// A port nobody listens on right now, for a server a test starts. Not one of the kernel's ephemeral ports: a
+    /// port asked of the kernel and released can be taken by the next outgoing connection (parallel tests make many)
+    /// before the server binds it. Each call in this process gets a port no other call got.
+    /// </summary>
     public static int Next()
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var port = Interlocked.Increment(ref _nextServer);
+            if (port >= First)
+            {
+                Interlocked.CompareExchange(ref _nextServer, NextFirst, port);
+                continue;
+            }
+            if (IsFree(port))
+            {
+                return port;
+            }
+        }
+        throw new InvalidOperationException("no free ports");
     }
 
     /// <summary>
