@@ -38,7 +38,18 @@ public sealed class RedisServerProcess : IDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        WaitUntilReady(Port);
+        try
+        {
+            WaitUntilReady(Port);
+        }
+        catch
+        {
+            // A server that never answers (bad options, a password set at start) must not outlive the test.
+            _process.Kill();
+            _process.Dispose();
+            System.IO.Directory.Delete(Directory, recursive: true);
+            throw;
+        }
     }
 
     public int Port { get; }
