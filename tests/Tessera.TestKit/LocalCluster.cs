@@ -43,6 +43,17 @@ public sealed class LocalCluster : IDisposable
                     throw new InvalidOperationException($"node {node.Port} did not reach cluster_state:ok");
                 }
             }
+            // cluster_state is ok once the masters serve every slot, which can be before every master has heard of
+            // its replicas; tests that ask a master for its replicas need them known.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!Masters().All(master => ReplicaCount(master) == replicasPerMaster))
+            {
+                if (clock.ElapsedMilliseconds > 30_000)
+                {
+                    throw new InvalidOperationException("the masters did not learn their replicas within 30 s");
+                }
+                Thread.Sleep(50);
+            }
         }
         catch
         {
@@ -52,6 +63,12 @@ public sealed class LocalCluster : IDisposable
     }
 
     public long NodeTimeoutMs { get; }
+
+    private static int ReplicaCount(TesseraProcess master)
+    {
+        using var connection = master.Connect();
+        return connection.Call("CLUSTER", "REPLICAS", connection.Call("CLUSTER", "MYID").Text!).Items.Count;
+    }
 
     /// <summary>
     /// Starts one more cluster-enabled node, empty and outside the cluster (for add-node), in a directory of this
