@@ -13,6 +13,28 @@ public static class CommandReplies
     /// <summary>The Redis version Tessera's node and proxy behave like and report (INFO, HELLO).</summary>
     public const string RedisVersion = "7.0.15";
 
+    /// <summary>Redis's reply to an unknown command: its name and the start of its arguments, 128 characters at most.</summary>
+    public static string UnknownCommandError(Request args)
+    {
+        var text = new StringBuilder();
+        for (var i = 1; i < args.Count && text.Length < 128; i++)
+        {
+            text.Append('\'').Append(Truncated(args[i], 128 - text.Length)).Append("' ");
+        }
+        return $"ERR unknown command '{Truncated(args[0], 128)}', with args beginning with: {text}";
+    }
+
+    /// <summary>At most <paramref name="max"/> bytes of an argument as text, as Redis's "%.128s" prints it (up to a NUL).</summary>
+    public static string Truncated(ReadOnlySpan<byte> arg, int max)
+    {
+        var nul = arg.IndexOf((byte)0);
+        if (nul >= 0)
+        {
+            arg = arg[..nul];
+        }
+        return Encoding.Latin1.GetString(arg[..Math.Min(arg.Length, Math.Max(0, max))]);
+    }
+
     /// <summary>HELLO's reply as a standalone master gives it (server, version, proto, id, mode, role, modules).</summary>
     public static void WriteHello(RespWriter w, long protocol, long id)
     {

@@ -79,7 +79,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 }
                 return;
             }
-            Local(client).WriteError(UnknownCommand(request));
+            Local(client).WriteError(CommandReplies.UnknownCommandError(request));
             return;
         }
         if (!command.AcceptsArgumentCount(request.Count))
@@ -513,16 +513,4 @@ internal sealed class RequestRouter(ProxyLoop loop)
             loop.Recycle(reply);
         }
     }
-
-    private static string UnknownCommand(Request request)
-    {
-        var args = new StringBuilder();
-        for (var i = 1; i < request.Count && args.Length < 128; i++)
-        {
-            args.Append('\'').Append(Truncated(request[i])).Append("' ");
-        }
-        return $"ERR unknown command '{Truncated(request[0])}', with args beginning with: {args}";
-    }
-
-    private static string Truncated(ReadOnlySpan<byte> text) => Encoding.Latin1.GetString(text[..Math.Min(text.Length, 128)]);
 }

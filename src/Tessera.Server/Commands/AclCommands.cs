@@ -212,7 +212,7 @@ internal static class AclCommands
         var category = AclCategories.Find(Text(c, 2));
         if (category == 0)
         {
-            c.Error($"ERR Unknown category '{ClientSession.Truncated(c.Arg(2), 128)}'");
+            c.Error($"ERR Unknown category '{CommandReplies.Truncated(c.Arg(2), 128)}'");
             return;
         }
         var members = AclCategories.AllCommands.Where(command => (AclCategories.Of(command) & category) != 0).ToList();

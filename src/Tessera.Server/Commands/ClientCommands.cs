@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Core.Commands;
 using Tessera.Resp;
 using Tessera.Server.Sessions;
 
@@ -132,7 +133,7 @@ internal static class ClientCommands
             var type = c.Arg(3);
             if (!IsClientType(type))
             {
-                c.Error($"ERR Unknown client type '{ClientSession.Truncated(type, int.MaxValue)}'");
+                c.Error($"ERR Unknown client type '{CommandReplies.Truncated(type, int.MaxValue)}'");
                 return;
             }
             var wanted = type.ToArray();
@@ -225,7 +226,7 @@ internal static class ClientCommands
             {
                 if (!IsClientType(value))
                 {
-                    c.Error($"ERR Unknown client type '{ClientSession.Truncated(value, int.MaxValue)}'");
+                    c.Error($"ERR Unknown client type '{CommandReplies.Truncated(value, int.MaxValue)}'");
                     return;
                 }
                 type = value.ToArray();

@@ -134,7 +134,7 @@ internal static class ConnectionCommands
             }
             else
             {
-                c.Error($"ERR Syntax error in HELLO option '{ClientSession.Truncated(c.Arg(j), int.MaxValue)}'");
+                c.Error($"ERR Syntax error in HELLO option '{CommandReplies.Truncated(c.Arg(j), int.MaxValue)}'");
                 return;
             }
         }

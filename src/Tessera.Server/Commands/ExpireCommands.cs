@@ -1,3 +1,4 @@
+using Tessera.Core.Commands;
 using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
@@ -42,7 +43,7 @@ internal static class ExpireCommands
                 : ExpireFlags.None;
             if (!(c.ArgIs(j, "nx"u8) || c.ArgIs(j, "xx"u8) || c.ArgIs(j, "gt"u8) || c.ArgIs(j, "lt"u8)))
             {
-                c.Error("ERR Unsupported option " + ClientSession.Truncated(c.Arg(j), int.MaxValue));
+                c.Error("ERR Unsupported option " + CommandReplies.Truncated(c.Arg(j), int.MaxValue));
                 return;
             }
         }

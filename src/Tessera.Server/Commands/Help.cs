@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Core.Commands;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;
@@ -25,6 +26,6 @@ internal static class Help
     public static void SubcommandSyntaxError(CommandContext c)
     {
         var name = c.Command.Info.Parent?.Name ?? c.Command.Info.Name;
-        c.Error($"ERR unknown subcommand or wrong number of arguments for '{ClientSession.Truncated(c.Arg(1), 128)}'. Try {name.ToUpperInvariant()} HELP.");
+        c.Error($"ERR unknown subcommand or wrong number of arguments for '{CommandReplies.Truncated(c.Arg(1), 128)}'. Try {name.ToUpperInvariant()} HELP.");
     }
 }

@@ -1,3 +1,4 @@
+using Tessera.Core.Commands;
 using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
@@ -214,7 +215,7 @@ internal static class HyperLogLogCommands
             c.Error("ERR The specified key does not exist");
             return;
         }
-        var subcommand = ClientSession.Truncated(c.Arg(1), int.MaxValue);
+        var subcommand = CommandReplies.Truncated(c.Arg(1), int.MaxValue);
         if (c.ArgCount != 3 && (c.ArgIs(1, "getreg"u8) || c.ArgIs(1, "decode"u8) || c.ArgIs(1, "encoding"u8) || c.ArgIs(1, "todense"u8)))
         {
             c.Error($"ERR Wrong number of arguments for the '{subcommand}' subcommand");

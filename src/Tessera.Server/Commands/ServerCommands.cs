@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Core.Commands;
 using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
 
@@ -69,7 +70,7 @@ internal static partial class ServerCommands
         r.Add("latency|reset", c => c.Reply.WriteInteger(0));
         r.Add("latency|doctor", c => c.Reply.WriteVerbatim(
             "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n"u8));
-        r.Add("latency|graph", c => c.Error($"ERR No samples available for event '{ClientSession.Truncated(c.Arg(2), int.MaxValue)}'"));
+        r.Add("latency|graph", c => c.Error($"ERR No samples available for event '{CommandReplies.Truncated(c.Arg(2), int.MaxValue)}'"));
         r.Add("latency|histogram", LatencyHistogram);
         r.Add("latency|help", c => Help.Write(c,
             "DOCTOR",

@@ -1,3 +1,4 @@
+using Tessera.Core.Commands;
 using Tessera.Resp;
 
 namespace Tessera.Server.Sessions;
@@ -21,7 +22,7 @@ internal sealed partial class ClientSession
         }
         if (command?.Handler is null)
         {
-            return $"Unknown command '{Truncated(args[0], 128)}'";
+            return $"Unknown command '{CommandReplies.Truncated(args[0], 128)}'";
         }
         if (!command.Info.AcceptsArgumentCount(args.Count))
         {

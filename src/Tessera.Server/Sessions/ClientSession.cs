@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using Tessera.Core.Commands;
 using Tessera.Resp;
 using Tessera.Server.Commands;
 using Tessera.Server.Logging;
@@ -247,14 +248,14 @@ internal sealed partial class ClientSession
             var sub = command.FindSubcommand(args[1]);
             if (sub is null)
             {
-                Reject(null, $"ERR unknown subcommand '{Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
+                Reject(null, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
                 return true;
             }
             command = sub;
         }
         if (command is null)
         {
-            Reject(null, UnknownCommandError(args));
+            Reject(null, CommandReplies.UnknownCommandError(args));
             return true;
         }
         if (!command.Info.AcceptsArgumentCount(args.Count))
@@ -264,7 +265,7 @@ internal sealed partial class ClientSession
         }
         if (command.Handler is null)
         {
-            Reject(command, $"ERR unknown subcommand '{Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
+            Reject(command, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
             return true;
         }
         if (command.Info.Name == "debug" && !server.AllowsProtected(server.Config.EnableDebugCommand, this))
@@ -527,26 +528,5 @@ internal sealed partial class ClientSession
         _server.Stats.CountError(error[..error.IndexOf(' ')]);
         Output.WriteError(error);
         ApplyReplyMode(replyStart);
-    }
-
-    private static string UnknownCommandError(Request args)
-    {
-        var text = new System.Text.StringBuilder();
-        for (var i = 1; i < args.Count && text.Length < 128; i++)
-        {
-            text.Append('\'').Append(Truncated(args[i], 128 - text.Length)).Append("' ");
-        }
-        return $"ERR unknown command '{Truncated(args[0], 128)}', with args beginning with: {text}";
-    }
-
-    /// <summary>At most <paramref name="max"/> bytes of an argument as text, as Redis's "%.128s" prints it.</summary>
-    internal static string Truncated(ReadOnlySpan<byte> arg, int max)
-    {
-        var nul = arg.IndexOf((byte)0);
-        if (nul >= 0)
-        {
-            arg = arg[..nul];
-        }
-        return System.Text.Encoding.Latin1.GetString(arg[..Math.Min(arg.Length, Math.Max(0, max))]);
     }
 }
