@@ -99,7 +99,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 ForwardByKeys(client, command, raw);
                 break;
             case RouteKind.Fragmented:
-                Fragment(client, route);
+                Fragment(client, command, route);
                 break;
             case RouteKind.FanOut:
                 FanOut(client, route.Merge, raw);
@@ -208,14 +208,14 @@ internal sealed class RequestRouter(ProxyLoop loop)
     }
 
     /// <summary>MGET/MSET/DEL/...: one request per backend with that backend's keys, in the client's order.</summary>
-    private void Fragment(ClientConnection client, CommandRoute route)
+    private void Fragment(ClientConnection client, CommandInfo command, CommandRoute route)
     {
         var request = client.Request;
         var pool = client.Pool;
         var step = route.KeyStep;
         if ((request.Count - 1) % step != 0)
         {
-            Local(client).WriteError($"ERR wrong number of arguments for '{Encoding.ASCII.GetString(request[0]).ToLowerInvariant()}' command");
+            Local(client).WriteError($"ERR wrong number of arguments for '{command.FullName}' command");
             return;
         }
         // Fragments group keys by backend; in front of a cluster by hash slot, since a cluster node refuses a
@@ -257,15 +257,13 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 reply.AddKey(fragment);
             }
         }
-        Interlocked.Add(ref client.Pool.Stats.Fragments, servers.Count);
+        Interlocked.Add(ref pool.Stats.Fragments, servers.Count);
         var name = request[0];
         for (var f = 0; f < servers.Count; f++)
         {
             var keys = _fragmentKeys[f];
-            var connection = loop.ConnectionTo(client.Pool, servers[f]);
-            if (connection is null)
+            if (ConnectionFor(pool, servers[f], reply, f) is not { } connection)
             {
-                FailFragment(reply, f, "Connection refused");
                 continue;
             }
             var fragmentRequest = _scratch;
@@ -333,10 +331,8 @@ internal sealed class RequestRouter(ProxyLoop loop)
     /// <summary>Sends <paramref name="request"/> (a RESP command, or an inline one re-encoded) to <paramref name="server"/> for fragment <paramref name="fragment"/>.</summary>
     public void SendRaw(ClientConnection client, PendingReply reply, int fragment, int server, ReadOnlySpan<byte> request)
     {
-        var connection = loop.ConnectionTo(client.Pool, server);
-        if (connection is null)
+        if (ConnectionFor(client.Pool, server, reply, fragment) is not { } connection)
         {
-            FailFragment(reply, fragment, "Connection refused");
             return;
         }
         if (request[0] == (byte)'*')
@@ -357,6 +353,20 @@ internal sealed class RequestRouter(ProxyLoop loop)
             connection.Output.TakeFrom(_scratch);
         }
         loop.Send(connection, reply, fragment);
+    }
+
+    /// <summary>
+    /// The connection that fragment <paramref name="fragment"/> of <paramref name="reply"/> goes out on; null when
+    /// <paramref name="server"/> cannot be reached, the fragment then failed with "Connection refused".
+    /// </summary>
+    public BackendConnection? ConnectionFor(ServerPool pool, int server, PendingReply reply, int fragment)
+    {
+        var connection = loop.ConnectionTo(pool, server);
+        if (connection is null)
+        {
+            FailFragment(reply, fragment, "Connection refused");
+        }
+        return connection;
     }
 
     /// <summary>Saves the request built in the scratch buffer as <paramref name="fragment"/>'s, for a cluster redirection.</summary>
@@ -382,10 +392,8 @@ internal sealed class RequestRouter(ProxyLoop loop)
         {
             pool.Cluster!.RequestRefresh();
         }
-        var connection = loop.ConnectionTo(pool, target);
-        if (connection is null)
+        if (ConnectionFor(pool, target, reply, fragment) is not { } connection)
         {
-            FailFragment(reply, fragment, "Connection refused");
             return;
         }
         if (ask)

@@ -31,10 +31,8 @@ internal readonly record struct ScanCursor(int Server, int Servers)
         }
         var reply = router.Begin(client, ReplyMerge.Scan, 1);
         reply.ExpectScan(new ScanCursor(server, servers));
-        var connection = client.Loop.ConnectionTo(client.Pool, server);
-        if (connection is null)
+        if (router.ConnectionFor(client.Pool, server, reply, 0) is not { } connection)
         {
-            router.FailFragment(reply, 0, "Connection refused");
             return;
         }
         var output = connection.Output;
