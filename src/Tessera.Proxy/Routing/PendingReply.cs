@@ -11,23 +11,16 @@ namespace Tessera.Proxy.Routing;
 /// </summary>
 internal sealed class PendingReply
 {
-    /// <summary>Reply bytes a spare reply object keeps for its next use; a larger buffer is dropped.</summary>
-    private const int MaxKeptBytes = 64 * 1024;
+    /// <summary>The fragments' replies.</summary>
+    private readonly FragmentBytes _parts = new();
 
-    /// <summary>The fragments' replies, back to back (each reply object keeps its own, so none is rented per request).</summary>
-    private byte[] _parts = [];
-    private int _partsLength;
-    private int[] _partStart = new int[4];
-    private int[] _partLength = new int[4];
+    /// <summary>The fragments' requests (cluster pools, to send again after MOVED or ASK).</summary>
+    private readonly FragmentBytes _requests = new();
+    private int[] _redirects = new int[4];
     private int[] _keyFragment = new int[16];
     private int _keyCount;
     private long _sum;
     private byte[]? _failure;
-    private byte[] _requests = [];
-    private int _requestsLength;
-    private int[] _requestStart = new int[4];
-    private int[] _requestLength = new int[4];
-    private int[] _redirects = new int[4];
     private ScanCursor _scan;
     private bool _local;
 
@@ -44,32 +37,19 @@ internal sealed class PendingReply
     /// <summary>Where a reply the proxy makes itself is written (see <see cref="StartLocal"/>).</summary>
     public RespWriter Reply { get; } = new();
 
-    /// <summary>When the request was sent (Stopwatch ticks), for latency.</summary>
-    public long SentAt { get; set; }
-
     public bool Ready => Outstanding == 0;
 
     /// <summary>Counts a MOVED/ASK redirection of <paramref name="fragment"/>; returns how many it has had.</summary>
     public int Redirected(int fragment) => ++_redirects[fragment];
 
     /// <summary>Keeps fragment <paramref name="fragment"/>'s request, to send again after a cluster redirection.</summary>
-    public void SaveRequest(int fragment, ReadOnlySpan<byte> request)
-    {
-        if (_requests.Length - _requestsLength < request.Length)
-        {
-            Array.Resize(ref _requests, Math.Max(_requestsLength + request.Length, Math.Max(_requests.Length * 2, 64)));
-        }
-        request.CopyTo(_requests.AsSpan(_requestsLength));
-        _requestStart[fragment] = _requestsLength;
-        _requestLength[fragment] = request.Length;
-        _requestsLength += request.Length;
-    }
+    public void SaveRequest(int fragment, ReadOnlySpan<byte> request) => _requests.Set(fragment, request);
 
     /// <summary>True when <paramref name="fragment"/>'s request was saved (cluster pools save every one they can resend).</summary>
-    public bool HasSavedRequest(int fragment) => _requestLength[fragment] > 0;
+    public bool HasSavedRequest(int fragment) => _requests.Has(fragment);
 
     /// <summary>The request saved for <paramref name="fragment"/>.</summary>
-    public ReadOnlySpan<byte> SavedRequest(int fragment) => _requests.AsSpan(_requestStart[fragment], _requestLength[fragment]);
+    public ReadOnlySpan<byte> SavedRequest(int fragment) => _requests[fragment];
 
     /// <summary>Prepares for a request of <paramref name="fragments"/> fragments merged by <paramref name="merge"/>.</summary>
     public void Start(ClientConnection client, ReplyMerge merge, int fragments)
@@ -78,22 +58,16 @@ internal sealed class PendingReply
         Merge = merge;
         Outstanding = fragments;
         Fragments = fragments;
-        _partsLength = 0;
         _keyCount = 0;
         _sum = 0;
         _failure = null;
         _local = false;
-        _requestsLength = 0;
-        if (_partStart.Length < fragments)
+        _parts.Reset(fragments);
+        _requests.Reset(fragments);
+        if (_redirects.Length < fragments)
         {
-            _partStart = new int[fragments];
-            _partLength = new int[fragments];
-            _requestStart = new int[fragments];
-            _requestLength = new int[fragments];
             _redirects = new int[fragments];
         }
-        Array.Clear(_partLength, 0, fragments);
-        Array.Clear(_requestLength, 0, fragments);
         Array.Clear(_redirects, 0, fragments);
     }
 
@@ -122,7 +96,7 @@ internal sealed class PendingReply
     {
         if (Merge == ReplyMerge.Pass)
         {
-            Store(fragment, reply);
+            _parts.Set(fragment, reply);
         }
         else if (ReplyScanner.IsError(reply))
         {
@@ -163,14 +137,8 @@ internal sealed class PendingReply
     {
         Client = null;
         Reply.Clear();
-        if (_parts.Length > MaxKeptBytes)
-        {
-            _parts = [];
-        }
-        if (_requests.Length > MaxKeptBytes)
-        {
-            _requests = [];
-        }
+        _parts.Trim();
+        _requests.Trim();
     }
 
     private void Collect(int fragment, ReadOnlySpan<byte> reply)
@@ -194,26 +162,12 @@ internal sealed class PendingReply
                 }
                 break;
             default:
-                Store(fragment, reply);
+                _parts.Set(fragment, reply);
                 break;
         }
     }
 
-    private void Store(int fragment, ReadOnlySpan<byte> reply)
-    {
-        if (_parts.Length - _partsLength < reply.Length)
-        {
-            var grown = new byte[Math.Max(Math.Max(_partsLength + reply.Length, _parts.Length * 2), 64)];
-            _parts.AsSpan(0, _partsLength).CopyTo(grown);
-            _parts = grown;
-        }
-        reply.CopyTo(_parts.AsSpan(_partsLength));
-        _partStart[fragment] = _partsLength;
-        _partLength[fragment] = reply.Length;
-        _partsLength += reply.Length;
-    }
-
-    private ReadOnlySpan<byte> Part(int fragment) => _parts.AsSpan(_partStart[fragment], _partLength[fragment]);
+    private ReadOnlySpan<byte> Part(int fragment) => _parts[fragment];
 
     private void Finish(RespWriter output)
     {
