@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Tessera.Core.Networking;
 using Tessera.Proxy.Pools;
 using Tessera.Proxy.Routing;
+using Tessera.Resp;
 
 namespace Tessera.Proxy.Networking;
 
@@ -466,46 +467,22 @@ internal sealed unsafe class ProxyLoop : IDisposable
 
     private void FlushBackend(BackendConnection connection)
     {
-        var output = connection.Output;
-        while (!output.IsEmpty)
+        var sent = SendPending(connection.Fd, connection.Output);
+        if (sent < 0)
         {
-            var n = SendSome(connection.Fd, output.PeekFirst());
-            if (n > 0)
-            {
-                output.Consume(n);
-                Interlocked.Add(ref connection.Backend.Stats.RequestBytes, n);
-                continue;
-            }
-            if (n == 0)
-            {
-                break;
-            }
             CloseBackend(connection, "Connection reset by the server", countFailure: true);
             return;
         }
-        var want = Native.EpollIn | Native.EpollRdHup | (output.IsEmpty ? 0 : Native.EpollOut);
-        if (want != connection.Interest)
-        {
-            connection.Interest = want;
-            Native.Control(_epollSet.Fd, Native.EpollCtlMod, connection.Fd, want);
-        }
+        Interlocked.Add(ref connection.Backend.Stats.RequestBytes, sent);
+        connection.Interest = Watch(connection.Fd, connection.Interest,
+            Native.EpollIn | Native.EpollRdHup | (connection.Output.IsEmpty ? 0 : Native.EpollOut));
     }
 
     private void FlushClient(ClientConnection client)
     {
         var output = client.Output;
-        while (!output.IsEmpty)
+        if (SendPending(client.Fd, output) < 0)
         {
-            var n = SendSome(client.Fd, output.PeekFirst());
-            if (n > 0)
-            {
-                output.Consume(n);
-                continue;
-            }
-            if (n == 0)
-            {
-                break;
-            }
             Interlocked.Increment(ref client.Pool.Stats.ClientErr);
             CloseClient(client);
             return;
@@ -520,35 +497,50 @@ internal sealed unsafe class ProxyLoop : IDisposable
         {
             Router.ProcessInput(client);
         }
-        var want = Native.EpollRdHup | (client.WantsInput ? Native.EpollIn : 0) | (output.IsEmpty ? 0 : Native.EpollOut);
-        if (want != client.Interest)
-        {
-            client.Interest = want;
-            Native.Control(_epollSet.Fd, Native.EpollCtlMod, client.Fd, want);
-        }
+        client.Interest = Watch(client.Fd, client.Interest,
+            Native.EpollRdHup | (client.WantsInput ? Native.EpollIn : 0) | (output.IsEmpty ? 0 : Native.EpollOut));
     }
 
-    /// <summary>Bytes sent; 0 when the kernel buffer is full; -1 on a broken connection.</summary>
-    private static nint SendSome(int fd, ReadOnlySpan<byte> data)
+    /// <summary>Registers <paramref name="want"/> for <paramref name="fd"/> when it differs from <paramref name="interest"/>; returns it.</summary>
+    private uint Watch(int fd, uint interest, uint want)
     {
-        while (true)
+        if (want != interest)
         {
+            Native.Control(_epollSet.Fd, Native.EpollCtlMod, fd, want);
+        }
+        return want;
+    }
+
+    /// <summary>Sends what the kernel takes of <paramref name="output"/> now: the bytes sent, or -1 on a broken connection.</summary>
+    private static long SendPending(int fd, OutputBuffer output)
+    {
+        long sent = 0;
+        while (!output.IsEmpty)
+        {
+            var data = output.PeekFirst();
             nint n;
             fixed (byte* p = data)
             {
                 n = Native.Send(fd, p, data.Length, Native.MsgNoSignal);
             }
-            if (n >= 0)
+            if (n > 0)
             {
-                return n;
+                output.Consume(n);
+                sent += n;
+                continue;
             }
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == Native.EIntr)
+            if (n < 0 && errno == Native.EIntr)
             {
                 continue;
             }
-            return errno == Native.EAgain ? 0 : -1;
+            if (n < 0 && errno != Native.EAgain)
+            {
+                return -1;
+            }
+            break;
         }
+        return sent;
     }
 
     /// <summary>Fails the backend connections whose oldest request waited longer than the pool's timeout.</summary>
