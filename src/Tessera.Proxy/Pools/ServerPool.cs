@@ -74,18 +74,18 @@ public sealed class ServerPool
     /// <summary>The index of the backend at <paramref name="host"/>:<paramref name="port"/>, added when new (cluster pools).</summary>
     public int BackendAt(string host, int port)
     {
-        var backends = _backends;
-        foreach (var backend in backends)
+        int Find(Backend[] backends) => Array.FindIndex(backends, b => b.Config.Port == port && b.Config.Host == host);
+
+        // Looked up without the lock (the common case: a known node), again under it before adding.
+        var found = Find(_backends);
+        if (found >= 0)
         {
-            if (backend.Config.Port == port && backend.Config.Host == host)
-            {
-                return backend.Index;
-            }
+            return found;
         }
         lock (_health)
         {
-            backends = _backends;
-            var found = Array.FindIndex(backends, b => b.Config.Port == port && b.Config.Host == host);
+            var backends = _backends;
+            found = Find(backends);
             if (found >= 0)
             {
                 return found;
