@@ -92,7 +92,7 @@ internal static class ClusterVerb
         var from = new Option<string>("--from") { Description = "Source node ids (or host:port), comma separated, or 'all'", Required = true };
         var to = new Option<string>("--to") { Description = "Target node id (or host:port)", Required = true };
         var slots = new Option<int>("--slots") { Description = "Number of slots to move", Required = true };
-        var pipeline = new Option<int>("--pipeline") { Description = "Keys per MIGRATE", DefaultValueFactory = _ => 10 };
+        var pipeline = PipelineOption();
         var replace = new Option<bool>("--replace") { Description = "Overwrite keys that exist on the target" };
         var command = new Command("reshard", "Move slots and their keys to another master while the cluster serves.");
         command.Arguments.Add(seed);
@@ -127,7 +127,7 @@ internal static class ClusterVerb
         var weights = new Option<string[]>("--weight") { Description = "node=weight (id prefix or host:port); 0 empties a node", AllowMultipleArgumentsPerToken = true };
         var useEmpty = new Option<bool>("--use-empty-masters") { Description = "Give slots to masters that have none" };
         var threshold = new Option<double>("--threshold") { Description = "Percent off its share a master may be", DefaultValueFactory = _ => 2 };
-        var pipeline = new Option<int>("--pipeline") { Description = "Keys per MIGRATE", DefaultValueFactory = _ => 10 };
+        var pipeline = PipelineOption();
         var command = new Command("rebalance", "Spread the slots over the masters by weight, moving their keys while the cluster serves.");
         command.Arguments.Add(seed);
         command.Options.Add(weights);
@@ -195,6 +195,8 @@ internal static class ClusterVerb
         }
         return cluster;
     }
+
+    private static Option<int> PipelineOption() => new("--pipeline") { Description = "Keys per MIGRATE", DefaultValueFactory = _ => 10 };
 
     private static Argument<string> SeedArgument() => new("node") { Description = "host:port of any node of the cluster" };
 
