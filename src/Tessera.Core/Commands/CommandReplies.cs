@@ -19,7 +19,9 @@ public static class CommandReplies
         var text = new StringBuilder();
         for (var i = 1; i < args.Count && text.Length < 128; i++)
         {
-            text.Append('\'').Append(Truncated(args[i], 128 - text.Length)).Append("' ");
+            // The room left is measured before the opening quote, as Redis's "'%.*s' " with 128 - sdslen(args).
+            var room = 128 - text.Length;
+            text.Append('\'').Append(Truncated(args[i], room)).Append("' ");
         }
         return $"ERR unknown command '{Truncated(args[0], 128)}', with args beginning with: {text}";
     }
