@@ -66,6 +66,12 @@ internal static class ServerVerb
             Console.Error.WriteLine(e.Report);
             return 1;
         }
+        catch (IOException e)
+        {
+            // A port that cannot be bound (the cluster bus is bound while the node is built): reported, exit 1.
+            loggerFactory.CreateLogger("tessera").LogError("{Message}", e.Message);
+            return 1;
+        }
         if (serverOptions.PidFile.Length > 0)
         {
             // Written before listening, as redis-server does, so whoever sees the port open finds the pid.

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Networking;
+using Tessera.Core.Threading;
 using Tessera.Server.Commands;
 using Tessera.Server.Config;
 using Tessera.Server.Logging;
@@ -339,7 +340,7 @@ public sealed partial class TesseraServer : IDisposable
                 Replication.BecomeReplica(master.Host, master.Port, atStartUp: true);
             }
         }
-        _cron = new Thread(RunCron) { Name = "tessera-cron", IsBackground = true };
+        _cron = GuardedThread.Create("tessera-cron", RunCron, e => Log.BackgroundJobFailed(e, "cron"));
         _cron.Start();
         Log.Ready(string.Join(", ", _listeners.Select(l => l.Description)));
     }
@@ -378,40 +379,57 @@ public sealed partial class TesseraServer : IDisposable
         {
             return;
         }
+        // Whatever fails on the way down, the process still exits (a hung shutdown is worse than an untidy one).
         _ = Task.Run(() =>
         {
-            _cronStop.Cancel();
-            lock (ExecutionLock)
+            try
             {
-                Aof.Flush();
+                StopServing();
             }
-            foreach (var loop in _loops)
+            catch (Exception e)
             {
-                foreach (var listener in _listeners)
-                {
-                    loop.RemoveListener(listener);
-                }
+                Log.BackgroundJobFailed(e, "shutdown");
             }
-            lock (ExecutionLock)
+            finally
             {
-                Cluster?.Stop();
+                Log.Exiting();
+                _stopped.TrySetResult();
             }
+        });
+    }
+
+    /// <summary>Shutdown's work: listeners, cluster bus, loops, cron and pid file, in that order.</summary>
+    private void StopServing()
+    {
+        _cronStop.Cancel();
+        lock (ExecutionLock)
+        {
+            Aof.Flush();
+        }
+        foreach (var loop in _loops)
+        {
             foreach (var listener in _listeners)
             {
-                listener.Dispose();
+                loop.RemoveListener(listener);
             }
-            foreach (var loop in _loops)
-            {
-                loop.Stop();
-            }
-            _cron?.Join();
-            if (Config.PidFile.Value.Length > 0)
-            {
-                File.Delete(Config.PidFile.Value);
-            }
-            Log.Exiting();
-            _stopped.TrySetResult();
-        });
+        }
+        lock (ExecutionLock)
+        {
+            Cluster?.Stop();
+        }
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+        foreach (var loop in _loops)
+        {
+            loop.Stop();
+        }
+        _cron?.Join();
+        if (Config.PidFile.Value.Length > 0)
+        {
+            File.Delete(Config.PidFile.Value);
+        }
     }
 
     public void Dispose()
@@ -589,31 +607,38 @@ public sealed partial class TesseraServer : IDisposable
             }
             lock (ExecutionLock)
             {
-                Keyspace.UpdateClock();
-                ClientPause.CheckTimeout();
-                // As Redis: paused writes pause expiry too, so the stream (and the offset a FAILOVER or a move
-                // waits for) stands still.
-                if (!ClientPause.Active)
-                {
-                    Keyspace.ActiveExpireCycle(period / 4);
-                }
-                Stats.Sample();
-                PeakMemory = Math.Max(PeakMemory, UsedMemory());
-                Clients.ForgetDisconnected();
-                CloseIdleClients();
-                if (Config.MaxMemory.Value > 0)
-                {
-                    Evictor.FreeMemoryIfNeeded();
-                    CollectGarbageIfNeeded();
-                }
-                CompactWhenIdle();
-                Snapshots.Cron();
-                Aof.Cron();
-                Replication.Cron();
-                Cluster?.Cron();
-                Aof.WaitDurable(Aof.WriteBuffered());
+                // One tick's failure is logged and the next tick runs: expiry, saves and replication keep going.
+                GuardedThread.Run(() => CronTick(period), e => Log.BackgroundJobFailed(e, "cron"));
             }
         }
+    }
+
+    /// <summary>One run of the periodic work (Redis's serverCron), under the execution lock.</summary>
+    private void CronTick(TimeSpan period)
+    {
+        Keyspace.UpdateClock();
+        ClientPause.CheckTimeout();
+        // As Redis: paused writes pause expiry too, so the stream (and the offset a FAILOVER or a move
+        // waits for) stands still.
+        if (!ClientPause.Active)
+        {
+            Keyspace.ActiveExpireCycle(period / 4);
+        }
+        Stats.Sample();
+        PeakMemory = Math.Max(PeakMemory, UsedMemory());
+        Clients.ForgetDisconnected();
+        CloseIdleClients();
+        if (Config.MaxMemory.Value > 0)
+        {
+            Evictor.FreeMemoryIfNeeded();
+            CollectGarbageIfNeeded();
+        }
+        CompactWhenIdle();
+        Snapshots.Cron();
+        Aof.Cron();
+        Replication.Cron();
+        Cluster?.Cron();
+        Aof.WaitDurable(Aof.WriteBuffered());
     }
 
     /// <summary>The recycled-string pool holds at most 5% of maxmemory (1 to 64 MB), or 16 MB without a limit.</summary>

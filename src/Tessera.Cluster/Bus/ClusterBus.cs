@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Tessera.Core.Networking;
+using Tessera.Core.Threading;
+using Tessera.Server.Logging;
 
 namespace Tessera.Cluster.Bus;
 
@@ -19,14 +22,21 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
 
-    /// <summary>Listens on <paramref name="port"/> at <paramref name="address"/>.</summary>
+    /// <summary>
+    /// Listens on <paramref name="port"/> at <paramref name="address"/>; a port that cannot be bound is an
+    /// IOException naming it, which stops start-up as Redis's cluster init does.
+    /// </summary>
     public void Listen(IPAddress address, int port)
     {
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(address, port));
-        socket.Listen(128);
-        _listener = socket;
-        new Thread(Accept) { Name = "tessera-bus-accept", IsBackground = true }.Start();
+        try
+        {
+            _listener = Listener.BindTcp(address, port, 511);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"Could not create cluster bus TCP listening socket {address}:{port}: {e.Message}", e);
+        }
+        GuardedThread.Start("tessera-bus-accept", Accept, e => node.Server.Log.BackgroundJobFailed(e, "cluster bus accept"));
     }
 
     /// <summary>From the cron (under the lock): a link for every other node, none for nodes forgotten.</summary>
@@ -80,7 +90,7 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             {
                 return;
             }
-            new Thread(() => Serve(connection)) { Name = "tessera-bus-in", IsBackground = true }.Start();
+            GuardedThread.Start("tessera-bus-in", () => Serve(connection), e => node.Server.Log.BackgroundJobFailed(e, "cluster bus link"));
         }
     }
 
@@ -104,11 +114,18 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
                 socket.Send(reply);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
+        catch (Exception e)
         {
             // Garbage or a lost connection: only this connection ends.
+            if (!IsLinkFailure(e))
+            {
+                node.Server.Log.BackgroundJobFailed(e, "cluster bus link");
+            }
         }
     }
+
+    /// <summary>What a lost connection or a peer's garbage throws, as opposed to a bug here.</summary>
+    internal static bool IsLinkFailure(Exception e) => e is IOException or SocketException or InvalidDataException or ObjectDisposedException;
 
     public void Dispose()
     {
@@ -136,7 +153,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
     private readonly AutoResetEvent _wake = new(false);
     private Socket? _socket;
 
-    public void Start() => new Thread(Run) { Name = "tessera-bus-out", IsBackground = true }.Start();
+    public void Start() => GuardedThread.Start("tessera-bus-out", Run, e => node.Server.Log.BackgroundJobFailed(e, "cluster bus link"));
 
     public void Stop()
     {
@@ -220,8 +237,13 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
+            catch (Exception e)
             {
+                if (!ClusterBus.IsLinkFailure(e))
+                {
+                    // A bug handling a message: logged, and the link starts over like a lost one.
+                    node.Server.Log.BackgroundJobFailed(e, "cluster bus link");
+                }
                 lock (node.Server.ExecutionLock)
                 {
                     peer.Connected = false;

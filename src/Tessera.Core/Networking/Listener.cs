@@ -34,6 +34,20 @@ public sealed class Listener : IDisposable
     public static Listener Tcp(string address, int port, int backlog)
     {
         var ip = address == "*" ? IPAddress.Any : address == "::*" ? IPAddress.IPv6Any : IPAddress.Parse(address);
+        var socket = BindTcp(ip, port, backlog);
+        socket.Blocking = false;
+        var bound = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        var host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address;
+        return new Listener(socket, $"{host}:{bound}", null);
+    }
+
+    /// <summary>
+    /// A listening TCP socket bound as Redis binds every listener (client port, cluster bus, stats): with
+    /// SO_REUSEADDR, so a process restarted at once binds again while its old connections sit in TIME_WAIT, and
+    /// IPV6_V6ONLY for IPv6 addresses.
+    /// </summary>
+    public static Socket BindTcp(IPAddress ip, int port, int backlog)
+    {
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -46,10 +60,7 @@ public sealed class Listener : IDisposable
             }
             socket.Bind(new IPEndPoint(ip, port));
             socket.Listen(backlog);
-            socket.Blocking = false;
-            var bound = ((IPEndPoint)socket.LocalEndPoint!).Port;
-            var host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address;
-            return new Listener(socket, $"{host}:{bound}", null);
+            return socket;
         }
         catch
         {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Tessera.Core.Networking;
+using Tessera.Core.Threading;
 using Tessera.Proxy.Pools;
 using Tessera.Proxy.Routing;
 using Tessera.Resp;
@@ -41,7 +42,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
     public ProxyLoop(ProxyServer server, int index)
     {
         _server = server;
-        _thread = new Thread(Run) { Name = $"tessera-proxy-{index}", IsBackground = true };
+        _thread = GuardedThread.Create($"tessera-proxy-{index}", Run, e => ProxyLog.Warning($"proxy loop {index} stopped: {e}"));
         Router = new RequestRouter(this);
     }
 
@@ -267,7 +268,7 @@ internal sealed unsafe class ProxyLoop : IDisposable
                 {
                     var flags = *(uint*)(buffer + (i * stride));
                     var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
-                    Dispatch(fd, flags);
+                    DispatchGuarded(fd, flags);
                 }
                 FlushDirty();
                 var now = Environment.TickCount64;
@@ -289,6 +290,36 @@ internal sealed unsafe class ProxyLoop : IDisposable
                     CloseBackend(backend, "the proxy is stopping", countFailure: false);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Handles one event; an unexpected failure costs only the connection it happened on (a client, or a backend
+    /// connection whose requests then fail), never the loop.
+    /// </summary>
+    private void DispatchGuarded(int fd, uint flags)
+    {
+        try
+        {
+            Dispatch(fd, flags);
+        }
+        catch (Exception e)
+        {
+            ProxyLog.Warning($"closing a connection after an unexpected failure: {e}");
+            GuardedThread.Run(() => CloseAfterFailure(fd), failure => ProxyLog.Warning($"closing failed: {failure}"));
+        }
+    }
+
+    private void CloseAfterFailure(int fd)
+    {
+        switch (fd < _byFd.Length ? _byFd[fd] : null)
+        {
+            case ClientConnection client:
+                CloseClient(client);
+                break;
+            case BackendConnection backend:
+                CloseBackend(backend, "the proxy failed on this connection", countFailure: false);
+                break;
         }
     }
 

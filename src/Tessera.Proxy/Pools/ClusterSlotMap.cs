@@ -1,6 +1,7 @@
 using System.Globalization;
 using Tessera.Client;
 using Tessera.Core.Hashing;
+using Tessera.Core.Threading;
 
 namespace Tessera.Proxy.Pools;
 
@@ -52,7 +53,7 @@ public sealed class ClusterSlotMap
     {
         if (Interlocked.Exchange(ref _refreshing, 1) == 0)
         {
-            ThreadPool.QueueUserWorkItem(_ =>
+            GuardedThread.Queue(() =>
             {
                 try
                 {
@@ -62,7 +63,7 @@ public sealed class ClusterSlotMap
                 {
                     Volatile.Write(ref _refreshing, 0);
                 }
-            });
+            }, e => ProxyLog.Warning($"cluster slot table refresh failed: {e.Message}"));
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text;
 using Tessera.Core.Commands;
 using Tessera.Core.Distribution;
 using Tessera.Core.Hashing;
+using Tessera.Core.Threading;
 using Tessera.Proxy.Networking;
 using Tessera.Proxy.Pools;
 using Tessera.Proxy.Protocol;
@@ -132,17 +133,27 @@ internal sealed class RequestRouter(ProxyLoop loop)
             return;
         }
         var reply = Begin(client, ReplyMerge.Pass, 1);
-        ThreadPool.QueueUserWorkItem(_ =>
+        GuardedThread.Queue(() =>
         {
-            var outcome = loop.Server.TryReload(out var report)
-                ? "+" + report.ReplaceLineEndings(" ") + "\r\n"
-                : "-ERR " + report.ReplaceLineEndings(" ") + "\r\n";
+            string outcome;
+            try
+            {
+                outcome = loop.Server.TryReload(out var report)
+                    ? "+" + report.ReplaceLineEndings(" ") + "\r\n"
+                    : "-ERR " + report.ReplaceLineEndings(" ") + "\r\n";
+            }
+            catch (Exception e)
+            {
+                // The client still gets an answer, and the running configuration stays.
+                ProxyLog.Warning($"reload failed: {e}");
+                outcome = "-ERR reload failed: " + e.Message.ReplaceLineEndings(" ") + "\r\n";
+            }
             loop.Post(() =>
             {
                 reply.Deliver(0, Encoding.UTF8.GetBytes(outcome));
                 AfterDelivery(reply);
             });
-        });
+        }, e => ProxyLog.Warning($"reload failed: {e}"));
     }
 
     /// <summary>Starts a reply the proxy writes itself, in order behind the replies still owed.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Tessera.Core.Networking;
+using Tessera.Core.Threading;
 using Tessera.Proxy.Pools;
 
 namespace Tessera.Proxy.Stats;
@@ -19,13 +21,8 @@ public sealed class StatsServer : IDisposable
     public StatsServer(ProxyServer proxy, string address, int port)
     {
         _proxy = proxy;
-        var ip = IPAddress.Parse(address);
-        _listener = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(new IPEndPoint(ip, port));
-        _listener.Listen(64);
-        _thread = new Thread(Serve) { Name = "tessera-proxy-stats", IsBackground = true };
-        _thread.Start();
+        _listener = Listener.BindTcp(IPAddress.Parse(address), port, 64);
+        _thread = GuardedThread.Start("tessera-proxy-stats", Serve, e => ProxyLog.Warning($"stats port stopped: {e}"));
     }
 
     /// <summary>The bound port.</summary>

@@ -40,10 +40,13 @@ internal static partial class ServerCommands
                 aof.RewriteScheduled = true;
                 c.Reply.WriteSimpleString("Background append only file rewriting scheduled"u8);
             }
+            else if (aof.StartRewrite())
+            {
+                c.Reply.WriteSimpleString("Background append only file rewriting started"u8);
+            }
             else
             {
-                aof.StartRewrite();
-                c.Reply.WriteSimpleString("Background append only file rewriting started"u8);
+                c.Error("ERR Background append only file rewriting failed to start. Please check the logs for more information.");
             }
         });
         r.Add("monitor", Monitor);

@@ -146,6 +146,9 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client addr={Address} closed for overcoming of output buffer limits ({Class} class, {Bytes} bytes waiting)")]
     public static partial void ClosingForOutputLimit(this ILogger logger, string address, string @class, long bytes);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Background job '{Job}' failed; that job is abandoned and the server keeps serving")]
+    public static partial void BackgroundJobFailed(this ILogger logger, Exception exception, string job);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Command '{Command}' failed; the client got an error reply and the server keeps serving")]
     public static partial void CommandFailed(this ILogger logger, Exception exception, string command);
 }

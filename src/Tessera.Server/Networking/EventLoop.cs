@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Tessera.Core.Networking;
+using Tessera.Core.Threading;
 using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
 
@@ -103,7 +104,7 @@ internal sealed unsafe class EventLoop : IDisposable
                 {
                     var flags = *(uint*)(buffer + (i * stride));
                     var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
-                    Dispatch(fd, flags);
+                    DispatchGuarded(fd, flags);
                 }
                 _inBatch = false;
                 if (_awaitingDisk.Count > 0)
@@ -117,6 +118,26 @@ internal sealed unsafe class EventLoop : IDisposable
             if (connection is not null)
             {
                 CloseConnection(connection);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Handles one event. A failure outside a command handler (those are contained where they run) costs only
+    /// the connection it happened on; the loop and its other clients go on.
+    /// </summary>
+    private void DispatchGuarded(int fd, uint flags)
+    {
+        try
+        {
+            Dispatch(fd, flags);
+        }
+        catch (Exception e)
+        {
+            _server.Log.BackgroundJobFailed(e, "client connection");
+            if (fd < _connections.Length && _connections[fd] is { } connection)
+            {
+                GuardedThread.Run(() => CloseConnection(connection), failure => _server.Log.BackgroundJobFailed(failure, "client connection"));
             }
         }
     }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Tessera.Core.Hashing;
+using Tessera.Core.Threading;
+using Tessera.Server.Logging;
 using Tessera.Server.Storage;
 
 namespace Tessera.Server.Persistence;
@@ -35,7 +37,7 @@ internal sealed class BackgroundSave
         _completed = completed;
         Snapshot = new KeyspaceSnapshot(server.Keyspace, format.Slot);
         DirtyAtStart = server.Dirty;
-        _thread = new Thread(Run) { Name = "tessera-bgsave", IsBackground = true };
+        _thread = GuardedThread.Create("tessera-bgsave", Run, e => server.Log.BackgroundJobFailed(e, "background save"));
     }
 
     /// <summary>The file written, or null when the save writes to a stream.</summary>
@@ -78,6 +80,10 @@ internal sealed class BackgroundSave
     /// <summary>Waits for the save to end; call without the execution lock.</summary>
     public void Wait() => _thread.Join();
 
+    /// <summary>
+    /// Writes, then (under the lock) renames into place and reports. Any failure, expected (a full disk) or not,
+    /// fails this save only: the view is released and the temporary file removed whatever happened.
+    /// </summary>
     private void Run()
     {
         BackgroundPriority.LowerCurrentThread();
@@ -96,9 +102,13 @@ internal sealed class BackgroundSave
                 file.Flush(flushToDisk: true);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             Error = e.Message;
+            if (e is not (IOException or UnauthorizedAccessException or ObjectDisposedException))
+            {
+                _server.Log.BackgroundJobFailed(e, "background save");
+            }
         }
         lock (_server.ExecutionLock)
         {
@@ -118,16 +128,32 @@ internal sealed class BackgroundSave
             {
                 Error = e.Message;
             }
-            if (!Succeeded && temporary is not null)
+            finally
             {
-                File.Delete(temporary);
+                if (!Succeeded && temporary is not null)
+                {
+                    TryDelete(temporary);
+                }
+                if (!Succeeded)
+                {
+                    Error ??= "cancelled";
+                }
+                _server.Keyspace.Snapshot = null;
+                _completed(this);
             }
-            if (!Succeeded)
-            {
-                Error ??= "cancelled";
-            }
-            _server.Keyspace.Snapshot = null;
-            _completed(this);
+        }
+    }
+
+    /// <summary>Removes a temporary file that may already be gone (its directory removed meanwhile).</summary>
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing to clean up, or nothing we may clean up; the save has failed either way.
         }
     }
 
@@ -169,6 +195,9 @@ internal sealed class BackgroundSaveStatus
 
     /// <summary>Bytes the last one serialized early for writes that came first (INFO's *_last_cow_size).</summary>
     public long LastCopiedBytes { get; private set; }
+
+    /// <summary>Records a job that failed before it could start.</summary>
+    public void Failed() => LastSucceeded = false;
 
     /// <summary>Records a save that just ended.</summary>
     public void Ended(BackgroundSave save)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Tessera.Core.Threading;
 using Tessera.Resp;
 using Tessera.Server.Logging;
 using Tessera.Server.Persistence;
@@ -51,7 +52,7 @@ internal sealed class MasterLink
         Host = host;
         Port = port;
         _master = NewMasterClient(streamDb);
-        _thread = new Thread(Run) { Name = "tessera-master-link", IsBackground = true };
+        _thread = GuardedThread.Create("tessera-master-link", Run, e => server.Log.BackgroundJobFailed(e, "replication link"));
     }
 
     private ClientSession NewMasterClient(int db)
@@ -102,10 +103,15 @@ internal sealed class MasterLink
                 retryDelayMs = FirstRetryDelayMs;
                 Stream(socket, reader);
             }
-            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or RdbFormatException or InvalidDataException)
+            catch (Exception e)
             {
                 if (!_stop.IsCancellationRequested)
                 {
+                    if (e is not (SocketException or IOException or ObjectDisposedException or RdbFormatException or InvalidDataException))
+                    {
+                        // Not a network or format problem: a bug; the link is dropped and retried like any other.
+                        _server.Log.BackgroundJobFailed(e, "replication link");
+                    }
                     _server.Log.MasterLinkLost(Host, Port, e.Message);
                     lock (_server.ExecutionLock)
                     {

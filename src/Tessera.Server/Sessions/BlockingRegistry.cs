@@ -1,4 +1,6 @@
 using System.Text;
+using Tessera.Core.Threading;
+using Tessera.Server.Logging;
 
 namespace Tessera.Server.Sessions;
 
@@ -22,7 +24,7 @@ internal sealed class BlockingRegistry : IDisposable
     public BlockingRegistry(TesseraServer server)
     {
         _server = server;
-        _timer = new Timer(_ => OnTimer());
+        _timer = new Timer(_ => GuardedThread.Run(OnTimer, e => server.Log.BackgroundJobFailed(e, "blocking timeouts")));
         server.Keyspace.CollectionAdded = (db, value) => SignalReady(db.Index, value.Key);
     }
 

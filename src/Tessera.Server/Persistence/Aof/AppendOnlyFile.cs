@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Tessera.Core.Threading;
 using Tessera.Resp;
 using Tessera.Server.Logging;
 
@@ -226,7 +227,10 @@ internal sealed class AppendOnlyFile : IDisposable
         }
     }
 
-    /// <summary>BGREWRITEAOF: false when another background job runs (the caller schedules it).</summary>
+    /// <summary>
+    /// BGREWRITEAOF: false when another background job runs (the caller schedules it), or when the new increment
+    /// cannot be opened (its directory gone, a full disk): that rewrite fails at once, as Redis's does.
+    /// </summary>
     public bool StartRewrite()
     {
         if (_server.Keyspace.Snapshot is not null)
@@ -239,8 +243,17 @@ internal sealed class AppendOnlyFile : IDisposable
             // Writes from now on go to a new increment; the view taken in the same instant becomes the new base.
             WriteBuffered();
             Sync();
-            OpenIncrement();
-            _manifest.Save(ManifestPath);
+            try
+            {
+                OpenIncrement();
+                _manifest.Save(ManifestPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _server.Log.AofRewriteFailed(e.Message);
+                LastRewrite.Failed();
+                return false;
+            }
         }
         _rewriteIncrementSequence = _manifest.IncrementSequence;
         var sequence = _manifest.BaseSequence + 1;
@@ -338,19 +351,24 @@ internal sealed class AppendOnlyFile : IDisposable
     }
 
     /// <summary>Closes the current increment (if any) and starts the next one.</summary>
+    /// <summary>
+    /// Starts a new increment file. The new one is opened before the current one is closed, so a failure (the
+    /// directory gone, a full disk) leaves writes going where they went.
+    /// </summary>
     private void OpenIncrement()
     {
+        var sequence = _manifest.IncrementSequence + 1;
+        var name = $"{FileName}.{sequence}.incr.aof";
+        var path = Path.Combine(DirectoryPath, name);
+        var opened = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        // The new file's directory entry is flushed before the manifest naming it is written.
+        DurableRename.FlushDirectoryOf(path);
         if (_increment is not null)
         {
             _olderIncrements += _incrementLength;
             _increment.Dispose();
         }
-        var sequence = _manifest.IncrementSequence + 1;
-        var name = $"{FileName}.{sequence}.incr.aof";
-        var path = Path.Combine(DirectoryPath, name);
-        _increment = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
-        // The new file's directory entry is flushed before the manifest naming it is written.
-        DurableRename.FlushDirectoryOf(path);
+        _increment = opened;
         _incrementLength = 0;
         _manifest.Increments.Add(new AofFileInfo(name, sequence, AofFileType.Increment));
         _manifest.IncrementSequence = sequence;
@@ -417,7 +435,7 @@ internal sealed class AppendOnlyFile : IDisposable
         {
             return;
         }
-        _fsyncThread = new Thread(() =>
+        _fsyncThread = GuardedThread.Create("tessera-aof-fsync", () =>
         {
             var token = _stop.Token;
             while (!token.WaitHandle.WaitOne(1000))
@@ -432,13 +450,12 @@ internal sealed class AppendOnlyFile : IDisposable
                     // increment opened) was flushed when it was closed.
                     Sync();
                 }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                catch (Exception e)
                 {
                     _server.Log.AofWriteFailed(e.Message);
                 }
             }
-        })
-        { Name = "tessera-aof-fsync", IsBackground = true };
+        }, e => _server.Log.BackgroundJobFailed(e, "AOF fsync"));
         _fsyncThread.Start();
     }
 }
