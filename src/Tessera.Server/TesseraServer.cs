@@ -172,6 +172,12 @@ public sealed partial class TesseraServer : IDisposable
     internal long StartedAtMs { get; } = Environment.TickCount64;
 
 
+    /// <summary>
+    /// The most unsent output one client may hold when its class has no hard limit (Redis's default for normal
+    /// clients): a quarter of the memory the runtime may use (which honours a GC heap hard limit), at least 64 MB.
+    /// </summary>
+    internal long OutputCeiling { get; } = Math.Max(64L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+
     /// <summary>Resident memory when the server started: runtime, code, tables (part of used_memory).</summary>
     internal long BaselineMemory { get; private set; }
 

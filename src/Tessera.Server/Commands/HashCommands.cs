@@ -295,9 +295,8 @@ internal static class HashCommands
             }
             return;
         }
-        if (!RedisInteger.TryParse(c.Arg(2), out var requested) || requested < -long.MaxValue)
+        if (!RandomSample.TryParseCount(c, 2, pairs: false, out var requested))
         {
-            c.NotInteger();
             return;
         }
         var withValues = false;
@@ -310,7 +309,7 @@ internal static class HashCommands
             c.SyntaxError();
             return;
         }
-        if (!c.TryGet(c.Arg(1), out HashValue? hash))
+        if ((withValues && !RandomSample.TryParseCount(c, 2, pairs: true, out requested)) || !c.TryGet(c.Arg(1), out HashValue? hash))
         {
             return;
         }
@@ -319,28 +318,45 @@ internal static class HashCommands
             c.Reply.WriteLiteral(Replies.EmptyArray);
             return;
         }
-        var picks = RandomSample.Pick(hash.Count, requested, c.Keyspace.Random);
-        var all = new List<(byte[] Field, byte[] Value)>((int)Math.Min(hash.Count, 1024));
-        hash.Scan(0, long.MaxValue, all);
-        WritePairs(c, picks.Select(i => all[(int)i]).ToList(), withValues);
+        var w = c.Reply;
+        var count = requested < 0 ? -requested : Math.Min(requested, hash.Count);
+        w.WriteArrayHeader(withValues && w.Protocol == 2 ? count * 2 : count);
+        if (requested < 0)
+        {
+            // Drawn with repetition and written as drawn: the reply, not a list, holds the elements.
+            for (var i = 0L; i < count && !c.ReplyLimitReached(); i++)
+            {
+                WriteField(w, hash, hash.RandomPosition(c.Keyspace.Random), withValues);
+            }
+            return;
+        }
+        var positions = new List<long>();
+        if (requested >= hash.Count)
+        {
+            hash.AddPositions(positions);
+        }
+        else
+        {
+            positions = RandomSample.Distinct(hash, requested, c.Keyspace.Random);
+        }
+        foreach (var position in positions)
+        {
+            WriteField(w, hash, position, withValues);
+        }
     }
 
-    /// <summary>Fields (and values, as pairs in RESP3 or flat in RESP2) for HRANDFIELD.</summary>
-    private static void WritePairs(CommandContext c, List<(byte[] Field, byte[] Value)> pairs, bool withValues)
+    /// <summary>A field (and its value, as a pair in RESP3 or flat in RESP2) for HRANDFIELD.</summary>
+    private static void WriteField(RespWriter w, HashValue hash, long position, bool withValues)
     {
-        var w = c.Reply;
-        w.WriteArrayHeader(withValues && w.Protocol == 2 ? pairs.Count * 2 : pairs.Count);
-        foreach (var (field, value) in pairs)
+        var field = hash.At(position, out var value);
+        if (withValues && w.Protocol == 3)
         {
-            if (withValues && w.Protocol == 3)
-            {
-                w.WriteArrayHeader(2);
-            }
-            w.WriteBulk(field);
-            if (withValues)
-            {
-                w.WriteBulk(value);
-            }
+            w.WriteArrayHeader(2);
+        }
+        w.WriteBulk(field);
+        if (withValues)
+        {
+            w.WriteBulk(value);
         }
     }
 

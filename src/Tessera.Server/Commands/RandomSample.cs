@@ -1,38 +1,77 @@
+using Tessera.Server.Sessions;
+
 namespace Tessera.Server.Commands;
 
+/// <summary>A collection whose elements SRANDMEMBER, HRANDFIELD, ZRANDMEMBER and SPOP pick by position.</summary>
+internal interface IRandomPositions
+{
+    /// <summary>Number of elements.</summary>
+    long Count { get; }
+
+    /// <summary>The position of an element chosen uniformly at random; the collection must not be empty.</summary>
+    long RandomPosition(Random random);
+
+    /// <summary>Adds the position of every element, in the collection's iteration order.</summary>
+    void AddPositions(List<long> positions);
+}
+
 /// <summary>
-/// Which elements HRANDFIELD, SRANDMEMBER and ZRANDMEMBER return, as positions in the collection's iteration
-/// order: a negative count draws with repetition, a count at least the size returns everything in order, a smaller
-/// count returns that many distinct elements.
+/// The count argument of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER, and which elements a count picks (Redis's cases
+/// in t_set.c): a negative count draws with repetition (the caller streams those, so a huge count costs no memory
+/// up front), a count at least the size returns everything, a smaller one that many distinct elements.
 /// </summary>
 internal static class RandomSample
 {
-    public static List<long> Pick(long size, long requested, Random random)
+    /// <summary>
+    /// Parses the count as Redis does: -LONG_MAX..LONG_MAX, and at most half of that either way when elements come
+    /// in pairs (WITHSCORES, WITHVALUES), since the reply then holds two entries per element.
+    /// </summary>
+    public static bool TryParseCount(CommandContext c, int index, bool pairs, out long count)
     {
-        var picks = new List<long>();
-        if (requested < 0)
+        if (!c.TryGetLong(index, out count))
         {
-            for (long i = 0; i < -requested; i++)
+            return false;
+        }
+        if (count == long.MinValue)
+        {
+            c.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return false;
+        }
+        if (pairs && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+        {
+            c.Error("ERR value is out of range");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Positions of <paramref name="count"/> distinct elements (fewer than the collection holds), in random order.
+    /// A count close to the size shuffles every position (Redis's case 3); a small one draws until it has enough
+    /// distinct ones (case 4), which stays cheap on a big collection.
+    /// </summary>
+    public static List<long> Distinct(IRandomPositions source, long count, Random random)
+    {
+        var picks = new List<long>((int)Math.Min(count, 1 << 16));
+        if (count * 3 > source.Count)
+        {
+            source.AddPositions(picks);
+            for (var i = 0; i < count; i++)
             {
-                picks.Add(random.NextInt64(size));
+                var j = i + (int)random.NextInt64(picks.Count - i);
+                (picks[i], picks[j]) = (picks[j], picks[i]);
             }
+            picks.RemoveRange((int)count, picks.Count - (int)count);
             return picks;
         }
-        if (requested >= size)
-        {
-            for (long i = 0; i < size; i++)
-            {
-                picks.Add(i);
-            }
-            return picks;
-        }
-        // Floyd's algorithm: requested distinct positions without materialising the whole range.
         var chosen = new HashSet<long>();
-        for (var j = size - requested; j < size; j++)
+        while (picks.Count < count)
         {
-            var t = random.NextInt64(j + 1);
-            picks.Add(chosen.Add(t) ? t : j);
-            chosen.Add(j);
+            var position = source.RandomPosition(random);
+            if (chosen.Add(position))
+            {
+                picks.Add(position);
+            }
         }
         return picks;
     }

@@ -172,8 +172,7 @@ internal static class SetCommands
         }
         else
         {
-            var members = set.Members();
-            popped = [.. RandomSample.Pick(set.Count, count, c.Keyspace.Random).Select(i => members[(int)i])];
+            popped = [.. RandomSample.Distinct(set, count, c.Keyspace.Random).Select(set.MemberAt)];
         }
         foreach (var member in popped)
         {
@@ -213,12 +212,7 @@ internal static class SetCommands
             c.SyntaxError();
             return;
         }
-        if (!RedisInteger.TryParse(c.Arg(2), out var requested) || requested < -long.MaxValue)
-        {
-            c.NotInteger();
-            return;
-        }
-        if (!c.TryGet(c.Arg(1), out SetValue? set))
+        if (!RandomSample.TryParseCount(c, 2, pairs: false, out var requested) || !c.TryGet(c.Arg(1), out SetValue? set))
         {
             return;
         }
@@ -227,12 +221,31 @@ internal static class SetCommands
             c.Reply.WriteLiteral(Replies.EmptyArray);
             return;
         }
-        var members = set.Members();
-        var picks = RandomSample.Pick(set.Count, requested, c.Keyspace.Random);
-        c.Reply.WriteArrayHeader(picks.Count);
-        foreach (var index in picks)
+        var w = c.Reply;
+        if (requested < 0)
         {
-            c.Reply.WriteBulk(members[(int)index]);
+            // Drawn with repetition and written as drawn: the reply, not a list, holds the elements.
+            w.WriteArrayHeader(-requested);
+            for (var i = requested; i < 0 && !c.ReplyLimitReached(); i++)
+            {
+                set.WriteMemberAt(w, set.RandomPosition(c.Keyspace.Random));
+            }
+            return;
+        }
+        if (requested >= set.Count)
+        {
+            w.WriteArrayHeader(set.Count);
+            foreach (var member in set.Members())
+            {
+                w.WriteBulk(member);
+            }
+            return;
+        }
+        var picks = RandomSample.Distinct(set, requested, c.Keyspace.Random);
+        w.WriteArrayHeader(picks.Count);
+        foreach (var position in picks)
+        {
+            set.WriteMemberAt(w, position);
         }
     }
 

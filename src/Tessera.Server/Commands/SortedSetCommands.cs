@@ -522,9 +522,8 @@ internal static partial class SortedSetCommands
             }
             return;
         }
-        if (!RedisInteger.TryParse(c.Arg(2), out var requested) || requested < -long.MaxValue)
+        if (!RandomSample.TryParseCount(c, 2, pairs: false, out var requested))
         {
-            c.NotInteger();
             return;
         }
         var withScores = false;
@@ -537,7 +536,7 @@ internal static partial class SortedSetCommands
             c.SyntaxError();
             return;
         }
-        if (!c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        if ((withScores && !RandomSample.TryParseCount(c, 2, pairs: true, out requested)) || !c.TryGet(c.Arg(1), out SortedSetValue? zset))
         {
             return;
         }
@@ -546,21 +545,44 @@ internal static partial class SortedSetCommands
             c.Reply.WriteLiteral(Replies.EmptyArray);
             return;
         }
-        var picks = RandomSample.Pick(zset.Count, requested, c.Keyspace.Random);
-        WriteScoredHeader(c.Reply, picks.Count, withScores);
-        // Asked for at least the whole set, Redis returns it from the highest score down.
-        var whole = requested >= zset.Count;
-        foreach (var pick in picks)
+        if (requested < 0)
         {
-            var (member, score) = zset.At(whole ? zset.Count - 1 - pick : pick);
-            if (withScores)
+            // Drawn with repetition and written as drawn: the reply, not a list, holds the elements.
+            WriteScoredHeader(c.Reply, -requested, withScores);
+            for (var i = requested; i < 0 && !c.ReplyLimitReached(); i++)
             {
-                WriteScored(c.Reply, member, score, nested: true);
+                WriteRandomMember(c.Reply, zset, zset.RandomPosition(c.Keyspace.Random), withScores);
             }
-            else
+            return;
+        }
+        if (requested >= zset.Count)
+        {
+            // Asked for at least the whole set, Redis returns it from the highest score down.
+            WriteScoredHeader(c.Reply, zset.Count, withScores);
+            for (var rank = zset.Count - 1; rank >= 0; rank--)
             {
-                c.Reply.WriteBulk(member);
+                WriteRandomMember(c.Reply, zset, rank, withScores);
             }
+            return;
+        }
+        var picks = RandomSample.Distinct(zset, requested, c.Keyspace.Random);
+        WriteScoredHeader(c.Reply, picks.Count, withScores);
+        foreach (var rank in picks)
+        {
+            WriteRandomMember(c.Reply, zset, rank, withScores);
+        }
+    }
+
+    private static void WriteRandomMember(RespWriter w, SortedSetValue zset, long rank, bool withScores)
+    {
+        var (member, score) = zset.At(rank);
+        if (withScores)
+        {
+            WriteScored(w, member, score, nested: true);
+        }
+        else
+        {
+            w.WriteBulk(member);
         }
     }
 

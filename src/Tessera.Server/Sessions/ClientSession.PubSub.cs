@@ -1,5 +1,4 @@
 using Tessera.Resp;
-using Tessera.Server.Logging;
 
 namespace Tessera.Server.Sessions;
 
@@ -7,8 +6,6 @@ namespace Tessera.Server.Sessions;
 internal sealed partial class ClientSession
 {
     private readonly HashSet<string>[] _subscriptions = [[], [], []];
-    private long _softLimitSinceMs;
-    private bool _closedForOutputLimit;
 
     /// <summary>The channels, patterns or shard channels this client is subscribed to.</summary>
     public HashSet<string> Subscriptions(SubscriptionKind kind) => _subscriptions[(int)kind];
@@ -66,38 +63,6 @@ internal sealed partial class ClientSession
         WakeWithinLimit("slave", pending);
     }
 
-    /// <summary>
-    /// After output was queued from another thread: closes the connection when the class's output buffer limit
-    /// is passed (from that thread, as CLIENT KILL does; the loop then forgets the session), else wakes its loop.
-    /// </summary>
-    private void WakeWithinLimit(string limitClass, long pending)
-    {
-        if (!CloseOverOutputLimit(limitClass, pending))
-        {
-            Transport?.Wake();
-        }
-    }
-
-    /// <summary>
-    /// Closes the connection when <paramref name="pending"/> bytes besides its output pass the class's output
-    /// buffer limit (also a replica's stream held back during its snapshot transfer); true when it did.
-    /// </summary>
-    public bool CloseOverOutputLimit(string limitClass, long pending)
-    {
-        if (_closedForOutputLimit)
-        {
-            return true;
-        }
-        if (!ExceedsOutputLimit(limitClass, pending + Output.Length))
-        {
-            return false;
-        }
-        _closedForOutputLimit = true;
-        _server.Log.ClosingForOutputLimit(RemoteAddress, limitClass, pending + Output.Length);
-        Transport?.Close();
-        return true;
-    }
-
     private static void WriteMessage(RespWriter w, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         w.WritePushHeader(pattern.IsEmpty ? 3 : 4);
@@ -108,26 +73,5 @@ internal sealed partial class ClientSession
         }
         w.WriteBulk(channel);
         w.WriteBulk(message);
-    }
-
-    /// <summary>A class of client-output-buffer-limit: over the hard limit, or over the soft one for too long.</summary>
-    private bool ExceedsOutputLimit(string limitClass, long pending)
-    {
-        var (hard, soft, seconds) = _server.Config.OutputBufferLimits[limitClass];
-        if (hard > 0 && pending >= hard)
-        {
-            return true;
-        }
-        if (soft <= 0 || pending < soft)
-        {
-            _softLimitSinceMs = 0;
-            return false;
-        }
-        var now = Environment.TickCount64;
-        if (_softLimitSinceMs == 0)
-        {
-            _softLimitSinceMs = now;
-        }
-        return now - _softLimitSinceMs >= seconds * 1000;
     }
 }

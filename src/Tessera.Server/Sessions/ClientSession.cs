@@ -382,6 +382,10 @@ internal sealed partial class ClientSession
         }
         Account(command, context, start);
         ApplyReplyMode(replyStart);
+        if (Output.Length > OutputBuffer.ChunkSize || ReplyOverflowed)
+        {
+            CloseIfOverOutputLimit();
+        }
         if (server.Blocking.HasReadyKeys)
         {
             // After the whole command: a push inside EXEC serves waiting clients only once the transaction is done.

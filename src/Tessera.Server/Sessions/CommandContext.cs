@@ -32,6 +32,21 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
 
     public int ArgCount => Args.Count;
 
+    /// <summary>
+    /// For replies that repeat elements as often as the client asks (SRANDMEMBER -N ...): true once the reply
+    /// reached <see cref="ClientSession.RepeatedReplyCeiling"/>. The handler stops there and the client is
+    /// disconnected after the command, as Redis's loops stop for a client over its output limit.
+    /// </summary>
+    public bool ReplyLimitReached()
+    {
+        if (Reply.Length < Session.RepeatedReplyCeiling)
+        {
+            return false;
+        }
+        Session.ReplyOverflowed = true;
+        return true;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> Arg(int index) => Args[index];
 

@@ -268,16 +268,36 @@ internal class OpenTable<T, TKey>
         return bucket;
     }
 
-    /// <summary>Index of a random occupied slot; the table must not be empty.</summary>
+    /// <summary>
+    /// Index of a random occupied slot, every item equally likely (as Redis's dictGetFairRandomKey): random slots
+    /// are drawn until one is occupied, which takes a few draws at the load factors the table keeps. Only a
+    /// table left very sparse falls back to walking on from the last draw, which favours items after gaps.
+    /// </summary>
     public int RandomIndex(Random random)
     {
         var mask = _entries.Length - 1;
         var i = random.Next(_entries.Length);
+        for (var draws = 1; _entries[i].Item is null && draws < 64; draws++)
+        {
+            i = random.Next(_entries.Length);
+        }
         while (_entries[i].Item is null)
         {
             i = (i + 1) & mask;
         }
         return i;
+    }
+
+    /// <summary>Adds the index of every occupied slot, in slot order.</summary>
+    public void AddOccupied(List<long> indexes)
+    {
+        for (var i = 0; i < _entries.Length; i++)
+        {
+            if (_entries[i].Item is not null)
+            {
+                indexes.Add(i);
+            }
+        }
     }
 
     /// <summary>Every item, in slot order.</summary>

@@ -15,7 +15,7 @@ internal readonly struct PackedFieldKey : IKeySelector<byte[]>
 /// set by HSET, they convert for good to an <see cref="OpenTable{T,TKey}"/> of packed field+value arrays (the
 /// hashtable encoding).
 /// </summary>
-internal sealed class HashValue : StoredValue
+internal sealed class HashValue : StoredValue, Commands.IRandomPositions
 {
     private PackedList _small = new(32);
     private Table? _big;
@@ -190,14 +190,38 @@ internal sealed class HashValue : StoredValue
     /// <summary>The field and value at a random position (HRANDFIELD); the hash must not be empty.</summary>
     public (byte[] Field, byte[] Value) Random(Random random)
     {
+        var field = At(RandomPosition(random), out var value);
+        return (field.ToArray(), value.ToArray());
+    }
+
+    /// <summary>A position is a field's number in the listpack, or a slot of the hashtable.</summary>
+    public long RandomPosition(Random random) => _big is null ? random.Next((int)Count) : _big.Fields.RandomIndex(random);
+
+    public void AddPositions(List<long> positions)
+    {
+        if (_big is not null)
+        {
+            _big.Fields.AddOccupied(positions);
+            return;
+        }
+        for (var i = 0; i < Count; i++)
+        {
+            positions.Add(i);
+        }
+    }
+
+    /// <summary>The field (and its value) at a position from <see cref="RandomPosition"/> or <see cref="AddPositions"/>.</summary>
+    public ReadOnlySpan<byte> At(long position, out ReadOnlySpan<byte> value)
+    {
         if (_big is null)
         {
-            var p = _small.PositionOf(1 + (random.Next((int)Count) * 2));
-            return (_small.At(p).ToArray(), _small.At(_small.Next(p)).ToArray());
+            var p = _small.PositionOf(1 + ((int)position * 2));
+            value = _small.At(_small.Next(p));
+            return _small.At(p);
         }
-        var fields = _big.Fields;
-        var packed = fields[fields.RandomIndex(random)].Item!;
-        return (PackedString.Key(packed).ToArray(), PackedString.Value(packed).ToArray());
+        var packed = _big.Fields[(int)position].Item!;
+        value = PackedString.Value(packed);
+        return PackedString.Key(packed);
     }
 
     /// <summary>

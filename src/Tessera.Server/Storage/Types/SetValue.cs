@@ -14,7 +14,7 @@ internal readonly struct MemberKey : IKeySelector<byte[]>
 /// of them it is a sorted array of longs (Redis's intset, iterated in ascending order); otherwise, for good, an
 /// <see cref="OpenTable{T, TKey}"/> of members (the hashtable encoding).
 /// </summary>
-internal sealed class SetValue : KeyedValue
+internal sealed class SetValue : KeyedValue, Commands.IRandomPositions
 {
     private long[]? _ints;
     private int _intCount;
@@ -144,14 +144,46 @@ internal sealed class SetValue : KeyedValue
     }
 
     /// <summary>A random member (SRANDMEMBER, SPOP); the set must not be empty.</summary>
-    public byte[] Random(Random random)
+    public byte[] Random(Random random) => MemberAt(RandomPosition(random));
+
+    /// <summary>A position is an index into the intset, or a slot of the hashtable.</summary>
+    public long RandomPosition(Random random) => _ints is not null ? random.Next(_intCount) : _table!.RandomIndex(random);
+
+    public void AddPositions(List<long> positions)
+    {
+        if (_ints is null)
+        {
+            _table!.AddOccupied(positions);
+            return;
+        }
+        for (var i = 0; i < _intCount; i++)
+        {
+            positions.Add(i);
+        }
+    }
+
+    /// <summary>The member at a position from <see cref="RandomPosition"/> or <see cref="AddPositions"/>.</summary>
+    public byte[] MemberAt(long position)
+    {
+        if (_ints is null)
+        {
+            return _table![(int)position].Item!;
+        }
+        Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
+        return text[..RedisInteger.Format(_ints[position], text)].ToArray();
+    }
+
+    /// <summary>Writes the member at a position as a bulk string, without a copy for intset members.</summary>
+    public void WriteMemberAt(RespWriter w, long position)
     {
         if (_ints is not null)
         {
-            Span<byte> text = stackalloc byte[RedisInteger.MaxLength];
-            return text[..RedisInteger.Format(_ints[random.Next(_intCount)], text)].ToArray();
+            w.WriteBulk(_ints[position]);
         }
-        return _table![_table.RandomIndex(random)].Item!;
+        else
+        {
+            w.WriteBulk(_table![(int)position].Item!);
+        }
     }
 
     /// <summary>One SSCAN step: an intset returns everything at once; a hashtable walks buckets.</summary>

@@ -40,7 +40,7 @@ internal enum ZAddFlags
 /// <c>zset-max-listpack-value</c> they become a <see cref="SkipList"/> with a member index (the skiplist encoding).
 /// Positions are 0-based ranks in ascending order.
 /// </summary>
-internal sealed class SortedSetValue : KeyedValue
+internal sealed class SortedSetValue : KeyedValue, Commands.IRandomPositions
 {
     private byte[][]? _members;
     private double[]? _scores;
@@ -174,6 +174,17 @@ internal sealed class SortedSetValue : KeyedValue
         }
         var slot = _index!.Find(member);
         return slot < 0 ? -1 : _list.GetRank(_index[slot].Item!.Score, member) - 1;
+    }
+
+    /// <summary>A position is a rank.</summary>
+    public long RandomPosition(Random random) => random.NextInt64(Count);
+
+    public void AddPositions(List<long> positions)
+    {
+        for (var rank = 0L; rank < Count; rank++)
+        {
+            positions.Add(rank);
+        }
     }
 
     /// <summary>The member and score at <paramref name="rank"/> (0-based, ascending).</summary>
