@@ -175,11 +175,15 @@ internal static class SortCommand
         return options;
     }
 
-    /// <summary>LIMIT as Redis clamps it: [start, end] within the collection, end &lt; start when empty.</summary>
+    /// <summary>
+    /// LIMIT as Redis clamps it: [start, end] within the collection, end &lt; start when empty. Start and count
+    /// are first bounded by the length, so no sum of them can overflow.
+    /// </summary>
     private static (long Start, long End) Window(Options options, long length)
     {
-        var start = Math.Max(0, options.LimitStart);
-        var end = options.LimitCount < 0 ? length - 1 : unchecked(start + options.LimitCount - 1);
+        var start = Math.Min(Math.Max(0, options.LimitStart), length);
+        var count = Math.Min(Math.Max(-1, options.LimitCount), length);
+        var end = count < 0 ? length - 1 : start + count - 1;
         if (start >= length)
         {
             start = length - 1;
