@@ -148,7 +148,13 @@ public sealed class RespWriter : OutputBuffer
         => WriteLiteral(Protocol == 3 ? (value ? "#t\r\n"u8 : "#f\r\n"u8) : (value ? ":1\r\n"u8 : ":0\r\n"u8));
 
     /// <summary>A verbatim string (=length\r\ntxt:...) in RESP3; a bulk string in RESP2.</summary>
-    public void WriteVerbatim(ReadOnlySpan<byte> text)
+    public void WriteVerbatim(ReadOnlySpan<byte> text) => WriteVerbatim(text, "txt"u8);
+
+    /// <summary>
+    /// A verbatim string of <paramref name="format"/> in RESP3 (its first three bytes, padded with spaces and cut
+    /// at a NUL, as Redis's addReplyVerbatim); a bulk string in RESP2.
+    /// </summary>
+    public void WriteVerbatim(ReadOnlySpan<byte> text, ReadOnlySpan<byte> format)
     {
         if (Protocol != 3)
         {
@@ -156,7 +162,15 @@ public sealed class RespWriter : OutputBuffer
             return;
         }
         WritePrefixed((byte)'=', text.Length + 4);
-        WriteRaw("txt:"u8);
+        var span = GetSpan(4);
+        var end = format.IndexOf((byte)0);
+        format = end < 0 ? format : format[..end];
+        for (var i = 0; i < 3; i++)
+        {
+            span[i] = i < format.Length ? format[i] : (byte)' ';
+        }
+        span[3] = (byte)':';
+        Advance(4);
         WriteRaw(text);
         WriteLiteral("\r\n"u8);
     }

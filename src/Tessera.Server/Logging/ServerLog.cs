@@ -134,8 +134,8 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Closing idle client: addr={Address}")]
     public static partial void ClosingIdleClient(this ILogger logger, string address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
-    public static partial void ScriptLog(this ILogger logger, string message);
+    [LoggerMessage(Message = "{Message}")]
+    public static partial void ScriptLog(this ILogger logger, LogLevel level, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script detected: still in execution after {Milliseconds} milliseconds. You can try killing the script using the SCRIPT KILL command.")]
     public static partial void SlowScript(this ILogger logger, long milliseconds);

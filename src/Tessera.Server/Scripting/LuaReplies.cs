@@ -120,11 +120,27 @@ internal static class LuaReplies
     }
 
     /// <summary>
-    /// Writes the Lua value at <paramref name="index"/> as the script's reply. Booleans follow the script's
-    /// protocol (<paramref name="scriptProtocol"/>, from redis.setresp), as in Redis.
+    /// Redis runs this conversion in C on Lua 5.1, whose C stack holds 8000 slots: a value nested past that
+    /// answers "reached lua stack limit" at the level that did not fit. The same slots are counted here (the
+    /// error handler and the result, then what each level pushes) so deep results fail where Redis's do, and the
+    /// conversion's recursion stays bounded.
     /// </summary>
-    public static void Write(Lua lua, RespWriter w, int index, int scriptProtocol)
+    private const int RedisLuaStackSlots = 8000;
+
+    /// <summary>
+    /// Writes the Lua value at <paramref name="index"/> as the script's reply. Booleans follow the script's
+    /// protocol (<paramref name="scriptProtocol"/>, from redis.setresp), as in Redis. Tables are read raw, as
+    /// Redis reads them: no metamethod of the script's runs here, outside the protected call.
+    /// </summary>
+    public static void Write(Lua lua, RespWriter w, int index, int scriptProtocol) => Write(lua, w, index, scriptProtocol, slots: 2);
+
+    private static void Write(Lua lua, RespWriter w, int index, int scriptProtocol, int slots)
     {
+        if (slots + 4 > RedisLuaStackSlots || !lua.CheckStack(4))
+        {
+            w.WriteError("ERR reached lua stack limit");
+            return;
+        }
         index = lua.AbsIndex(index);
         switch (lua.Type(index))
         {
@@ -132,7 +148,7 @@ internal static class LuaReplies
                 w.WriteInteger(lua.IsInteger(index) ? lua.ToInteger(index) : Truncate(lua.ToNumber(index)));
                 break;
             case LuaType.String:
-                w.WriteBulk(lua.ToBuffer(index));
+                w.WriteBulk(lua.ToBuffer(index, false));
                 break;
             case LuaType.Boolean when scriptProtocol == 3:
                 w.WriteBoolean(lua.ToBoolean(index));
@@ -148,7 +164,7 @@ internal static class LuaReplies
                 }
                 break;
             case LuaType.Table:
-                WriteTable(lua, w, index, scriptProtocol);
+                WriteTable(lua, w, index, scriptProtocol, slots);
                 break;
             default:
                 w.WriteNullBulk();
@@ -156,59 +172,74 @@ internal static class LuaReplies
         }
     }
 
-    /// <summary>Tables standing for RESP3 types: {map=...}, {set=...}, {double=...}, {big_number=...}, {verbatim_string=...}.</summary>
-    private static bool WriteTyped(Lua lua, RespWriter w, int index, int scriptProtocol)
+    /// <summary>Pushes <paramref name="table"/>[<paramref name="field"/>] without metamethods; returns its type.</summary>
+    public static LuaType RawField(Lua lua, int table, string field)
     {
-        if (lua.GetField(index, "map") == LuaType.Table)
+        table = lua.AbsIndex(table);
+        lua.PushString(field);
+        return lua.RawGet(table);
+    }
+
+    /// <summary>Tables standing for RESP3 types: {map=...}, {set=...}, {double=...}, {big_number=...}, {verbatim_string=...}.</summary>
+    private static bool WriteTyped(Lua lua, RespWriter w, int index, int scriptProtocol, int slots)
+    {
+        if (RawField(lua, index, "map") == LuaType.Table)
         {
-            WriteEntries(lua, w, lua.GetTop(), map: true, scriptProtocol);
+            WriteEntries(lua, w, lua.GetTop(), map: true, scriptProtocol, slots + 1);
             lua.Pop(1);
             return true;
         }
         lua.Pop(1);
-        if (lua.GetField(index, "set") == LuaType.Table)
+        if (RawField(lua, index, "set") == LuaType.Table)
         {
-            WriteEntries(lua, w, lua.GetTop(), map: false, scriptProtocol);
+            WriteEntries(lua, w, lua.GetTop(), map: false, scriptProtocol, slots + 1);
             lua.Pop(1);
             return true;
         }
         lua.Pop(1);
-        if (lua.GetField(index, "double") == LuaType.Number)
+        if (RawField(lua, index, "double") == LuaType.Number)
         {
             w.WriteDouble(lua.ToNumber(-1));
             lua.Pop(1);
             return true;
         }
         lua.Pop(1);
-        if (lua.GetField(index, "big_number") == LuaType.String)
+        if (RawField(lua, index, "big_number") == LuaType.String)
         {
             if (w.Protocol == 3)
             {
                 w.WriteRaw("("u8);
-                w.WriteRaw(lua.ToBuffer(-1));
+                w.WriteRaw(SpacesForLineBreaks(lua.ToBuffer(-1, false)));
                 w.WriteRaw("\r\n"u8);
             }
             else
             {
-                w.WriteBulk(lua.ToBuffer(-1));
+                w.WriteBulk(SpacesForLineBreaks(lua.ToBuffer(-1, false)));
             }
             lua.Pop(1);
             return true;
         }
         lua.Pop(1);
-        if (lua.GetField(index, "verbatim_string") == LuaType.Table)
+        if (RawField(lua, index, "verbatim_string") == LuaType.Table)
         {
-            lua.GetField(-1, "string");
-            w.WriteVerbatim(lua.ToBuffer(-1));
-            lua.Pop(2);
-            return true;
+            var top = lua.GetTop();
+            if (RawField(lua, top, "format") == LuaType.String && RawField(lua, top, "string") == LuaType.String)
+            {
+                w.WriteVerbatim(lua.ToBuffer(-1, false), lua.ToBuffer(-2, false));
+                lua.SetTop(top - 1);
+                return true;
+            }
+            lua.SetTop(top);
         }
         lua.Pop(1);
         return false;
     }
 
-    /// <summary>A map's or a set's entries, in Lua's table order.</summary>
-    private static void WriteEntries(Lua lua, RespWriter w, int table, bool map, int scriptProtocol)
+    /// <summary>
+    /// A map's or a set's entries, in Lua's table order. Each entry's key is converted from a copy, as Redis
+    /// does, so the slots it takes are the ones Redis counts.
+    /// </summary>
+    private static void WriteEntries(Lua lua, RespWriter w, int table, bool map, int scriptProtocol, int slots)
     {
         var count = 0;
         lua.PushNil();
@@ -228,36 +259,50 @@ internal static class LuaReplies
         lua.PushNil();
         while (lua.Next(table))
         {
-            Write(lua, w, -2, scriptProtocol);
+            // Stack: table, key, value (and Redis's duplicate of the key while the key is converted).
+            Write(lua, w, -2, scriptProtocol, slots + (map ? 3 : 2));
             if (map)
             {
-                Write(lua, w, -1, scriptProtocol);
+                Write(lua, w, -1, scriptProtocol, slots + 2);
             }
             lua.Pop(1);
         }
+    }
+
+    /// <summary>Status and big number texts go out on one line: Redis maps CR and LF to spaces.</summary>
+    private static byte[] SpacesForLineBreaks(byte[] text)
+    {
+        foreach (ref var c in text.AsSpan())
+        {
+            if (c is (byte)'\r' or (byte)'\n')
+            {
+                c = (byte)' ';
+            }
+        }
+        return text;
     }
 
     /// <summary>C's (long long) cast on x86-64, as Redis converts: out of range and NaN give the minimum.</summary>
     private static long Truncate(double value)
         => value >= -9223372036854775808.0 && value < 9223372036854775808.0 ? (long)value : long.MinValue;
 
-    private static void WriteTable(Lua lua, RespWriter w, int index, int scriptProtocol)
+    private static void WriteTable(Lua lua, RespWriter w, int index, int scriptProtocol, int slots)
     {
-        if (lua.GetField(index, "err") == LuaType.String)
+        if (RawField(lua, index, "err") == LuaType.String)
         {
-            w.WriteError(lua.ToString(-1)!.Replace('\r', ' ').Replace('\n', ' '));
+            w.WriteError(lua.ToString(-1, false)!.Replace('\r', ' ').Replace('\n', ' '));
             lua.Pop(1);
             return;
         }
         lua.Pop(1);
-        if (lua.GetField(index, "ok") == LuaType.String)
+        if (RawField(lua, index, "ok") == LuaType.String)
         {
-            w.WriteSimpleString(lua.ToBuffer(-1));
+            w.WriteSimpleString(SpacesForLineBreaks(lua.ToBuffer(-1, false)));
             lua.Pop(1);
             return;
         }
         lua.Pop(1);
-        if (WriteTyped(lua, w, index, scriptProtocol))
+        if (WriteTyped(lua, w, index, scriptProtocol, slots))
         {
             return;
         }
@@ -272,7 +317,7 @@ internal static class LuaReplies
         for (var i = 1; i <= count; i++)
         {
             lua.RawGetInteger(index, i);
-            Write(lua, w, -1, scriptProtocol);
+            Write(lua, w, -1, scriptProtocol, slots + 1);
             lua.Pop(1);
         }
     }

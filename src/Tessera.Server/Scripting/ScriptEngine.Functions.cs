@@ -37,7 +37,7 @@ internal sealed partial class ScriptEngine
         Array.Fill(body, (byte)' ', 0, newline);
         if (_lua.LoadBuffer(body, "@user_function") != LuaStatus.OK)
         {
-            var message = _lua.ToString(-1);
+            var message = _lua.ToString(-1, false);
             _lua.Pop(1);
             return (null, "ERR Error compiling function: " + message);
         }
@@ -58,7 +58,7 @@ internal sealed partial class ScriptEngine
         _lua.PushNil();
         while (_lua.Next(top + 2))
         {
-            var function = _lua.ToString(-2)!;
+            var function = _lua.ToString(-2, false)!;
             if (_functionOwners.TryGetValue(function, out var owner) && owner.Name != name)
             {
                 _lua.SetTop(top);
@@ -79,7 +79,7 @@ internal sealed partial class ScriptEngine
         {
             // Stack: name, its entry; functions[name] = entry.callback.
             _lua.GetField(-1, "callback");
-            _lua.SetField(top + 3, _lua.ToString(-3)!);
+            _lua.SetField(top + 3, _lua.ToString(-3, false)!);
             _lua.Pop(1);
         }
         foreach (var function in functions.Keys)
@@ -216,7 +216,7 @@ internal sealed partial class ScriptEngine
         {
             for (var i = 1; _lua.RawGetInteger(-1, i) == LuaType.String; i++)
             {
-                flags.Add(_lua.ToString(-1)!);
+                flags.Add(_lua.ToString(-1, false)!);
                 _lua.Pop(1);
             }
             _lua.Pop(1);

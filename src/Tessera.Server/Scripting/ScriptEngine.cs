@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using KeraLua;
+using Microsoft.Extensions.Logging;
 using Tessera.Resp;
 using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
@@ -55,7 +56,7 @@ internal sealed partial class ScriptEngine : IDisposable
         using var reader = new StreamReader(stream);
         if (_lua.DoString(reader.ReadToEnd()))
         {
-            throw new InvalidOperationException("the script sandbox failed to load: " + _lua.ToString(-1));
+            throw new InvalidOperationException("the script sandbox failed to load: " + _lua.ToString(-1, false));
         }
         _lua.NewTable();
         _lua.SetGlobal("__tessera_scripts");
@@ -124,7 +125,7 @@ internal sealed partial class ScriptEngine : IDisposable
         }
         if (_lua.LoadBuffer(body, "@user_script") != LuaStatus.OK)
         {
-            var message = _lua.ToString(-1);
+            var message = _lua.ToString(-1, false);
             _lua.Pop(1);
             return "ERR Error compiling script (new function): " + message;
         }
@@ -201,7 +202,7 @@ internal sealed partial class ScriptEngine : IDisposable
             var message = ErrorText(-1);
             if (lua.IsTable(-1))
             {
-                var line = lua.GetField(-1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture) : unknownLine;
+                var line = LuaReplies.RawField(lua, -1, "line") == LuaType.Number ? lua.ToInteger(-1).ToString(CultureInfo.InvariantCulture) : unknownLine;
                 lua.Pop(1);
                 message += $" script: {name}, on {(arguments == 0 ? "@user_script" : "@user_function")}:{line}.";
             }
@@ -210,15 +211,18 @@ internal sealed partial class ScriptEngine : IDisposable
         lua.SetTop(top);
     }
 
-    /// <summary>The text of the error value at <paramref name="index"/>: an {err=...} table's err, or the value.</summary>
+    /// <summary>
+    /// The text of the error value at <paramref name="index"/>: an {err=...} table's err (read raw: the error
+    /// object is the script's, and its metamethods must not run outside the protected call), or the value. A table
+    /// without a string err, on which redis-server 7.0 crashes, is "ERR unknown error".
+    /// </summary>
     private string ErrorText(int index)
     {
         if (!_lua.IsTable(index))
         {
-            return "ERR " + _lua.ToString(index);
+            return "ERR " + _lua.ToString(index, false);
         }
-        _lua.GetField(index, "err");
-        var message = _lua.ToString(-1) ?? "ERR unknown error";
+        var message = LuaReplies.RawField(_lua, index, "err") == LuaType.String ? _lua.ToString(-1, false)! : "ERR unknown error";
         _lua.Pop(1);
         return message;
     }
@@ -265,7 +269,7 @@ internal sealed partial class ScriptEngine : IDisposable
             }
             else if (type == LuaType.String)
             {
-                args[i - 1] = lua.ToBuffer(i);
+                args[i - 1] = lua.ToBuffer(i, false);
             }
             else
             {
@@ -338,19 +342,38 @@ internal sealed partial class ScriptEngine : IDisposable
     private int Sha1Hex(IntPtr state)
     {
         var lua = Lua.FromIntPtr(state);
-        lua.PushString(Sha1(lua.Type(1) is LuaType.String or LuaType.Number ? lua.ToBuffer(1) : []));
+        lua.PushString(Sha1(lua.Type(1) is LuaType.String or LuaType.Number ? lua.ToBuffer(1, false) : []));
         return 1;
     }
 
+    /// <summary>
+    /// redis.log(level, ...) once the sandbox checked its arguments: strings and numbers are joined with spaces
+    /// (as Redis's luaLogCommand, a space before every argument but the first, other values skipped) and logged at
+    /// the level's severity. Values are read without metamethods: a __tostring would run outside the protected
+    /// call.
+    /// </summary>
     private int Log(IntPtr state)
     {
         var lua = Lua.FromIntPtr(state);
-        var parts = new List<string>();
+        var text = new StringBuilder();
         for (var i = 2; i <= lua.GetTop(); i++)
         {
-            parts.Add(lua.ToString(i) ?? "");
+            if (i > 2)
+            {
+                text.Append(' ');
+            }
+            if (lua.Type(i) is LuaType.String or LuaType.Number)
+            {
+                text.Append(Encoding.Latin1.GetString(lua.ToBuffer(i, false)));
+            }
         }
-        _server.Log.ScriptLog(string.Join(' ', parts));
+        var level = lua.ToInteger(1) switch
+        {
+            0 or 1 => LogLevel.Debug,
+            2 => LogLevel.Information,
+            _ => LogLevel.Warning,
+        };
+        _server.Log.ScriptLog(level, text.ToString());
         return 0;
     }
 

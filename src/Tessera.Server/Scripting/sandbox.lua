@@ -284,7 +284,15 @@ local redis = {
   setresp = function(version)
     if not setresp(version) then error({ err = 'ERR RESP version must be 2 or 3.' }, 0) end
   end,
-  log = function(level, ...) log(level, ...) end,
+  -- Redis's checks: two arguments or more, a numeric level from LOG_DEBUG to LOG_WARNING.
+  log = function(...)
+    if select('#', ...) < 2 then error({ err = 'ERR redis.log() requires two arguments or more.' }, 0) end
+    local level = tonumber((...))
+    if not level then error({ err = 'ERR First argument must be a number (log level).' }, 0) end
+    level = level < 0 and -floor(-level) or floor(level)
+    if level < 0 or level > 3 then error({ err = 'ERR Invalid debug level.' }, 0) end
+    log(level, select(2, ...))
+  end,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
 }
 sandbox.redis = readonly(redis)
