@@ -462,7 +462,9 @@ public sealed partial class TesseraServer : IDisposable
 
     /// <summary>
     /// Takes the execution lock, unless a script has run past busy-reply-threshold: then false, and the caller
-    /// answers -BUSY (or defers its work) instead of waiting. A node that never ran a script waits plainly.
+    /// answers -BUSY (or defers its work) instead of waiting. Checked before the lock, which is reentrant: a client
+    /// served from inside the busy script, on its thread, must not run under the script's lock. A node that never
+    /// ran a script waits plainly.
     /// </summary>
     internal bool TryEnterExecution()
     {
@@ -476,7 +478,13 @@ public sealed partial class TesseraServer : IDisposable
         {
             if (ExecutionLock.TryEnter(50))
             {
-                return true;
+                if (!scripts.TimedOut)
+                {
+                    return true;
+                }
+                // Re-entered on the busy script's own thread.
+                ExecutionLock.Exit();
+                return false;
             }
         }
         return false;

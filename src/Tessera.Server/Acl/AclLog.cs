@@ -39,18 +39,37 @@ internal sealed class AclLogEntry(AclDenial reason, AclContext context, string o
 
 /// <summary>
 /// ACL LOG (Redis's ACLLog): the newest denials first, a repeat of one of the ten newest (same reason, context,
-/// object and user within 60 seconds) counted on it, at most <c>acllog-max-len</c> entries.
+/// object and user within 60 seconds) counted on it, at most <c>acllog-max-len</c> entries. Locked: a failed
+/// AUTH adds to it while a busy script holds the execution lock.
 /// </summary>
 internal sealed class AclLog
 {
     private const long GroupingMs = 60_000;
     private readonly LinkedList<AclLogEntry> _entries = new();
 
-    public IEnumerable<AclLogEntry> Entries => _entries;
+    /// <summary>The entries, newest first, as a copy.</summary>
+    public AclLogEntry[] Entries
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return [.. _entries];
+            }
+        }
+    }
 
     public int Count => _entries.Count;
 
     public void Add(AclLogEntry entry, long maxLength)
+    {
+        lock (_entries)
+        {
+            AddLocked(entry, maxLength);
+        }
+    }
+
+    private void AddLocked(AclLogEntry entry, long maxLength)
     {
         var scanned = 0;
         for (var node = _entries.First; node is not null && scanned < 10; node = node.Next, scanned++)
@@ -74,5 +93,11 @@ internal sealed class AclLog
         }
     }
 
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        lock (_entries)
+        {
+            _entries.Clear();
+        }
+    }
 }

@@ -49,6 +49,25 @@ internal sealed class CommandRegistry
         parent.AddSubcommand(new ServerCommand(subInfo, handler));
     }
 
+    /// <summary>
+    /// Lets an allow_busy command run while a script is busy, through <paramref name="handler"/> (default: its
+    /// own handler, which must then touch only the client's own state and thread-safe parts of the node).
+    /// </summary>
+    public void AddWhileBusy(string fullName, CommandHandler? handler = null)
+    {
+        var bar = fullName.IndexOf('|');
+        var command = _commands[bar < 0 ? fullName : fullName[..bar]];
+        if (bar >= 0)
+        {
+            command = command.Subcommands[fullName[(bar + 1)..]];
+        }
+        if ((command.Info.Flags & CommandFlags.AllowBusy) == 0)
+        {
+            throw new InvalidOperationException(fullName + " is not allowed while a script is busy");
+        }
+        command.WhileBusy = handler ?? command.Handler;
+    }
+
     /// <summary>The command named <paramref name="name"/>, or null.</summary>
     public ServerCommand? Find(ReadOnlySpan<byte> name)
     {

@@ -16,6 +16,10 @@ internal static class ConnectionCommands
         r.Add("reset", Reset);
         r.Add("auth", Auth);
         r.Add("hello", Hello);
+        // These touch only the client's own state (and the ACL, which cannot change meanwhile).
+        r.AddWhileBusy("quit");
+        r.AddWhileBusy("auth");
+        r.AddWhileBusy("hello");
     }
 
     private static void Ping(CommandContext c)

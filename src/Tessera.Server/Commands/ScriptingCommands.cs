@@ -17,8 +17,9 @@ internal static class ScriptingCommands
         r.Add("script|load", Load);
         r.Add("script|exists", Exists);
         r.Add("script|flush", Flush);
-        // Holding the execution lock, no script runs: a slow one is killed from outside it (ClientSession.Scripting).
+        // Holding the execution lock, no script runs: a slow one is killed by the busy-time handler.
         r.Add("script|kill", c => c.Error(ScriptEngine.NotBusy));
+        r.AddWhileBusy("script|kill", c => Kill(c, function: false));
         r.Add("fcall", c => FunctionCall(c, readOnly: false));
         r.Add("fcall_ro", c => FunctionCall(c, readOnly: true));
         r.Add("function|load", FunctionLoad);
@@ -49,8 +50,10 @@ internal static class ScriptingCommands
         r.Add("function|dump", FunctionDump);
         r.Add("function|restore", FunctionRestore);
         r.Add("function|stats", c => WriteFunctionStats(c.Reply, c.Server.Scripts));
+        r.AddWhileBusy("function|stats");
         // Holding the execution lock, no function runs (see SCRIPT KILL).
         r.Add("function|kill", c => c.Error(ScriptEngine.NotBusy));
+        r.AddWhileBusy("function|kill", c => Kill(c, function: true));
         r.Add("script|help", c => Help.Write(c,
             "EXISTS <sha1> [<sha1> ...]",
             "    Return information about the existence of the scripts in the script cache.",
@@ -303,6 +306,19 @@ internal static class ScriptingCommands
                 c.Reply.WriteBulk("library_code");
                 c.Reply.WriteBulk(library.Code);
             }
+        }
+    }
+
+    /// <summary>SCRIPT KILL or FUNCTION KILL while a script is busy (from any client, without the lock).</summary>
+    private static void Kill(CommandContext c, bool function)
+    {
+        if (c.Server.ScriptsIfStarted!.Kill(function: function) is { } refusal)
+        {
+            c.Error(refusal);
+        }
+        else
+        {
+            c.Reply.WriteLiteral(Replies.Ok);
         }
     }
 

@@ -18,6 +18,13 @@ internal sealed class ServerCommand(CommandInfo info, CommandHandler? handler)
 
     public IReadOnlyDictionary<string, ServerCommand> Subcommands => _subcommands;
 
+    /// <summary>
+    /// What runs while a script is busy, for the commands Redis allows then (allow_busy): a handler that needs
+    /// neither the dataset nor the execution lock, since the script holds both. Null for the others: an
+    /// allowed command without one waits for the script to end.
+    /// </summary>
+    public CommandHandler? WhileBusy { get; set; }
+
     public long Calls { get; set; }
 
     public long Microseconds { get; set; }

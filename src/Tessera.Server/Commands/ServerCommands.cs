@@ -51,6 +51,7 @@ internal static partial class ServerCommands
         });
         r.Add("monitor", Monitor);
         r.Add("shutdown", Shutdown);
+        r.AddWhileBusy("shutdown");
         r.Add("slowlog|get", SlowlogGet);
         r.Add("slowlog|len", c => c.Reply.WriteInteger(c.Server.Slowlog.Count));
         r.Add("slowlog|reset", c =>
@@ -189,6 +190,20 @@ internal static partial class ServerCommands
                 return;
             }
             c.Error("ERR No shutdown in progress.");
+            return;
+        }
+        if (c.Server.ScriptsIfStarted is { TimedOut: true } scripts)
+        {
+            // While a script is busy only SHUTDOWN NOSAVE goes through: it stops the script, writes or not.
+            if (!noSave)
+            {
+                c.Error(scripts.BusyError);
+                return;
+            }
+            c.Server.Log.LogShutdownRequested();
+            scripts.Kill(force: true);
+            c.Session.Flags |= ClientFlags.CloseAfterReply;
+            c.Server.Shutdown();
             return;
         }
         c.Server.Log.LogShutdownRequested();

@@ -12,6 +12,11 @@ internal static class TransactionCommands
         r.Add("discard", Discard);
         r.Add("watch", Watch);
         r.Add("unwatch", Unwatch);
+        // The client's own state, and the watch table, which has a lock of its own. WATCH reads the dataset, so it
+        // waits for a busy script to end.
+        r.AddWhileBusy("multi");
+        r.AddWhileBusy("discard");
+        r.AddWhileBusy("unwatch");
     }
 
     private static void Multi(CommandContext c)

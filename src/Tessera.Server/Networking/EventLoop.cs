@@ -31,10 +31,24 @@ internal sealed unsafe class EventLoop : IDisposable
     private volatile int[] _listenerFds = [];
     private volatile bool _stopping;
 
+    /// <summary>The loop of the current thread, for a busy script to serve its neighbours (null off loop threads).</summary>
+    [ThreadStatic]
+    private static EventLoop? _current;
+
+    /// <summary>Events read while a busy script holds this loop's thread (a buffer of its own, the run's is in use).</summary>
+    private byte[]? _busyEvents;
+
+    /// <summary>True while serving clients from inside a busy script; the script's own client is left alone.</summary>
+    private bool _servingWhileBusy;
+
+    /// <summary>Wakes posted for a client that could not be served meanwhile, handed on afterwards.</summary>
+    private readonly List<SocketConnection> _deferredWhileBusy = [];
+
     public EventLoop(TesseraServer server, int index)
     {
         _server = server;
-        _thread = new Thread(Run) { Name = $"tessera-io-{index}", IsBackground = true };
+        // Deeply nested replies (a script's result, RESP3 maps) recurse; a Redis-sized stack keeps them in bounds.
+        _thread = GuardedThread.Create($"tessera-io-{index}", Run, e => server.Log.BackgroundJobFailed(e, "I/O loop"), 16 << 20);
     }
 
     /// <summary>Bytes received by this loop (INFO total_net_input_bytes sums all loops).</summary>
@@ -82,8 +96,52 @@ internal sealed unsafe class EventLoop : IDisposable
 
     public void Dispose() => _epollSet.Dispose();
 
+    /// <summary>
+    /// Called from a script past busy-reply-threshold, on the thread running it (Redis's
+    /// processEventsWhileBlocked): if that thread is a loop, it serves whatever its other clients sent meanwhile
+    /// (they get -BUSY, or SCRIPT KILL and the few commands Redis allows), without waiting.
+    /// </summary>
+    public static void ServeWhileBusy() => _current?.ServeEventsWhileBusy();
+
+    private void ServeEventsWhileBusy()
+    {
+        if (_servingWhileBusy || _stopping)
+        {
+            return;
+        }
+        _servingWhileBusy = true;
+        try
+        {
+            var stride = Native.EpollEventSize;
+            _busyEvents ??= GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
+            fixed (byte* buffer = _busyEvents)
+            {
+                var n = Native.EpollWait(_epollSet.Fd, buffer, MaxEvents, 0);
+                for (var i = 0; i < n && !_stopping; i++)
+                {
+                    var flags = *(uint*)(buffer + (i * stride));
+                    var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
+                    DispatchGuarded(fd, flags);
+                }
+            }
+        }
+        finally
+        {
+            _servingWhileBusy = false;
+            foreach (var connection in _deferredWhileBusy)
+            {
+                Post(connection);
+            }
+            _deferredWhileBusy.Clear();
+        }
+    }
+
+    /// <summary>True for the connection whose commands are running now: it cannot be served from inside them.</summary>
+    private bool Busy(SocketConnection connection) => _servingWhileBusy && connection.Session.Processing;
+
     private void Run()
     {
+        _current = this;
         var stride = Native.EpollEventSize;
         var events = GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
         fixed (byte* buffer = events)
@@ -160,8 +218,9 @@ internal sealed unsafe class EventLoop : IDisposable
             return;
         }
         var connection = fd < _connections.Length ? _connections[fd] : null;
-        if (connection is null)
+        if (connection is null || Busy(connection))
         {
+            // The busy script's own client: level-triggered, its events come again once the script is done.
             return;
         }
         if ((flags & (Native.EpollIn | Native.EpollHup | Native.EpollErr | Native.EpollRdHup)) != 0)
@@ -271,6 +330,11 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void HandlePosted(SocketConnection connection)
     {
+        if (Busy(connection))
+        {
+            _deferredWhileBusy.Add(connection);
+            return;
+        }
         connection.ClearWake();
         if (connection.Closed)
         {

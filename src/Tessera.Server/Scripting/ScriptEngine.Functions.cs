@@ -48,7 +48,7 @@ internal sealed partial class ScriptEngine
         _lua.Insert(-2);
         _lua.GetGlobal("__tessera_error_handler");
         _lua.Insert(-3);
-        if (_lua.PCall(1, 1, top + 1) != LuaStatus.OK)
+        if (RunLibraryCode(1, 1, top + 1) != LuaStatus.OK)
         {
             var error = ErrorText(-1);
             _lua.SetTop(top);

@@ -28,12 +28,8 @@ internal sealed partial class ScriptEngine : IDisposable
     private readonly RespWriter _scratch = new();
     private CommandContext? _caller;
     private bool _readOnly;
-    private long _startedMs;
     private bool _wrote;
-    private volatile bool _timedOut;
-    private volatile bool _killRequested;
     private string? _runningFunction;
-    private volatile byte[][]? _busyCommand;
 
     public ScriptEngine(TesseraServer server)
     {
@@ -63,50 +59,6 @@ internal sealed partial class ScriptEngine : IDisposable
         _lua.NewTable();
         _lua.SetGlobal("__tessera_functions");
     }
-
-    /// <summary>SCRIPT KILL's answer when no script is running.</summary>
-    public const string NotBusy = "NOTBUSY No scripts in execution right now.";
-
-    /// <summary>
-    /// True while a script runs past busy-reply-threshold: other clients then get -BUSY instead of waiting for the
-    /// execution lock, and may SCRIPT KILL it. Read from other threads.
-    /// </summary>
-    public bool TimedOut => _timedOut;
-
-    /// <summary>
-    /// SCRIPT KILL (from another client's thread, without the execution lock): null when the script will stop,
-    /// else Redis's refusal. <paramref name="force"/> (SHUTDOWN NOSAVE) stops even a script that wrote.
-    /// </summary>
-    public string? Kill(bool force = false, bool function = false)
-    {
-        if (!_timedOut && !force)
-        {
-            return NotBusy;
-        }
-        if (_wrote && !force)
-        {
-            return "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
-        }
-        if (!force && function != (_runningFunction is not null))
-        {
-            // SCRIPT KILL stops only EVAL scripts, FUNCTION KILL only functions.
-            return BusyError;
-        }
-        _killRequested = true;
-        return null;
-    }
-
-    /// <summary>What a command gets while a slow script holds the node; it names the way to stop that kind of script.</summary>
-    public string BusyError => _runningFunction is null
-        ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-        : "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
-
-    /// <summary>
-    /// FUNCTION STATS' running_script while a slow function runs: its name, the command that called it and how long
-    /// it has run; null when none is (an EVAL script does not count).
-    /// </summary>
-    public (string Name, byte[][] Command, long DurationMs)? RunningFunction
-        => _timedOut && _runningFunction is { } name && _busyCommand is { } command ? (name, command, Environment.TickCount64 - _startedMs) : null;
 
     /// <summary>Scripts in the cache (INFO number_of_cached_scripts).</summary>
     public int Count => _sources.Count;
@@ -182,17 +134,11 @@ internal sealed partial class ScriptEngine : IDisposable
         _readOnly = readOnly;
         _scratch.Protocol = 2;
         _wrote = false;
-        _killRequested = false;
         _runningFunction = arguments > 0 ? name : null;
-        _startedMs = Environment.TickCount64;
+        BeginRun();
         var status = lua.PCall(arguments, 1, top + 1);
         _caller = null;
-        _busyCommand = null;
-        if (_timedOut)
-        {
-            _server.Log.SlowScriptEnded(name);
-            _timedOut = false;
-        }
+        EndRun(name);
         if (status == LuaStatus.OK)
         {
             LuaReplies.Write(lua, c.Reply, -1, _scratch.Protocol);
@@ -311,20 +257,6 @@ internal sealed partial class ScriptEngine : IDisposable
 
     /// <summary>Lua 5.1's number format (%.14g), so 3.0 passes as "3" as in Redis.</summary>
     private static string FormatNumber(double value) => value.ToString("G14", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-");
-
-    /// <summary>The count hook's question: has SCRIPT KILL asked this script to stop? Also notes a script gone slow.</summary>
-    private int Killed(IntPtr state)
-    {
-        if (!_timedOut && Environment.TickCount64 - _startedMs > _server.Config.BusyReplyThreshold.Value)
-        {
-            _server.Log.SlowScript(_server.Config.BusyReplyThreshold.Value);
-            var args = _caller!.Args;
-            _busyCommand = [.. Enumerable.Range(0, args.Count).Select(args.ToArray)];
-            _timedOut = true;
-        }
-        Lua.FromIntPtr(state).PushBoolean(_killRequested);
-        return 1;
-    }
 
     /// <summary>redis.setresp(2|3): the protocol redis.call replies are converted from; false for another version.</summary>
     private int SetResp(IntPtr state)

@@ -261,10 +261,12 @@ local sandbox = {
 local call, sha1hex, log, killed = __tessera_call, __tessera_sha1hex, __tessera_log, __tessera_killed
 local setresp = __tessera_setresp
 
--- Every 100,000 instructions the engine notes a script running past busy-reply-threshold, and a SCRIPT KILL
--- ends the script with an error raised here, in Lua.
+-- Every 100,000 instructions the engine notes a script running past busy-reply-threshold (and serves other
+-- clients while it is), and a SCRIPT KILL or a library load past its time ends the script with an error raised
+-- here, in Lua.
 debug.sethook(function()
-  if killed() then error({ err = 'ERR Script killed by user with SCRIPT KILL...' }, 0) end
+  local reason = killed()
+  if reason then error({ err = reason }, 0) end
 end, '', 100000)
 local redis = {
   call = function(...)

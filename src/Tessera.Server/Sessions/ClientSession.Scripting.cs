@@ -1,4 +1,3 @@
-using System.Text;
 using Tessera.Resp;
 using CommandFlags = Tessera.Core.Commands.CommandFlags;
 
@@ -8,44 +7,6 @@ namespace Tessera.Server.Sessions;
 internal sealed partial class ClientSession
 {
     private CommandContext? _scriptContext;
-
-    /// <summary>
-    /// A command received while a slow script holds the node (Redis's -BUSY state): SCRIPT KILL, FUNCTION KILL,
-    /// FUNCTION STATS and SHUTDOWN NOSAVE act, anything else gets -BUSY.
-    /// </summary>
-    private void AnswerWhileScriptBusy()
-    {
-        var args = _request;
-        var scripts = _server.ScriptsIfStarted!;
-        var scriptKill = args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "script"u8) && Ascii.EqualsIgnoreCase(args[1], "kill"u8);
-        var function = args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "function"u8);
-        if (scriptKill || (function && Ascii.EqualsIgnoreCase(args[1], "kill"u8)))
-        {
-            if (scripts.Kill(function: !scriptKill) is { } refusal)
-            {
-                Output.WriteError(refusal);
-            }
-            else
-            {
-                Output.WriteLiteral("+OK\r\n"u8);
-            }
-            return;
-        }
-        if (function && Ascii.EqualsIgnoreCase(args[1], "stats"u8) && scripts.RunningFunction is not null)
-        {
-            Commands.ScriptingCommands.WriteFunctionStats(Output, scripts);
-            return;
-        }
-        if (args.Count == 2 && Ascii.EqualsIgnoreCase(args[0], "shutdown"u8) && Ascii.EqualsIgnoreCase(args[1], "nosave"u8))
-        {
-            // The script is stopped even if it wrote: nothing is saved, and the node goes down.
-            scripts.Kill(force: true);
-            _server.Shutdown();
-            Flags |= ClientFlags.CloseAfterReply;
-            return;
-        }
-        Output.WriteError(scripts.BusyError);
-    }
 
     /// <summary>
     /// Runs one redis.call from a script of this client, replying into <paramref name="reply"/>; returns the error

@@ -172,6 +172,7 @@ internal sealed partial class ClientSession
             DrainRemoteOutput();
         }
         var locked = false;
+        Processing = true;
         try
         {
             while (_inputStart < _inputEnd && (Flags & (ClientFlags.CloseAfterReply | ClientFlags.Paused | ClientFlags.Blocked)) == 0
@@ -195,26 +196,27 @@ internal sealed partial class ClientSession
                     _inputStart += consumed;
                     continue;
                 }
+                var busy = false;
                 if (!locked)
                 {
-                    if (!_server.TryEnterExecution())
-                    {
-                        AnswerWhileScriptBusy();
-                        _inputStart += consumed;
-                        continue;
-                    }
-                    locked = true;
+                    busy = !_server.TryEnterExecution();
+                    locked = !busy;
                 }
-                if (!ProcessCommand())
+                var outcome = ProcessCommand(busy);
+                if (outcome == CommandOutcome.Postponed)
                 {
-                    // Postponed: the command stays in the buffer and is parsed again on resume.
+                    // The command stays in the buffer and is parsed again on resume.
                     break;
                 }
-                _inputStart += consumed;
+                if (outcome == CommandOutcome.Done)
+                {
+                    _inputStart += consumed;
+                }
             }
         }
         finally
         {
+            Processing = false;
             if (locked)
             {
                 // The batch's writes reach the AOF before its replies are sent; with appendfsync always the
@@ -234,9 +236,10 @@ internal sealed partial class ClientSession
 
     /// <summary>
     /// Redis's processCommand for the request just parsed: lookup, arity, authentication, memory, pause, then
-    /// run it and account for it. Returns false when the command must wait (CLIENT PAUSE).
+    /// run it and account for it. <paramref name="busy"/>: a script is busy and this client does not hold the
+    /// execution lock; the steps that need it are skipped, and only what Redis allows while busy runs.
     /// </summary>
-    private bool ProcessCommand()
+    private CommandOutcome ProcessCommand(bool busy)
     {
         var args = _request;
         var server = _server;
@@ -249,77 +252,81 @@ internal sealed partial class ClientSession
             if (sub is null)
             {
                 Reject(null, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
-                return true;
+                return CommandOutcome.Done;
             }
             command = sub;
         }
         if (command is null)
         {
             Reject(null, CommandReplies.UnknownCommandError(args));
-            return true;
+            return CommandOutcome.Done;
         }
         if (!command.Info.AcceptsArgumentCount(args.Count))
         {
             Reject(command, $"ERR wrong number of arguments for '{command.Info.FullName}' command");
-            return true;
+            return CommandOutcome.Done;
         }
         if (command.Handler is null)
         {
             Reject(command, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
-            return true;
+            return CommandOutcome.Done;
         }
         if (command.Info.Name == "debug" && !server.AllowsProtected(server.Config.EnableDebugCommand, this))
         {
             Reject(command, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
-            return true;
+            return CommandOutcome.Done;
         }
         if (!Authenticated && (command.Info.Flags & Core.Commands.CommandFlags.NoAuth) == 0)
         {
             Reject(command, "NOAUTH Authentication required.");
-            return true;
+            return CommandOutcome.Done;
         }
         var inMulti = (Flags & ClientFlags.Multi) != 0;
         if (inMulti && (command.Info.Flags & Core.Commands.CommandFlags.NoMulti) != 0)
         {
             Reject(command, "ERR Command not allowed inside a transaction");
-            return true;
+            return CommandOutcome.Done;
         }
         if (PermissionError(command, args) is { } denied)
         {
             Reject(command, denied);
-            return true;
+            return CommandOutcome.Done;
         }
         var inExec = inMulti && command.Info.Name == "exec";
         // Redis's cluster redirection: a command whose keys another node serves (its master's stream excepted).
-        if (server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
+        if (!busy && server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
         {
             Reject(command, redirect, redirection: true);
-            return true;
+            return CommandOutcome.Done;
         }
         var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
             || (inExec && AnyQueued(Core.Commands.CommandFlags.Write, flagged: true));
         if (writes && ReplicationRefusesWrite() is { } refusal)
         {
             Reject(command, refusal);
-            return true;
+            return CommandOutcome.Done;
         }
         if (server.Loading.Active && (command.Info.Flags & Core.Commands.CommandFlags.Loading) == 0)
         {
             Reject(command, "LOADING Redis is loading the dataset in memory");
-            return true;
+            return CommandOutcome.Done;
         }
         if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
             or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
         {
             Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
-            return true;
+            return CommandOutcome.Done;
         }
         if (server.Replication.Link is { State: not Replication.MasterLinkState.Connected } && !server.Config.ReplicaServeStaleData.Value
             && ((command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0
                 || (inExec && AnyQueued(Core.Commands.CommandFlags.Stale, flagged: false))))
         {
             Reject(command, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
-            return true;
+            return CommandOutcome.Done;
+        }
+        if (busy)
+        {
+            return ProcessCommandWhileBusy(command, args, inMulti);
         }
         var start = Stopwatch.GetTimestamp();
         server.Keyspace.UpdateClock(start);
@@ -330,21 +337,21 @@ internal sealed partial class ClientSession
                 || (inExec && AnyQueued(Core.Commands.CommandFlags.DenyOom, flagged: true))))
         {
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
-            return true;
+            return CommandOutcome.Done;
         }
         if (queues)
         {
             QueueCommand(command, args);
-            return true;
+            return CommandOutcome.Done;
         }
         if (server.ClientPause.ShouldPostpone(command.Info) || (inExec && QueuedCommandsPostponed()))
         {
             Flags |= ClientFlags.Paused;
             server.ClientPause.Postpone(this);
-            return false;
+            return CommandOutcome.Postponed;
         }
         Execute(command, args, start);
-        return true;
+        return CommandOutcome.Done;
     }
 
     /// <summary>

@@ -1,6 +1,9 @@
 namespace Tessera.Server.Sessions;
 
-/// <summary>Counters behind INFO stats and errorstats (changed under the execution lock).</summary>
+/// <summary>
+/// Counters behind INFO stats and errorstats (changed under the execution lock; error counts also by clients
+/// answered -BUSY while a script holds it, hence their own lock).
+/// </summary>
 internal sealed class ServerStats
 {
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
@@ -13,16 +16,28 @@ internal sealed class ServerStats
 
     public long TotalErrorReplies { get; private set; }
 
-    /// <summary>Error replies by their code (ERR, WRONGTYPE ...).</summary>
-    public IReadOnlyDictionary<string, long> Errors => _errors;
+    /// <summary>Error replies by their code (ERR, WRONGTYPE ...), as a copy.</summary>
+    public KeyValuePair<string, long>[] Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
 
     /// <summary>Commands per second, averaged over the last samples (instantaneous_ops_per_sec).</summary>
     public long InstantaneousOpsPerSecond => (long)_opsSamples.Average();
 
     public void CountError(string code)
     {
-        TotalErrorReplies++;
-        _errors[code] = _errors.GetValueOrDefault(code) + 1;
+        lock (_errors)
+        {
+            TotalErrorReplies++;
+            _errors[code] = _errors.GetValueOrDefault(code) + 1;
+        }
     }
 
     /// <summary>Takes an ops/sec sample (every cron tick, as Redis's trackInstantaneousMetric).</summary>
@@ -42,8 +57,11 @@ internal sealed class ServerStats
 
     public void Reset()
     {
-        _errors.Clear();
-        TotalErrorReplies = 0;
+        lock (_errors)
+        {
+            _errors.Clear();
+            TotalErrorReplies = 0;
+        }
         CommandsProcessed = 0;
         _lastSampleCommands = 0;
     }

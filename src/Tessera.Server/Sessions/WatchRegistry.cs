@@ -17,11 +17,13 @@ internal sealed class WatchedKey(int db, string key, bool expiredAtWatch)
 /// <summary>
 /// WATCH (Redis's multi.c): per key the clients watching it. Any change to a watched key (a write command that
 /// changed the dataset, expiry, eviction, FLUSHDB, SWAPDB) marks its watchers dirty, and their EXEC fails. With
-/// nobody watching, the checks cost one comparison per write. Used under the execution lock.
+/// nobody watching, the checks cost one comparison per write. Used under the execution lock, and locked besides:
+/// UNWATCH and DISCARD run while a busy script holds that lock.
 /// </summary>
 internal sealed class WatchRegistry(Keyspace keyspace)
 {
     private readonly Dictionary<(int Db, string Key), List<ClientSession>> _watchers = [];
+    private readonly Lock _gate = new();
 
     /// <summary>Keys watched by at least one client.</summary>
     public int Count => _watchers.Count;
@@ -35,17 +37,33 @@ internal sealed class WatchRegistry(Keyspace keyspace)
         {
             return;
         }
-        if (!_watchers.TryGetValue((db, name), out var clients))
+        var expired = keyspace.Databases[db].IsLogicallyExpired(key);
+        lock (_gate)
         {
-            clients = [];
-            _watchers[(db, name)] = clients;
+            if (!_watchers.TryGetValue((db, name), out var clients))
+            {
+                clients = [];
+                _watchers[(db, name)] = clients;
+            }
+            clients.Add(session);
+            session.WatchedKeys.Add(new WatchedKey(db, name, expired));
         }
-        clients.Add(session);
-        session.WatchedKeys.Add(new WatchedKey(db, name, keyspace.Databases[db].IsLogicallyExpired(key)));
     }
 
     /// <summary>UNWATCH, EXEC, DISCARD, RESET and disconnection: forgets every key the session watches.</summary>
     public void UnwatchAll(ClientSession session)
+    {
+        if (session.WatchedKeys.Count == 0)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            UnwatchAllLocked(session);
+        }
+    }
+
+    private void UnwatchAllLocked(ClientSession session)
     {
         foreach (var watched in session.WatchedKeys)
         {
@@ -78,10 +96,17 @@ internal sealed class WatchRegistry(Keyspace keyspace)
             return;
         }
         var name = Encoding.Latin1.GetString(key);
-        if (!_watchers.TryGetValue((db, name), out var clients))
+        lock (_gate)
         {
-            return;
+            if (_watchers.TryGetValue((db, name), out var clients))
+            {
+                TouchLocked(db, key, name, clients);
+            }
         }
+    }
+
+    private void TouchLocked(int db, ReadOnlySpan<byte> key, string name, List<ClientSession> clients)
+    {
         foreach (var session in clients)
         {
             var watched = session.WatchedKeys.First(w => w.Db == db && w.Key == name);
@@ -100,6 +125,14 @@ internal sealed class WatchRegistry(Keyspace keyspace)
     /// become dirty.
     /// </summary>
     public void TouchDatabase(Database db, Database? replacedWith)
+    {
+        lock (_gate)
+        {
+            TouchDatabaseLocked(db, replacedWith);
+        }
+    }
+
+    private void TouchDatabaseLocked(Database db, Database? replacedWith)
     {
         foreach (var ((watchedDb, key), clients) in _watchers)
         {
