@@ -66,10 +66,11 @@ internal static class PubSubCommands
         var names = session.Subscriptions(kind).ToArray();
         if (names.Length == 0)
         {
-            c.Reply.WritePushHeader(3);
-            c.Reply.WriteBulk(reply);
-            c.Reply.WriteNullBulk();
-            c.Reply.WriteInteger(Count(session, kind));
+            var w = c.PushWriter;
+            w.WritePushHeader(3);
+            w.WriteBulk(reply);
+            w.WriteNullBulk();
+            w.WriteInteger(Count(session, kind));
             return;
         }
         foreach (var name in names)
@@ -82,12 +83,14 @@ internal static class PubSubCommands
     private static int Count(ClientSession session, SubscriptionKind kind)
         => kind == SubscriptionKind.ShardChannel ? session.Subscriptions(kind).Count : session.SubscriptionCount;
 
+    /// <summary>A confirmation is a push: it is sent even when CLIENT REPLY silences the command, as in Redis.</summary>
     private static void WriteConfirmation(CommandContext c, ReadOnlySpan<byte> reply, ReadOnlySpan<byte> channel, int count)
     {
-        c.Reply.WritePushHeader(3);
-        c.Reply.WriteBulk(reply);
-        c.Reply.WriteBulk(channel);
-        c.Reply.WriteInteger(count);
+        var w = c.PushWriter;
+        w.WritePushHeader(3);
+        w.WriteBulk(reply);
+        w.WriteBulk(channel);
+        w.WriteInteger(count);
     }
 
     /// <summary>PUBLISH / SPUBLISH: the local subscribers' count is the reply; in cluster mode the bus takes it further.</summary>

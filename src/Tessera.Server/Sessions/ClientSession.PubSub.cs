@@ -6,9 +6,29 @@ namespace Tessera.Server.Sessions;
 internal sealed partial class ClientSession
 {
     private readonly HashSet<string>[] _subscriptions = [[], [], []];
+    private RespWriter? _silencedPushes;
 
     /// <summary>The channels, patterns or shard channels this client is subscribed to.</summary>
     public HashSet<string> Subscriptions(SubscriptionKind kind) => _subscriptions[(int)kind];
+
+    /// <summary>
+    /// Where this client's own command writes a push (a subscription confirmation, a message it published to
+    /// itself): its output, or, while CLIENT REPLY OFF or SKIP silences the command's reply, a side buffer that
+    /// survives the silencing, as Redis's CLIENT_PUSHING lets pushes through.
+    /// </summary>
+    public RespWriter PushWriter
+    {
+        get
+        {
+            if ((Flags & (ClientFlags.ReplyOff | ClientFlags.ReplySkip)) == 0)
+            {
+                return Output;
+            }
+            _silencedPushes ??= new RespWriter();
+            _silencedPushes.Protocol = Output.Protocol;
+            return _silencedPushes;
+        }
+    }
 
     /// <summary>Channels plus patterns: the count SUBSCRIBE and PSUBSCRIBE replies report.</summary>
     public int SubscriptionCount => _subscriptions[0].Count + _subscriptions[1].Count;
@@ -25,7 +45,7 @@ internal sealed partial class ClientSession
     {
         if (publisher == this)
         {
-            WriteMessage(Output, kind, pattern, channel, message);
+            WriteMessage(PushWriter, kind, pattern, channel, message);
             return;
         }
         if (_closedForOutputLimit)

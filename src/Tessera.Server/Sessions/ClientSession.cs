@@ -502,6 +502,10 @@ internal sealed partial class ClientSession
         if ((Flags & (ClientFlags.ReplyOff | ClientFlags.ReplySkip)) != 0)
         {
             Output.TruncateTo(replyStart);
+            if (_silencedPushes is { IsEmpty: false })
+            {
+                Output.TakeFrom(_silencedPushes);
+            }
         }
         Flags &= ~ClientFlags.ReplySkip;
         if ((Flags & ClientFlags.ReplySkipNext) != 0)

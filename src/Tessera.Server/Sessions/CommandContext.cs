@@ -25,6 +25,9 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
 
     public Database Db => Session.Db;
 
+    /// <summary>Where a push goes (a subscription confirmation): see <see cref="ClientSession.PushWriter"/>.</summary>
+    public RespWriter PushWriter => Reply == Session.Output ? Session.PushWriter : Reply;
+
     public Keyspace Keyspace => Server.Keyspace;
 
     /// <summary>True once the handler replied with an error (for failed_calls).</summary>
