@@ -28,6 +28,9 @@ public sealed class TesseraProcess : IDisposable
 
     public string Directory { get; }
 
+    /// <summary>True once the process has ended (killed, or crashed).</summary>
+    public bool HasExited => _process.HasExited;
+
     public RespClient Connect() => new(Port);
 
     /// <summary>Waits until the node answers PING (its data may still be loading).</summary>
