@@ -14,6 +14,9 @@ internal sealed class AclUser
     private bool _sanitizePayload;
     private bool _skipSanitizePayload;
 
+    /// <summary>True for a user whose RESTOREs skip sanitize-dump-payload clients (ACL skip-sanitize-payload).</summary>
+    public bool SkipsPayloadSanitization => _skipSanitizePayload;
+
     public AclUser(string name, bool allChannels)
     {
         Name = name;

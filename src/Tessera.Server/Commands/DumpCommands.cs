@@ -97,7 +97,10 @@ internal static class DumpCommands
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;
         }
-        if (!TryLoad(reader, key, c.Server.Config, out var value))
+        var sanitizer = Sanitizer(c);
+        var loaded = TryLoad(reader, key, c.Server.Config, sanitizer, out var value);
+        c.Server.Stats.DumpPayloadSanitizations += sanitizer?.Checks ?? 0;
+        if (!loaded)
         {
             c.Error("ERR Bad data format");
             return;
@@ -127,8 +130,19 @@ internal static class DumpCommands
         c.Reply.WriteLiteral(Replies.Ok);
     }
 
+    /// <summary>
+    /// Redis's choice of deep payload checks for a RESTORE: always under sanitize-dump-payload yes; under
+    /// "clients" unless the payload comes from this node's master or from a user with skip-sanitize-payload.
+    /// </summary>
+    private static PayloadSanitizer? Sanitizer(CommandContext c) => c.Server.Config.SanitizeDumpPayload.Value switch
+    {
+        "yes" => new PayloadSanitizer(),
+        "clients" when (c.Session.Flags & ClientFlags.Master) == 0 && !c.Session.User.SkipsPayloadSanitization => new PayloadSanitizer(),
+        _ => null,
+    };
+
     /// <summary>Reads the one value of a payload; false when it is not a value this server can hold.</summary>
-    private static bool TryLoad(RdbReader reader, ReadOnlySpan<byte> key, Config.ServerConfig config, out object value)
+    private static bool TryLoad(RdbReader reader, ReadOnlySpan<byte> key, Config.ServerConfig config, PayloadSanitizer? sanitize, out object value)
     {
         value = null!;
         try
@@ -138,7 +152,7 @@ internal static class DumpCommands
             {
                 return false;
             }
-            value = RdbValues.Read(reader, type, key, config);
+            value = RdbValues.Read(reader, type, key, config, sanitize);
             return true;
         }
         catch (RdbFormatException)

@@ -197,7 +197,7 @@ internal static class InfoCommand
                 Field("tracking_total_prefixes", 0);
                 Field("unexpected_error_replies", 0);
                 Field("total_error_replies", server.Stats.TotalErrorReplies);
-                Field("dump_payload_sanitizations", 0);
+                Field("dump_payload_sanitizations", server.Stats.DumpPayloadSanitizations);
                 Field("total_reads_processed", 0);
                 Field("total_writes_processed", 0);
                 Field("io_threaded_reads_processed", 0);

@@ -14,6 +14,9 @@ internal sealed class ServerStats
 
     public long CommandsProcessed { get; set; }
 
+    /// <summary>Blobs of RESTORE payloads checked deeply under sanitize-dump-payload (INFO dump_payload_sanitizations).</summary>
+    public long DumpPayloadSanitizations { get; set; }
+
     public long TotalErrorReplies { get; private set; }
 
     /// <summary>Error replies by their code (ERR, WRONGTYPE ...), as a copy.</summary>

@@ -28,7 +28,11 @@ internal static class LegacyEncodings
         return blob;
     }
 
-    public static List<byte[]> ParseIntset(ReadOnlySpan<byte> blob)
+    /// <summary>
+    /// An intset's members, checked as Redis's intsetValidateIntegrity: a valid width, a size that holds exactly
+    /// the count, not empty; with <paramref name="deep"/> (sanitize-dump-payload) also strictly ascending.
+    /// </summary>
+    public static List<byte[]> ParseIntset(ReadOnlySpan<byte> blob, bool deep)
     {
         if (blob.Length < 8)
         {
@@ -36,73 +40,126 @@ internal static class LegacyEncodings
         }
         var width = BinaryPrimitives.ReadInt32LittleEndian(blob);
         var count = BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]);
-        if (width is not (2 or 4 or 8) || 8 + ((ulong)width * count) != (ulong)blob.Length)
+        if (width is not (2 or 4 or 8) || 8 + ((ulong)width * count) != (ulong)blob.Length || count == 0)
         {
             throw new RdbFormatException("Intset integrity check failed");
         }
         var values = new List<byte[]>((int)count);
+        var previous = long.MinValue;
         for (var i = 0; i < (int)count; i++)
         {
             var at = blob.Slice(8 + (i * width), width);
-            values.Add(RdbReader.IntegerText(width switch
+            long value = width switch
             {
                 2 => BinaryPrimitives.ReadInt16LittleEndian(at),
                 4 => BinaryPrimitives.ReadInt32LittleEndian(at),
                 _ => BinaryPrimitives.ReadInt64LittleEndian(at),
-            }));
+            };
+            if (deep && i > 0 && value <= previous)
+            {
+                throw new RdbFormatException("Intset integrity check failed");
+            }
+            previous = value;
+            values.Add(RdbReader.IntegerText(value));
         }
         return values;
     }
 
-    /// <summary>ziplist.c's blob (Redis before 7.0): a header, entries with the previous entry's length and an encoding, 0xFF.</summary>
+    /// <summary>
+    /// ziplist.c's blob (Redis before 7.0): a header (total bytes, offset of the last entry, count), entries with the
+    /// previous entry's length and an encoding, 0xFF. Redis converts ziplists when it loads them and so always checks
+    /// them deeply (ziplistValidateIntegrity): every entry within bounds and stating the previous one's true size,
+    /// the tail offset on the last entry, the terminator last, the count right.
+    /// </summary>
     public static List<byte[]> ParseZiplist(ReadOnlySpan<byte> blob)
     {
-        if (blob.Length < 11 || BinaryPrimitives.ReadUInt32LittleEndian(blob) != blob.Length || blob[^1] != 0xff)
+        if (blob.Length < 11 || BinaryPrimitives.ReadUInt32LittleEndian(blob) != blob.Length || blob[^1] != 0xff
+            || BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]) > blob.Length - 1)
         {
-            throw new RdbFormatException("Ziplist integrity check failed");
+            throw ZiplistCorrupt();
         }
         var elements = new List<byte[]>();
         var p = 10;
+        var previousSize = 0;
+        var last = -1;
         while (Byte(blob, p) != 0xff)
         {
-            p += Byte(blob, p) < 254 ? 1 : 5;
+            var start = p;
+            int statedPrevious;
+            if (Byte(blob, p) < 254)
+            {
+                statedPrevious = blob[p];
+                p += 1;
+            }
+            else
+            {
+                statedPrevious = (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(Slice(blob, p + 1, 4)));
+                p += 5;
+            }
+            if (statedPrevious != previousSize)
+            {
+                throw ZiplistCorrupt();
+            }
             var encoding = Byte(blob, p);
             switch (encoding >> 6)
             {
                 case 0:
                     elements.Add(Slice(blob, p + 1, encoding & 0x3f).ToArray());
                     p += 1 + (encoding & 0x3f);
-                    continue;
+                    break;
                 case 1:
                     var length14 = ((encoding & 0x3f) << 8) | Byte(blob, p + 1);
                     elements.Add(Slice(blob, p + 2, length14).ToArray());
                     p += 2 + length14;
-                    continue;
+                    break;
                 case 2:
-                    var length32 = (int)BinaryPrimitives.ReadUInt32BigEndian(Slice(blob, p + 1, 4));
+                    var length32 = (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32BigEndian(Slice(blob, p + 1, 4)));
                     elements.Add(Slice(blob, p + 5, length32).ToArray());
                     p += 5 + length32;
-                    continue;
+                    break;
+                default:
+                    (long value, int size) = encoding switch
+                    {
+                        0xc0 => (BinaryPrimitives.ReadInt16LittleEndian(Slice(blob, p + 1, 2)), 2),
+                        0xd0 => (BinaryPrimitives.ReadInt32LittleEndian(Slice(blob, p + 1, 4)), 4),
+                        0xe0 => (BinaryPrimitives.ReadInt64LittleEndian(Slice(blob, p + 1, 8)), 8),
+                        0xf0 => (BinaryPrimitives.ReadInt32LittleEndian([0, .. Slice(blob, p + 1, 3)]) >> 8, 3),
+                        0xfe => ((sbyte)Byte(blob, p + 1), 1),
+                        >= 0xf1 and <= 0xfd => ((encoding & 0x0f) - 1, 0),
+                        _ => throw ZiplistCorrupt(),
+                    };
+                    elements.Add(RdbReader.IntegerText(value));
+                    p += 1 + size;
+                    break;
             }
-            (long value, int size) = encoding switch
+            // An entry must end before the terminator.
+            if (p > blob.Length - 1)
             {
-                0xc0 => (BinaryPrimitives.ReadInt16LittleEndian(Slice(blob, p + 1, 2)), 2),
-                0xd0 => (BinaryPrimitives.ReadInt32LittleEndian(Slice(blob, p + 1, 4)), 4),
-                0xe0 => (BinaryPrimitives.ReadInt64LittleEndian(Slice(blob, p + 1, 8)), 8),
-                0xf0 => (BinaryPrimitives.ReadInt32LittleEndian([0, .. Slice(blob, p + 1, 3)]) >> 8, 3),
-                0xfe => ((sbyte)Byte(blob, p + 1), 1),
-                >= 0xf1 and <= 0xfd => ((encoding & 0x0f) - 1, 0),
-                _ => throw new RdbFormatException("Ziplist integrity check failed"),
-            };
-            elements.Add(RdbReader.IntegerText(value));
-            p += 1 + size;
+                throw ZiplistCorrupt();
+            }
+            previousSize = p - start;
+            last = start;
+        }
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(blob[8..]);
+        if (p != blob.Length - 1 || (last >= 0 && BinaryPrimitives.ReadUInt32LittleEndian(blob[4..]) != last)
+            || (count != ushort.MaxValue && count != elements.Count))
+        {
+            throw ZiplistCorrupt();
         }
         return elements;
     }
 
-    /// <summary>zipmap.c's blob (Redis 2.x hashes): field/value pairs with one-byte or five-byte lengths, 0xFF.</summary>
+    /// <summary>
+    /// zipmap.c's blob (Redis 2.x hashes): a count byte, field/value pairs with one-byte or five-byte lengths and a
+    /// free-space byte, 0xFF. Checked deeply, as Redis always does (zipmapValidateIntegrity): the terminator
+    /// last, every pair within bounds, at least one, and the count right unless it says 254 (too many to count).
+    /// </summary>
     public static List<byte[]> ParseZipmap(ReadOnlySpan<byte> blob)
     {
+        if (blob.Length < 2 || blob[^1] != 0xff)
+        {
+            throw ZipmapCorrupt();
+        }
         var elements = new List<byte[]>();
         var p = 1;
         while (Byte(blob, p) != 0xff)
@@ -114,10 +171,14 @@ internal static class LegacyEncodings
             var free = Byte(blob, p++);
             elements.Add(Slice(blob, p, length).ToArray());
             p += length + free;
+            if (p > blob.Length - 1)
+            {
+                throw ZipmapCorrupt();
+            }
         }
-        if (elements.Count % 2 != 0)
+        if (elements.Count == 0 || (blob[0] != 254 && blob[0] != elements.Count / 2))
         {
-            throw new RdbFormatException("Zipmap integrity check failed");
+            throw ZipmapCorrupt();
         }
         return elements;
 
@@ -129,11 +190,15 @@ internal static class LegacyEncodings
                 p += 1;
                 return first;
             }
-            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(Slice(blob, p + 1, 4));
+            var length = (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(Slice(blob, p + 1, 4)));
             p += 5;
             return length;
         }
     }
+
+    private static RdbFormatException ZiplistCorrupt() => new("Ziplist integrity check failed");
+
+    private static RdbFormatException ZipmapCorrupt() => new("Zipmap integrity check failed");
 
     private static byte Byte(ReadOnlySpan<byte> blob, int index)
         => index >= 0 && index < blob.Length ? blob[index] : throw new RdbFormatException("Encoded blob integrity check failed");

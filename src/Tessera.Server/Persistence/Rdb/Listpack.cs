@@ -107,14 +107,21 @@ internal sealed class ListpackBuilder
     }
 }
 
-/// <summary>Reads the elements of Redis listpack blobs; anything malformed is an <see cref="RdbFormatException"/>.</summary>
+/// <summary>
+/// Reads the elements of Redis listpack blobs; anything malformed is an <see cref="RdbFormatException"/>. Every
+/// entry is bounds-checked whatever the mode, so no blob can make a read stray; <c>deep</c> adds the rest of
+/// Redis's lpValidateIntegrity (sanitize-dump-payload): each entry's backward length matches it, the terminator is
+/// the last byte, and the header's count is right.
+/// </summary>
 internal static class Listpack
 {
-    public static List<byte[]> Parse(ReadOnlySpan<byte> blob)
+    private const ushort UnknownCount = ushort.MaxValue;
+
+    public static List<byte[]> Parse(ReadOnlySpan<byte> blob, bool deep)
     {
         if (blob.Length < 7 || BinaryPrimitives.ReadUInt32LittleEndian(blob) != blob.Length || blob[^1] != 0xff)
         {
-            throw new RdbFormatException("Listpack integrity check failed");
+            throw Corrupt();
         }
         var elements = new List<byte[]>();
         var p = 6;
@@ -153,20 +160,49 @@ internal static class Listpack
                     0xf2 => (RdbReader.IntegerText((BinaryPrimitives.ReadInt32LittleEndian([0, .. Slice(blob, p + 1, 3)])) >> 8), p + 4),
                     0xf3 => (RdbReader.IntegerText(BinaryPrimitives.ReadInt32LittleEndian(Slice(blob, p + 1, 4))), p + 5),
                     0xf4 => (RdbReader.IntegerText(BinaryPrimitives.ReadInt64LittleEndian(Slice(blob, p + 1, 8))), p + 9),
-                    _ => throw new RdbFormatException("Listpack integrity check failed"),
+                    _ => throw Corrupt(),
                 };
             }
             // The entry's length, written backwards after it.
             var entryLength = p - start;
             p += entryLength <= 127 ? 1 : entryLength < 16383 ? 2 : entryLength < 2097151 ? 3 : entryLength < 268435455 ? 4 : 5;
-            if (p >= blob.Length)
+            if (p >= blob.Length || (deep && DecodeBacklen(blob, p - 1) != entryLength))
             {
-                throw new RdbFormatException("Listpack integrity check failed");
+                throw Corrupt();
             }
             elements.Add(element);
         }
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(blob[4..]);
+        if (deep && (p != blob.Length - 1 || (count != UnknownCount && count != elements.Count)))
+        {
+            throw Corrupt();
+        }
         return elements;
     }
+
+    /// <summary>
+    /// lpDecodeBacklen: the entry length whose last byte is at <paramref name="last"/>, read backwards in 7-bit
+    /// groups; -1 when it runs past five bytes.
+    /// </summary>
+    private static long DecodeBacklen(ReadOnlySpan<byte> blob, int last)
+    {
+        long value = 0;
+        for (int p = last, shift = 0; p >= 0; p--, shift += 7)
+        {
+            if (shift > 28)
+            {
+                return -1;
+            }
+            value |= (long)(blob[p] & 127) << shift;
+            if ((blob[p] & 128) == 0)
+            {
+                return value;
+            }
+        }
+        return -1;
+    }
+
+    private static RdbFormatException Corrupt() => new("Listpack integrity check failed");
 
     private static (byte[] Element, int Next) StringAt(ReadOnlySpan<byte> blob, int p)
     {
@@ -175,10 +211,10 @@ internal static class Listpack
     }
 
     private static byte At(ReadOnlySpan<byte> blob, int index)
-        => index < blob.Length ? blob[index] : throw new RdbFormatException("Listpack integrity check failed");
+        => index < blob.Length ? blob[index] : throw Corrupt();
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> blob, int start, int length)
-        => length >= 0 && start + length < blob.Length ? blob.Slice(start, length) : throw new RdbFormatException("Listpack integrity check failed");
+        => length >= 0 && start + length < blob.Length ? blob.Slice(start, length) : throw Corrupt();
 
     private static byte[] Take(ReadOnlySpan<byte> blob, int start, int length) => Slice(blob, start, length).ToArray();
 }

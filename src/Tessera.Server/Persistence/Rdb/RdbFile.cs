@@ -170,6 +170,8 @@ internal static class RdbFile
 
     private static RdbLoadResult ReadAll(RdbReader r, Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress)
     {
+        // sanitize-dump-payload yes checks files deeply too; "clients" leaves loading alone, as Redis does.
+        var sanitize = config.SanitizeDumpPayload.Value == "yes" ? new PayloadSanitizer() : null;
         Span<byte> header = stackalloc byte[9];
         r.Read(header);
         if (!header[..5].SequenceEqual(Magic) || !int.TryParse(header[5..], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
@@ -257,7 +259,7 @@ internal static class RdbFile
             }
             // Strings, most keys of most datasets, go from the read buffers into the table without a copy of their own.
             var text = type == RdbValues.TypeString ? r.ReadString(ref valueBuffer) : default;
-            var item = type == RdbValues.TypeString ? null : (StoredValue)RdbValues.Read(r, type, key, config);
+            var item = type == RdbValues.TypeString ? null : (StoredValue)RdbValues.Read(r, type, key, config, sanitize);
             if (expire != 0 && expire < keyspace.Now && !keyspace.IsReplica)
             {
                 expired++;

@@ -177,25 +177,27 @@ internal static class RdbValues
     /// <summary>
     /// Reads a value of RDB <paramref name="type"/> for <paramref name="key"/>: the bytes of a string, or a
     /// collection (which holds its key from the start, as collections here do). A collection with nothing in it,
-    /// or a malformed one, is an <see cref="RdbFormatException"/>.
+    /// or a malformed one, is an <see cref="RdbFormatException"/>. Every blob is bounds-checked and every
+    /// collection rebuilt (duplicates refused), so nothing loaded can misbehave later; <paramref name="sanitize"/>
+    /// (sanitize-dump-payload) adds the deep checks Redis makes of listpacks and intsets, and counts them.
     /// </summary>
-    public static object Read(RdbReader r, byte type, ReadOnlySpan<byte> key, ServerConfig config)
+    public static object Read(RdbReader r, byte type, ReadOnlySpan<byte> key, ServerConfig config, PayloadSanitizer? sanitize = null)
     {
         var value = type switch
         {
             TypeString => (object)r.ReadString(),
             TypeList => NewList(ReadStrings(r, r.ReadLength()), key, config),
             TypeListZiplist => NewList(LegacyEncodings.ParseZiplist(r.ReadString()), key, config),
-            TypeListQuicklist or TypeListQuicklist2 => NewList(ReadQuicklist(r, type == TypeListQuicklist2), key, config),
+            TypeListQuicklist or TypeListQuicklist2 => NewList(ReadQuicklist(r, type == TypeListQuicklist2, sanitize), key, config),
             TypeSet => NewSet(ReadStrings(r, r.ReadLength()), key, config),
-            TypeSetIntset => NewSet(LegacyEncodings.ParseIntset(r.ReadString()), key, config),
+            TypeSetIntset => NewSet(LegacyEncodings.ParseIntset(r.ReadString(), PayloadSanitizer.Deep(sanitize)), key, config),
             TypeZset or TypeZset2 => NewSortedSet(ReadScoredMembers(r, binary: type == TypeZset2), key, config),
-            TypeZsetZiplist or TypeZsetListpack => NewSortedSet(Pairs(type == TypeZsetListpack ? Listpack.Parse(r.ReadString()) : LegacyEncodings.ParseZiplist(r.ReadString()))
-                .Select(p => (p.First, ParseScore(p.Second))), key, config),
+            TypeZsetZiplist => NewSortedSet(Pairs(LegacyEncodings.ParseZiplist(r.ReadString())).Select(p => (p.First, ParseScore(p.Second))), key, config),
+            TypeZsetListpack => NewSortedSet(Pairs(Listpack.Parse(r.ReadString(), PayloadSanitizer.Deep(sanitize))).Select(p => (p.First, ParseScore(p.Second))), key, config),
             TypeHash => NewHash(ReadStrings(r, CheckedPairs(r.ReadLength())), key, config),
             TypeHashZipmap => NewHash(LegacyEncodings.ParseZipmap(r.ReadString()), key, config),
             TypeHashZiplist => NewHash(LegacyEncodings.ParseZiplist(r.ReadString()), key, config),
-            TypeHashListpack => NewHash(Listpack.Parse(r.ReadString()), key, config),
+            TypeHashListpack => NewHash(Listpack.Parse(r.ReadString(), PayloadSanitizer.Deep(sanitize)), key, config),
             _ => throw new RdbFormatException($"Unknown RDB value type {type}"),
         };
         return value is StoredValue { IsEmpty: true } ? throw new RdbFormatException("Empty keys are not allowed") : value;
@@ -213,7 +215,7 @@ internal static class RdbValues
         return strings;
     }
 
-    private static List<byte[]> ReadQuicklist(RdbReader r, bool version2)
+    private static List<byte[]> ReadQuicklist(RdbReader r, bool version2, PayloadSanitizer? sanitize)
     {
         var elements = new List<byte[]>();
         var nodes = r.ReadLength();
@@ -230,7 +232,7 @@ internal static class RdbValues
             {
                 throw new RdbFormatException($"Quicklist integrity check failed: unknown container {container}");
             }
-            elements.AddRange(version2 ? Listpack.Parse(blob) : LegacyEncodings.ParseZiplist(blob));
+            elements.AddRange(version2 ? Listpack.Parse(blob, PayloadSanitizer.Deep(sanitize)) : LegacyEncodings.ParseZiplist(blob));
         }
         return elements;
     }
@@ -340,5 +342,25 @@ internal static class RdbValues
             }
         }
         return hash;
+    }
+}
+
+/// <summary>
+/// sanitize-dump-payload at work for one load: its presence asks for Redis's deep integrity checks, and it counts
+/// the blobs checked (INFO dump_payload_sanitizations).
+/// </summary>
+internal sealed class PayloadSanitizer
+{
+    public long Checks { get; private set; }
+
+    /// <summary>True (counting one check) when a blob is to be checked deeply.</summary>
+    public static bool Deep(PayloadSanitizer? sanitizer)
+    {
+        if (sanitizer is null)
+        {
+            return false;
+        }
+        sanitizer.Checks++;
+        return true;
     }
 }
