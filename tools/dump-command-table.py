@@ -93,7 +93,15 @@ EXTENSIONS = {
 }
 
 
+# Redis's internal command flags that COMMAND INFO does not show but that change behaviour (from the
+# command_flags of its src/commands/*.json): a command touching arbitrary keys (lazy expiry while scanning) does
+# not wrap what it propagates in MULTI/EXEC.
+INTERNAL_FLAGS = {"scan": ["touches_arbitrary_keys"], "randomkey": ["touches_arbitrary_keys"]}
+
+
 def extend(entry):
+    if entry["name"] in INTERNAL_FLAGS:
+        entry["internalFlags"] = INTERNAL_FLAGS[entry["name"]]
     extension = EXTENSIONS.get(entry["name"])
     if extension:
         entry["arity"] = extension["arity"]

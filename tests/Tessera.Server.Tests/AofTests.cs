@@ -55,6 +55,45 @@ public sealed class AofTests : IDisposable
         client.Call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('answer', function() return 42 end)");
     }
 
+    /// <summary>
+    /// What Redis's suite reads from the stream: MULTI/EXEC preceded by its SELECT, keys lazily expired by SCAN and
+    /// RANDOMKEY propagated as plain DELs (those commands touch arbitrary keys), GETDEL as DEL. Both servers write
+    /// the same increment, but for the absolute expiry times in it.
+    /// </summary>
+    [Fact]
+    public void Transactions_lazy_expiry_and_getdel_propagate_as_redis_propagates_them()
+    {
+        var redisDirectory = Directory.CreateTempSubdirectory("tessera-aof-redis-").FullName;
+        try
+        {
+            using var redis = new RedisServerProcess("--dir", redisDirectory, "--appendonly", "yes", "--enable-debug-command", "yes");
+            using var tessera = StartTessera();
+            foreach (var client in new[] { redis.Connect(), tessera.Connect() })
+            {
+                using (client)
+                {
+                    client.Call("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+                    foreach (var command in new[] { "SELECT 9", "MULTI", "SET a 1", "SET b 2", "EXEC", "SET k1 v PX 1", "SET k2 v PX 1",
+                        "SET k3 v PX 1", "GETDEL a", "SELECT 0", "SET z 1", "SELECT 9", "DEBUG SLEEP 0.01", "SCAN 0", "RANDOMKEY",
+                        "MULTI", "SET c 3", "SELECT 0", "SET d 4", "EXEC", "SELECT 9", "MULTI", "EXEC", "MULTI", "GET c", "EXEC" })
+                    {
+                        client.Call(command.Split(' '));
+                    }
+                }
+            }
+            var increments = new[] { Path.Combine(redisDirectory, "appendonlydir"), AofDirectory }
+                .Select(d => System.Text.RegularExpressions.Regex.Replace(
+                    File.ReadAllText(Directory.GetFiles(d, "*.incr.aof").Single()), @"\b\d{13}\b", "<time>"))
+                .ToList();
+            Assert.Equal(increments[0], increments[1]);
+            Assert.Contains("SELECT\r\n$1\r\n9\r\n*1\r\n$5\r\nMULTI", increments[1]);
+        }
+        finally
+        {
+            Directory.Delete(redisDirectory, recursive: true);
+        }
+    }
+
     [Fact]
     public void Every_write_survives_a_restart_and_the_files_load_into_redis()
     {

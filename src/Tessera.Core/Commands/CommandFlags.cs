@@ -25,6 +25,12 @@ public enum CommandFlags
     NoMulti = 1 << 17,
     MovableKeys = 1 << 18,
     AllowBusy = 1 << 19,
+
+    /// <summary>
+    /// Internal (not in COMMAND INFO): the command may touch keys it was not given, as SCAN and RANDOMKEY expiring
+    /// keys lazily; what it propagates is not wrapped in MULTI/EXEC (Redis's CMD_TOUCHES_ARBITRARY_KEYS).
+    /// </summary>
+    TouchesArbitraryKeys = 1 << 20,
 }
 
 /// <summary>Maps the flag names of the command table to <see cref="CommandFlags"/>.</summary>
@@ -53,6 +59,7 @@ public static class CommandFlagNames
         "no_multi" => CommandFlags.NoMulti,
         "movablekeys" => CommandFlags.MovableKeys,
         "allow_busy" => CommandFlags.AllowBusy,
+        "touches_arbitrary_keys" => CommandFlags.TouchesArbitraryKeys,
         _ => throw new InvalidDataException("unknown command flag '" + name + "' in the command table"),
     };
 }

@@ -28,6 +28,13 @@ public sealed class CommandInfo
         {
             Flags |= CommandFlagNames.Parse(flag);
         }
+        if (entry.TryGetProperty("internalFlags", out var internalFlags))
+        {
+            foreach (var flag in internalFlags.EnumerateArray())
+            {
+                Flags |= CommandFlagNames.Parse(flag.GetString()!);
+            }
+        }
         FirstKey = entry.GetProperty("firstKey").GetInt32();
         LastKey = entry.GetProperty("lastKey").GetInt32();
         Step = entry.GetProperty("step").GetInt32();

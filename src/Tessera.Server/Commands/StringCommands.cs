@@ -230,6 +230,11 @@ internal static partial class StringCommands
         c.Reply.WriteBulk(value);
         db.Remove(entry);
         c.Modified(c.Arg(1), KeyspaceEvents.Generic, "del"u8);
+        if (c.Propagating)
+        {
+            // As Redis: the deletion propagates as DEL (UNLINK under lazyfree-lazy-user-del), not as GETDEL.
+            c.PropagateAs(Persistence.Propagation.DeleteCommand(c.Server.Config.LazyfreeLazyUserDel.Value), c.Arg(1).ToArray());
+        }
     }
 
     private static void GetSet(CommandContext c)

@@ -8,15 +8,19 @@ namespace Tessera.Server.Persistence;
 /// Commands with non-deterministic or time-relative effects propagate a rewrite (SPOP as SREM, EXPIRE as
 /// PEXPIREAT); EXEC and scripts propagate the writes they ran. What one top-level command propagates is
 /// gathered and handed on when it ends, wrapped in MULTI/EXEC when it is more than one command, so a replay
-/// applies it atomically. SELECT is inserted whenever the database changes. Used under the execution lock.
+/// applies it atomically (but for a command that touches arbitrary keys, SCAN and RANDOMKEY expiring keys, as in
+/// Redis). SELECT is inserted whenever the database changes; the first command's goes before MULTI, as Redis
+/// propagates MULTI in that command's database. Used under the execution lock.
 /// </summary>
 internal sealed class Propagation(TesseraServer server)
 {
     private readonly RespWriter _pending = new();
     private readonly RespWriter _transaction = new();
+    private readonly RespWriter _leadingSelect = new();
     private int _pendingCommands;
     private int _depth;
     private int _selectedDb = -1;
+    private bool _noTransaction;
 
     private static readonly byte[] Del = "DEL"u8.ToArray();
     private static readonly byte[] Unlink = "UNLINK"u8.ToArray();
@@ -30,8 +34,17 @@ internal sealed class Propagation(TesseraServer server)
     /// </summary>
     public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || (server.Replication.Streaming && server.Replication.Link is null);
 
-    /// <summary>Starts a command: what it propagates is held until the outermost one ends.</summary>
-    public void BeginCall() => _depth++;
+    /// <summary>
+    /// Starts a command: what it propagates is held until the outermost one ends. <paramref name="flags"/> are the
+    /// outermost command's: one that touches arbitrary keys is not wrapped in a transaction.
+    /// </summary>
+    public void BeginCall(Core.Commands.CommandFlags flags)
+    {
+        if (_depth++ == 0)
+        {
+            _noTransaction = (flags & Core.Commands.CommandFlags.TouchesArbitraryKeys) != 0;
+        }
+    }
 
     /// <summary>Ends a command; the outermost hands on what was gathered.</summary>
     public void EndCall()
@@ -50,9 +63,10 @@ internal sealed class Propagation(TesseraServer server)
     {
         if (db != _selectedDb && db >= 0)
         {
-            _pending.WriteArrayHeader(2);
-            _pending.WriteBulk("SELECT"u8);
-            _pending.WriteBulk(db);
+            var select = _pendingCommands == 0 ? _leadingSelect : _pending;
+            select.WriteArrayHeader(2);
+            select.WriteBulk("SELECT"u8);
+            select.WriteBulk(db);
             _selectedDb = db;
         }
         _pendingCommands++;
@@ -100,11 +114,19 @@ internal sealed class Propagation(TesseraServer server)
     private void Flush()
     {
         var commands = _pending;
-        if (_pendingCommands > 1)
+        if (!_leadingSelect.IsEmpty || (_pendingCommands > 1 && !_noTransaction))
         {
-            _transaction.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
+            Copy(_leadingSelect, _transaction);
+            var wrap = _pendingCommands > 1 && !_noTransaction;
+            if (wrap)
+            {
+                _transaction.WriteRaw("*1\r\n$5\r\nMULTI\r\n"u8);
+            }
             Copy(_pending, _transaction);
-            _transaction.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
+            if (wrap)
+            {
+                _transaction.WriteRaw("*1\r\n$4\r\nEXEC\r\n"u8);
+            }
             commands = _transaction;
         }
         _pendingCommands = 0;
@@ -116,6 +138,7 @@ internal sealed class Propagation(TesseraServer server)
         }
         _pending.Reset();
         _transaction.Reset();
+        _leadingSelect.Reset();
     }
 
     /// <summary>Appends a copy of everything in <paramref name="from"/> to <paramref name="to"/>.</summary>

@@ -447,7 +447,7 @@ internal sealed partial class ClientSession
         var changes = _server.Changes;
         if (propagating)
         {
-            propagation.BeginCall();
+            propagation.BeginCall(context.Command.Info.Flags);
             context.Propagated = false;
         }
         try
