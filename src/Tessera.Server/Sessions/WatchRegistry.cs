@@ -122,7 +122,9 @@ internal sealed class WatchRegistry(Keyspace keyspace)
     /// <summary>
     /// Before FLUSHDB, FLUSHALL or SWAPDB (Redis's touchAllWatchedKeysInDb): watchers of keys that exist in
     /// <paramref name="db"/>, about to be emptied, or in <paramref name="replacedWith"/>, about to take its place,
-    /// become dirty.
+    /// become dirty, except where nothing changes logically: a key already expired at WATCH that goes away or is
+    /// replaced by another expired one, or a missing key replaced by an expired one (which then counts as expired
+    /// at WATCH).
     /// </summary>
     public void TouchDatabase(Database db, Database? replacedWith)
     {
@@ -141,12 +143,33 @@ internal sealed class WatchRegistry(Keyspace keyspace)
                 continue;
             }
             var name = Encoding.Latin1.GetBytes(key);
-            if (db.Exists(name) || (replacedWith is not null && replacedWith.Exists(name)))
+            var existsInEmptied = db.Exists(name);
+            var existsInReplacement = replacedWith is not null && replacedWith.Exists(name);
+            if (!existsInEmptied && !existsInReplacement)
             {
-                foreach (var session in clients)
+                continue;
+            }
+            foreach (var session in clients)
+            {
+                var watched = session.WatchedKeys.First(w => w.Db == watchedDb && w.Key == key);
+                if (watched.ExpiredAtWatch)
                 {
-                    session.Flags |= ClientFlags.DirtyCas;
+                    if (!existsInReplacement)
+                    {
+                        watched.ExpiredAtWatch = false;
+                        continue;
+                    }
+                    if (replacedWith!.IsLogicallyExpired(name))
+                    {
+                        continue;
+                    }
                 }
+                else if (!existsInEmptied && replacedWith!.IsLogicallyExpired(name))
+                {
+                    watched.ExpiredAtWatch = true;
+                    continue;
+                }
+                session.Flags |= ClientFlags.DirtyCas;
             }
         }
     }
