@@ -37,7 +37,23 @@ public class ClientTests
         Assert.Equal(2, lines.Length);
         var alpha = lines.Single(l => l.Contains(" name=alpha ", StringComparison.Ordinal));
         Assert.Matches(@"^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=\d+ name=alpha age=\d+ idle=\d+ flags=N db=3 sub=0 psub=0 ssub=0 multi=-1 qbuf=\d+ qbuf-free=\d+ argv-mem=\d+ multi-mem=0 rbs=\d+ rbp=\d+ obl=\d+ oll=\d+ omem=\d+ tot-mem=\d+ events=r cmd=select user=default redir=-1 resp=2$", alpha);
-        Assert.Contains("cmd=client|list", b.Call("CLIENT", "INFO").Text, StringComparison.Ordinal);
+        // As Redis: cmd= names the command being run, set when it is looked up.
+        Assert.Contains("cmd=client|info", b.Call("CLIENT", "INFO").Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reset_clears_the_connection_state_but_keeps_no_evict_as_redis_does()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        client.Call("CLIENT", "NO-EVICT", "on");
+        client.Call("CLIENT", "SETNAME", "someone");
+        client.Call("SELECT", "3");
+        client.Call("WATCH", "k");
+        client.Call("MULTI");
+        Assert.Equal("RESET", client.Call("RESET").Text);
+        Assert.Matches(" name= .* flags=e db=0 .* multi=-1 .* cmd=client\\|info user=default ", client.Call("CLIENT", "INFO").Text);
+        Assert.Equal("ERR EXEC without MULTI", client.Call("EXEC").Text);
     }
 
     [Fact]

@@ -34,7 +34,8 @@ internal sealed partial class ClientSession
         Select(0);
         Protocol = 2;
         Name = null;
-        Flags &= ClientFlags.UnixSocket;
+        // As Redis's clearClientConnectionState: the connection's own kind and CLIENT NO-EVICT stay.
+        Flags &= ClientFlags.UnixSocket | ClientFlags.NoEvict;
         ClusterReadOnly = false;
         User = _server.Acl.Default;
         Authenticated = !_server.Acl.AuthRequired;

@@ -80,7 +80,7 @@ internal sealed partial class ClientSession
 
     public long LastInteractionMs { get; private set; }
 
-    /// <summary>The last command run, for CLIENT LIST's cmd field.</summary>
+    /// <summary>The command processed last (or now), for CLIENT LIST's cmd field; null after an unknown one.</summary>
     public ServerCommand? LastCommand { get; private set; }
 
     /// <summary>Library name and version from CLIENT SETINFO-like HELLO fields; unused by Redis 7.0.</summary>
@@ -251,11 +251,14 @@ internal sealed partial class ClientSession
             var sub = command.FindSubcommand(args[1]);
             if (sub is null)
             {
+                LastCommand = null;
                 Reject(null, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
                 return CommandOutcome.Done;
             }
             command = sub;
         }
+        // As Redis's processCommand: what CLIENT LIST shows as cmd= is the command being processed, from lookup on.
+        LastCommand = command;
         if (command is null)
         {
             Reject(null, CommandReplies.UnknownCommandError(args));
@@ -419,7 +422,6 @@ internal sealed partial class ClientSession
     {
         var server = _server;
         var nanoseconds = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
-        LastCommand = command;
         command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
         server.Stats.CommandsProcessed++;
         server.Slowlog.Record(this, command.Info, context.Args, nanoseconds / 1000);
