@@ -8,6 +8,20 @@ namespace Tessera.Server.Tests;
 public class ExpiryAndEvictionTests
 {
     [Fact]
+    public void An_absolute_expiry_reads_back_no_later_than_it_was_set()
+    {
+        // The command's time is never behind the client's clock: PXAT now+10s reads back as at most 10000 ms.
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        for (var i = 0; i < 200; i++)
+        {
+            var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 10000;
+            client.Call("SET", "k", "v", "PXAT", at.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.InRange(client.Call("PTTL", "k").Integer, 9000, 10000);
+        }
+    }
+
+    [Fact]
     public void Expired_keys_nobody_reads_are_reclaimed_by_the_active_cycle()
     {
         using var node = new TesseraNode();

@@ -15,12 +15,11 @@ internal delegate void KeyEvent(Database db, ReadOnlySpan<byte> key);
 /// </summary>
 internal sealed class Keyspace
 {
-    private static readonly long TicksPerMillisecond = Math.Max(1, Stopwatch.Frequency / 1000);
 
     private readonly ServerConfig _config;
     private int _expireDb;
     private long _clockBaseTimestamp;
-    private long _clockBaseUnixMs;
+    private long _clockBaseUnixTicks;
 
     public Keyspace(ServerConfig config)
     {
@@ -109,15 +108,20 @@ internal sealed class Keyspace
     public void UpdateClock()
     {
         _clockBaseTimestamp = Stopwatch.GetTimestamp();
-        _clockBaseUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        Now = _clockBaseUnixMs;
+        _clockBaseUnixTicks = DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks;
+        Now = _clockBaseUnixTicks / TimeSpan.TicksPerMillisecond;
     }
 
     /// <summary>
     /// Takes the time snapshot for a command from a monotonic <paramref name="timestamp"/> it already read for its
     /// latency, offset from the last wall-clock reading: one clock read per command instead of two.
     /// </summary>
-    public void UpdateClock(long timestamp) => Now = _clockBaseUnixMs + ((timestamp - _clockBaseTimestamp) / TicksPerMillisecond);
+    /// <remarks>
+    /// Kept in 100 ns ticks and cut to milliseconds once, so the time never lags the wall clock by the two
+    /// roundings a sum of milliseconds would (a PXAT ten seconds ahead read back as PTTL 10001).
+    /// </remarks>
+    public void UpdateClock(long timestamp)
+        => Now = (_clockBaseUnixTicks + (long)Stopwatch.GetElapsedTime(_clockBaseTimestamp, timestamp).Ticks) / TimeSpan.TicksPerMillisecond;
 
     /// <summary>Access metadata for a new key: the LRU clock, or the LFU initial counter.</summary>
     public uint NewAccess() => Lfu ? (KeyMeta.LfuMinutes(Now) << 8) | KeyMeta.LfuInitialCounter : KeyMeta.LruClock(Now);
