@@ -8,6 +8,27 @@ namespace Tessera.Server.Tests;
 public class BlockingTests
 {
     [Fact]
+    public void A_client_blocked_on_a_key_that_expired_before_it_was_served_stays_blocked()
+    {
+        // Redis's list.tcl: the push and an expiry in one EXEC that outlasts the TTL (DEBUG SLEEP).
+        using var node = new TesseraNode("--enable-debug-command", "yes");
+        using var client = node.Connect();
+        using var blocked = node.Connect();
+        client.Call("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        var id = blocked.Call("CLIENT", "ID").Integer.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        blocked.Send("BRPOP", "k", "0");
+        Assert.True(SpinWait.SpinUntil(() => client.InfoField("clients", "blocked_clients") == 1, 5000));
+        client.Call("MULTI");
+        client.Call("RPUSH", "k", "hello");
+        client.Call("PEXPIRE", "k", "100");
+        client.Call("DEBUG", "SLEEP", "0.2");
+        client.Call("EXEC");
+        Assert.Contains("flags=b", client.Call("CLIENT", "LIST", "ID", id).Text);
+        Assert.Equal(1, client.Call("CLIENT", "UNBLOCK", id).Integer);
+        Assert.True(blocked.Read().IsNull);
+    }
+
+    [Fact]
     public void Client_unblock_ends_the_wait_with_a_null_or_an_error()
     {
         using var node = new TesseraNode();

@@ -143,6 +143,9 @@ internal sealed class BlockingRegistry : IDisposable
                     {
                         continue;
                     }
+                    // Each client is served at the time it is served, as Redis updates its cached time per client:
+                    // a key that expired meanwhile (a DEBUG SLEEP in the EXEC that pushed) leaves it blocked.
+                    _server.Keyspace.UpdateClock(System.Diagnostics.Stopwatch.GetTimestamp());
                     if (session.RetryBlocked(key))
                     {
                         Finish(session);
