@@ -732,7 +732,7 @@ public sealed partial class TesseraServer : IDisposable
         {
             return;
         }
-        var line = MonitorLine.Format(session, command, args);
+        var line = MonitorLine.Format(session, command, args, Config);
         foreach (var monitor in Monitors)
         {
             monitor.WriteRemote(w => w.WriteSimpleString(line));

@@ -140,6 +140,30 @@ public class ClientTests
     }
 
     [Fact]
+    public void Slowlog_and_monitor_redact_migrate_credentials_and_sensitive_options()
+    {
+        using var node = new TesseraNode();
+        using var monitor = node.Connect();
+        using var client = node.Connect();
+        var port = node.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("OK", monitor.Call("MONITOR").Text);
+        client.Call("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        client.Call("SLOWLOG", "RESET");
+        client.Call("MIGRATE", "127.0.0.1", port, "key", "9", "5000", "AUTH", "user");
+        client.Call("MIGRATE", "127.0.0.1", port, "key", "9", "5000", "AUTH2", "user", "password");
+        client.Call("CONFIG", "SET", "masterauth", "secret", "tls-key-file-pass", "other");
+        client.Call("CONFIG", "SET", "slowlog-log-slower-than", "-1");
+        var logged = client.Call("SLOWLOG", "GET").Items.Select(e => string.Join(' ', e.Items[3].Items.Select(a => a.Text))).ToList();
+        // Newest first, as sent.
+        Assert.Equal("CONFIG SET masterauth (redacted) tls-key-file-pass (redacted)", logged[0]);
+        Assert.Equal($"MIGRATE 127.0.0.1 {port} key 9 5000 AUTH2 (redacted) (redacted)", logged[1]);
+        Assert.Equal($"MIGRATE 127.0.0.1 {port} key 9 5000 AUTH (redacted)", logged[2]);
+        // MONITOR shows no admin command (CONFIG, SLOWLOG): the two MIGRATEs.
+        Assert.EndsWith("\"AUTH\" \"(redacted)\"", monitor.Read().Text);
+        Assert.EndsWith("\"AUTH2\" \"(redacted)\" \"(redacted)\"", monitor.Read().Text);
+    }
+
+    [Fact]
     public void Idle_clients_are_closed_after_the_timeout()
     {
         using var node = new TesseraNode("--timeout", "1");

@@ -10,7 +10,7 @@ namespace Tessera.Server.Sessions;
 /// </summary>
 internal static class MonitorLine
 {
-    public static byte[] Format(ClientSession session, ServerCommand command, Request args)
+    public static byte[] Format(ClientSession session, ServerCommand command, Request args, Config.ServerConfig config)
     {
         var text = new StringBuilder();
         var micros = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
@@ -20,7 +20,7 @@ internal static class MonitorLine
         for (var i = 0; i < args.Count; i++)
         {
             text.Append(' ');
-            if (Redaction.IsSecret(command.Info, args, i))
+            if (Redaction.IsSecret(command.Info, args, i, config))
             {
                 text.Append("\"(redacted)\"");
             }

@@ -39,7 +39,7 @@ internal sealed class Slowlog(ServerConfig config)
                 copied[i] = Encoding.ASCII.GetBytes($"... ({args.Count - MaxArgs + 1} more arguments)");
                 break;
             }
-            var arg = Redaction.IsSecret(command, args, i) ? Redaction.Placeholder : args[i];
+            var arg = Redaction.IsSecret(command, args, i, config) ? Redaction.Placeholder : args[i];
             copied[i] = arg.Length > MaxArgLength
                 ? [.. arg[..MaxArgLength], .. Encoding.ASCII.GetBytes($"... ({arg.Length - MaxArgLength} more bytes)")]
                 : arg.ToArray();
