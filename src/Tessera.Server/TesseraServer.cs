@@ -292,8 +292,8 @@ public sealed partial class TesseraServer : IDisposable
             }
             _loops.Add(loop);
         }
-        Config.Port.Changed = Rebind;
-        Config.Find("bind")!.Changed = Rebind;
+        Config.Port.Changed = () => Rebind("Unable to listen on this port. Check server logs.");
+        Config.Find("bind")!.Changed = () => Rebind("Failed to bind to specified addresses.");
         GC.Collect();
         // The process's footprint before any data (runtime, code, tables) counts towards used_memory, so maxmemory
         // bounds what the operating system sees (RSS), as capacity planning needs.
@@ -581,10 +581,21 @@ public sealed partial class TesseraServer : IDisposable
         return created;
     }
 
-    /// <summary>CONFIG SET port/bind: binds the new TCP listeners first (a failure keeps the old ones), then swaps.</summary>
-    private void Rebind()
+    /// <summary>
+    /// CONFIG SET port/bind: binds the new TCP listeners first (a failure keeps the old ones and is reported with
+    /// Redis's texts), then swaps.
+    /// </summary>
+    private void Rebind(string failure)
     {
-        var created = BindTcpListeners();
+        List<Listener> created;
+        try
+        {
+            created = BindTcpListeners();
+        }
+        catch (IOException)
+        {
+            throw new Config.ConfigApplyException(failure);
+        }
         foreach (var old in _listeners.Where(l => l.UnixPath is null).ToList())
         {
             foreach (var loop in _loops)

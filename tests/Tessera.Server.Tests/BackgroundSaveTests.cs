@@ -13,6 +13,28 @@ public sealed class BackgroundSaveTests
     private const int Counters = 1000;
 
     [Fact]
+    public void Rdb_key_save_delay_slows_a_background_save_per_key_as_redis_test_option_does()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        for (var i = 0; i < 300; i++)
+        {
+            client.Send("SET", "key:" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "v");
+        }
+        for (var i = 0; i < 300; i++)
+        {
+            client.Read();
+        }
+        client.Call("CONFIG", "SET", "rdb-key-save-delay", "1000");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        client.Call("BGSAVE");
+        Assert.Equal(1, client.InfoField("persistence", "rdb_bgsave_in_progress"));
+        Assert.True(client.WaitForInfo("persistence", "rdb_bgsave_in_progress", 0));
+        Assert.InRange(clock.ElapsedMilliseconds, 250, 30000);
+        Assert.Equal("PONG", client.Call("PING").Text);
+    }
+
+    [Fact]
     public void A_background_save_is_a_consistent_point_in_time_while_writers_keep_going()
     {
         using var node = new TesseraNode("--enable-debug-command", "yes");

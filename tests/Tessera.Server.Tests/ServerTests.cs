@@ -110,6 +110,24 @@ public class ServerTests
     }
 
     [Fact]
+    public void Config_set_of_a_port_in_use_rolls_every_value_back()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, FreePort.Next());
+        squatter.Start();
+        var used = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+        var maxmemory = client.Call("CONFIG", "GET", "maxmemory").Items[1].Text;
+        var port = client.Call("CONFIG", "GET", "port").Items[1].Text;
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.",
+            client.Call("CONFIG", "SET", "maxmemory", "10000001", "port", used, "client-query-buffer-limit", "10m").Text);
+        Assert.Equal(maxmemory, client.Call("CONFIG", "GET", "maxmemory").Items[1].Text);
+        Assert.Equal(port, client.Call("CONFIG", "GET", "port").Items[1].Text);
+        using var again = node.Connect();
+        Assert.Equal("PONG", again.Call("PING").Text);
+    }
+
+    [Fact]
     public void Unix_sockets_serve_clients_marked_with_the_U_flag()
     {
         var path = Path.Combine(Path.GetTempPath(), $"tessera-{Guid.NewGuid():N}.sock");

@@ -117,12 +117,13 @@ internal static class ConfigCommands
                     options[i].Changed?.Invoke();
                 }
             }
-            catch (IOException e)
+            catch (Exception e) when (e is ConfigApplyException or IOException)
             {
+                // As Redis: every value goes back, and what was applied before the failure is applied again.
                 Restore(options, old, count);
-                foreach (var option in options)
+                for (var j = 0; j < i; j++)
                 {
-                    option.Changed?.Invoke();
+                    options[j].Changed?.Invoke();
                 }
                 Fail(c, options[i].Name, e.Message);
                 return;

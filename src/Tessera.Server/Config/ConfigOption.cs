@@ -134,6 +134,10 @@ internal sealed class NumberOption(string name, long value, long min, long max, 
                     {
                         return "argument must be a memory or percent value";
                     }
+                    if (parsed > 100)
+                    {
+                        return "percentage argument must be less or equal to 100";
+                    }
                     percent = true;
                     break;
                 }

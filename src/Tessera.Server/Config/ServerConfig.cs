@@ -105,6 +105,14 @@ internal sealed partial class ServerConfig
     public readonly NumberOption StreamNodeMaxBytes = new("stream-node-max-bytes", 4096, 0, LongMax, NumberKind.Memory, NotImplemented);
     public readonly NumberOption StreamNodeMaxEntries = new("stream-node-max-entries", 100, 0, LongMax, flags: NotImplemented);
 
+    // Redis's hidden options (not listed by CONFIG GET *), used by its test suite: delays per key written or loaded
+    // (microseconds; a negative value sleeps 1 us with probability 1/|value|), and three that change nothing here.
+    public readonly NumberOption RdbKeySaveDelay = new("rdb-key-save-delay", 0, int.MinValue, IntMax, flags: Hidden);
+    public readonly NumberOption KeyLoadDelay = new("key-load-delay", 0, int.MinValue, IntMax, flags: Hidden);
+    public readonly NumberOption LoadingProcessEventsIntervalBytes = new("loading-process-events-interval-bytes", 2 << 20, 1024, IntMax, flags: Hidden);
+    public readonly NumberOption WatchdogPeriod = new("watchdog-period", 0, 0, IntMax, flags: Hidden);
+    public readonly BoolOption UseExitOnPanic = new("use-exit-on-panic", false, Hidden);
+
     // Logs and monitoring.
     public readonly NumberOption SlowlogLogSlowerThan = new("slowlog-log-slower-than", 10000, -1, LongMax);
     public readonly NumberOption SlowlogMaxLen = new("slowlog-max-len", 128, 0, LongMax);

@@ -161,6 +161,7 @@ internal sealed class BackgroundSave
     {
         _format.Begin(file);
         var chunk = new MemoryStream(1 << 16);
+        var delay = new DebugDelay();
         for (var db = 0; db < Snapshot.Keys.Length && !_cancelled; db++)
         {
             if (!Snapshot.HasKeys(db))
@@ -171,13 +172,17 @@ internal sealed class BackgroundSave
             for (var slot = 0; slot < HashSlot.Count && !_cancelled;)
             {
                 chunk.SetLength(0);
+                long keysBefore;
                 lock (_server.ExecutionLock)
                 {
+                    keysBefore = Snapshot.KeysProcessed;
                     slot = Snapshot.Read(db, slot, chunk, TurnBudget);
                 }
                 // Clients waiting for the lock go first: the releasing thread would otherwise often take it again.
                 Thread.Yield();
                 _format.Write(file, chunk.GetBuffer().AsSpan(0, (int)chunk.Length));
+                // rdb-key-save-delay, off the lock: Redis's child sleeps per key written.
+                delay.Add(_server.Config.RdbKeySaveDelay.Value, Snapshot.KeysProcessed - keysBefore);
             }
         }
         _format.End(file);

@@ -76,12 +76,14 @@ internal sealed class AofLoader(TesseraServer server, string directory)
                 }
             }
             var commands = 0;
+            var delay = new DebugDelay();
             var result = AofStream.Read(stream, request =>
             {
                 if ((++commands & 1023) == 0)
                 {
                     server.Loading.Advance(_loadedBefore + stream.Position);
                 }
+                delay.Add(server.Config.KeyLoadDelay.Value);
                 return session.Replay(request);
             });
             if (result.Error is not null)

@@ -172,6 +172,7 @@ internal static class RdbFile
     {
         // sanitize-dump-payload yes checks files deeply too; "clients" leaves loading alone, as Redis does.
         var sanitize = config.SanitizeDumpPayload.Value == "yes" ? new PayloadSanitizer() : null;
+        var delay = new DebugDelay();
         Span<byte> header = stackalloc byte[9];
         r.Read(header);
         if (!header[..5].SequenceEqual(Magic) || !int.TryParse(header[5..], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
@@ -260,6 +261,7 @@ internal static class RdbFile
             // Strings, most keys of most datasets, go from the read buffers into the table without a copy of their own.
             var text = type == RdbValues.TypeString ? r.ReadString(ref valueBuffer) : default;
             var item = type == RdbValues.TypeString ? null : (StoredValue)RdbValues.Read(r, type, key, config, sanitize);
+            delay.Add(config.KeyLoadDelay.Value);
             if (expire != 0 && expire < keyspace.Now && !keyspace.IsReplica)
             {
                 expired++;
