@@ -737,13 +737,19 @@ public sealed partial class TesseraServer : IDisposable
     }
 
     /// <summary>Sends a MONITOR line for a command to every monitoring client (not the one that ran it).</summary>
-    internal void FeedMonitors(ClientSession session, ServerCommand command, Resp.Request args)
+    /// <summary>
+    /// Shows a command to MONITOR clients, unless it is an admin command or (but when <paramref name="explicitly"/>
+    /// fed by EVAL and FCALL before their scripts run, as Redis does) skip_monitor. Commands a script runs are
+    /// shown as coming from "lua".
+    /// </summary>
+    internal void FeedMonitors(ClientSession session, ServerCommand command, Resp.Request args, bool fromScript = false, bool explicitly = false)
     {
-        if ((command.Info.Flags & (Core.Commands.CommandFlags.SkipMonitor | Core.Commands.CommandFlags.Admin)) != 0)
+        var skipped = Core.Commands.CommandFlags.Admin | (explicitly ? 0 : Core.Commands.CommandFlags.SkipMonitor);
+        if ((command.Info.Flags & skipped) != 0)
         {
             return;
         }
-        var line = MonitorLine.Format(session, command, args, Config);
+        var line = MonitorLine.Format(session, command, args, Config, fromScript);
         foreach (var monitor in Monitors)
         {
             monitor.WriteRemote(w => w.WriteSimpleString(line));

@@ -71,6 +71,8 @@ internal static class ScriptingCommands
 
     private static void Eval(CommandContext c, bool bySha, bool readOnly)
     {
+        // Shown to MONITOR before the commands the script runs, as Redis's evalCommand feeds it.
+        FeedMonitors(c);
         // The script's writes propagate one by one (effects replication), never the script itself.
         c.PropagateNothing();
         if (!TryGetKeyCount(c, out var keys))
@@ -125,6 +127,7 @@ internal static class ScriptingCommands
 
     private static void FunctionCall(CommandContext c, bool readOnly)
     {
+        FeedMonitors(c);
         c.PropagateNothing();
         var name = Encoding.Latin1.GetString(c.Arg(1));
         var flags = c.Server.Scripts.FunctionFlags(name);
@@ -306,6 +309,14 @@ internal static class ScriptingCommands
                 c.Reply.WriteBulk("library_code");
                 c.Reply.WriteBulk(library.Code);
             }
+        }
+    }
+
+    private static void FeedMonitors(CommandContext c)
+    {
+        if (c.Server.Monitors.Count > 0)
+        {
+            c.Server.FeedMonitors(c.Session, c.Command, c.Args, explicitly: true);
         }
     }
 

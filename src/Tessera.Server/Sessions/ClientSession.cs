@@ -427,7 +427,7 @@ internal sealed partial class ClientSession
         server.Slowlog.Record(this, command.Info, context.Args, nanoseconds / 1000);
         if (server.Monitors.Count > 0)
         {
-            server.FeedMonitors(this, command, context.Args);
+            server.FeedMonitors(this, command, context.Args, fromScript: context == _scriptContext);
         }
     }
 

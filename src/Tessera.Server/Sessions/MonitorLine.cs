@@ -10,12 +10,12 @@ namespace Tessera.Server.Sessions;
 /// </summary>
 internal static class MonitorLine
 {
-    public static byte[] Format(ClientSession session, ServerCommand command, Request args, Config.ServerConfig config)
+    public static byte[] Format(ClientSession session, ServerCommand command, Request args, Config.ServerConfig config, bool fromScript)
     {
         var text = new StringBuilder();
         var micros = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         text.Append(micros / 1000000).Append('.').Append((micros % 1000000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture));
-        var origin = (session.Flags & ClientFlags.UnixSocket) != 0 ? "unix:" + session.LocalAddress[..^2] : session.RemoteAddress;
+        var origin = fromScript ? "lua" : (session.Flags & ClientFlags.UnixSocket) != 0 ? "unix:" + session.LocalAddress[..^2] : session.RemoteAddress;
         text.Append(" [").Append(session.DbIndex).Append(' ').Append(origin).Append(']');
         for (var i = 0; i < args.Count; i++)
         {
