@@ -140,6 +140,23 @@ public class ClientTests
     }
 
     [Fact]
+    public void Monitor_shows_a_script_before_its_commands_which_come_from_lua()
+    {
+        using var node = new TesseraNode();
+        using var monitor = node.Connect();
+        using var client = node.Connect();
+        Assert.Equal("OK", monitor.Call("MONITOR").Text);
+        client.Call("EVAL", "redis.call('set',KEYS[1],ARGV[1])", "1", "foo", "bar");
+        client.Call("FUNCTION", "LOAD", "#!lua name=test\nredis.register_function('test', function() return redis.call('set', 'foo', 'bar') end)");
+        client.Call("FCALL", "test", "0");
+        Assert.Matches("""^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "EVAL" .*"foo" "bar"$""", monitor.Read().Text);
+        Assert.Matches("""^\d+\.\d{6} \[0 lua\] "set" "foo" "bar"$""", monitor.Read().Text);
+        Assert.Contains("\"FUNCTION\" \"LOAD\"", monitor.Read().Text);
+        Assert.Matches("""^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "FCALL" "test" "0"$""", monitor.Read().Text);
+        Assert.Matches("""^\d+\.\d{6} \[0 lua\] "set" "foo" "bar"$""", monitor.Read().Text);
+    }
+
+    [Fact]
     public void Slowlog_and_monitor_redact_migrate_credentials_and_sensitive_options()
     {
         using var node = new TesseraNode();
