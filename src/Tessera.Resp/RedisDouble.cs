@@ -17,7 +17,10 @@ public static class RedisDouble
 
     private const NumberStyles Style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
 
-    /// <summary>Parses a double with Redis's rules; false for malformed text and for NaN.</summary>
+    /// <summary>
+    /// Parses a double with Redis's rules (string2d): false for malformed text, NaN, and what strtod reports as out of
+    /// range: a finite text too large for a double, or one too small that would read as zero.
+    /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> text, out double value)
     {
         value = 0;
@@ -45,7 +48,14 @@ public static class RedisDouble
                 return false;
             }
         }
-        return double.TryParse(text, Style, CultureInfo.InvariantCulture, out value) && !double.IsNaN(value);
+        if (!double.TryParse(text, Style, CultureInfo.InvariantCulture, out value) || double.IsNaN(value) || double.IsInfinity(value))
+        {
+            return false;
+        }
+        // Underflow to zero: ERANGE in strtod, which Redis refuses ("1e-400"); subnormal results are kept.
+        var exponent = body.IndexOfAny((byte)'e', (byte)'E');
+        var mantissa = exponent < 0 ? body : body[..exponent];
+        return value != 0 || mantissa.IndexOfAnyInRange((byte)'1', (byte)'9') < 0;
     }
 
     /// <summary>Formats like C's <c>"%.17g"</c>; "inf", "-inf" and "nan" for the special values.</summary>

@@ -32,6 +32,16 @@ public readonly struct ExtendedFloat
     /// <summary>False for infinities (NaN is never produced).</summary>
     public bool IsFinite => !_infinite;
 
+    /// <summary>-1, 0 or 1.</summary>
+    public int Sign => _mantissa.IsZero && !_infinite ? 0 : _negative ? -1 : 1;
+
+    /// <summary>The nearest double: ±0 below a double's smallest subnormal, ±infinity above its largest value.</summary>
+    public double ToDouble()
+    {
+        var magnitude = _infinite ? double.PositiveInfinity : _mantissa.IsZero ? 0.0 : Math.ScaleB((double)_mantissa, _exponent);
+        return _negative ? -magnitude : magnitude;
+    }
+
     /// <summary>An exact integer value.</summary>
     public static ExtendedFloat FromInt64(long value) => Round(value < 0, BigInteger.Abs(value), 0);
 

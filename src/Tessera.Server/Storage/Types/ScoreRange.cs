@@ -1,5 +1,4 @@
 using System.Text;
-using Tessera.Resp;
 
 namespace Tessera.Server.Storage.Types;
 
@@ -34,22 +33,19 @@ internal readonly record struct ScoreRange(double Min, bool MinExclusive, double
     }
 
     /// <summary>
-    /// C's strtod as these ranges use it: leading blanks skipped, nothing may follow the number, an empty text
-    /// is 0, NaN refused.
+    /// C's strtod as Redis's zslParseRange uses it: leading blanks skipped, hexadecimal and out-of-range values read
+    /// as strtod reads them (1e309 is inf, 1e-400 is 0), nothing may follow the number, an empty text is 0, NaN
+    /// refused.
     /// </summary>
     internal static bool Strtod(ReadOnlySpan<byte> text, out double value)
     {
-        var i = 0;
-        while (i < text.Length && (text[i] == ' ' || (text[i] >= '\t' && text[i] <= '\r')))
-        {
-            i++;
-        }
-        if (i == text.Length)
+        if (text.IndexOf((byte)0) >= 0)
         {
             value = 0;
-            return text.IndexOf((byte)0) < 0;
+            return false;
         }
-        return RedisDouble.TryParse(text[i..], out value);
+        value = Core.Text.CDouble.ParsePrefix(text, out var consumed, out _);
+        return consumed == text.Length && !double.IsNaN(value);
     }
 }
 
