@@ -117,8 +117,19 @@ internal static class ReplicationCommands
     }
 
     /// <summary>WAIT numreplicas timeout: how many replicas acknowledged this node's writes, waiting up to timeout ms.</summary>
+    /// <summary>WAIT numreplicas timeout, checked in Redis's order: a replica refuses, then the count, then the timeout.</summary>
     private static void Wait(CommandContext c)
     {
+        if (c.Server.Replication.Link is not null)
+        {
+            c.Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+            return;
+        }
+        if (!RedisInteger.TryParse(c.Arg(1), out var replicas))
+        {
+            c.Error("ERR value is not an integer or out of range");
+            return;
+        }
         if (!RedisInteger.TryParse(c.Arg(2), out var timeout))
         {
             c.Error("ERR timeout is not an integer or out of range");
@@ -127,16 +138,6 @@ internal static class ReplicationCommands
         if (timeout < 0)
         {
             c.Error("ERR timeout is negative");
-            return;
-        }
-        if (!RedisInteger.TryParse(c.Arg(1), out var replicas))
-        {
-            c.Error("ERR value is not an integer or out of range");
-            return;
-        }
-        if (c.Server.Replication.Link is not null)
-        {
-            c.Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
             return;
         }
         c.Server.Replication.Wait(c.Session, c.Reply, replicas, timeout, mayBlock: !c.DenyBlocking);

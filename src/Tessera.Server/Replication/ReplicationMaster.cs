@@ -331,7 +331,9 @@ internal sealed class ReplicationMaster(TesseraServer server)
     public void Wait(ClientSession session, RespWriter reply, long replicas, long timeoutMs, bool mayBlock)
     {
         var acknowledged = AcknowledgedAt(Offset);
-        if (acknowledged >= replicas || !mayBlock)
+        // Redis keeps the count of a blocked WAIT in an int: past 2^31 it wraps, and a wrapped count that is
+        // already reached answers at once (WAIT 2147483648 0 returns 0).
+        if (acknowledged >= replicas || acknowledged >= unchecked((int)replicas) || !mayBlock)
         {
             reply.WriteInteger(acknowledged);
             return;
