@@ -13,14 +13,22 @@ public sealed class TesseraProcess : IDisposable
     public static readonly string Executable = Path.Combine(AppContext.BaseDirectory, "tessera.dll");
 
     private readonly string[] _options;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
     private Process _process;
 
     /// <summary>Starts <c>tessera server</c> in <paramref name="directory"/> with redis-server style options.</summary>
     public TesseraProcess(string directory, params string[] options)
+        : this(directory, null, options)
+    {
+    }
+
+    /// <summary>As the other constructor, with environment variables for the process (DOTNET_GCHeapHardLimit ...).</summary>
+    public TesseraProcess(string directory, IReadOnlyDictionary<string, string>? environment, params string[] options)
     {
         Directory = directory;
         Port = options.Contains("--cluster-enabled") ? FreePort.ForCluster() : FreePort.Next();
         _options = options;
+        _environment = environment;
         _process = Start();
     }
 
@@ -65,16 +73,22 @@ public sealed class TesseraProcess : IDisposable
         _process.Dispose();
     }
 
-    private Process Start() => Launch(["server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+    private Process Start() => Launch(_environment, ["server", "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
         "--save", "", "--dir", Directory, .. _options]);
 
     /// <summary>Runs the tessera executable to its end (a tool such as <c>cluster reshard</c>): exit code and output.</summary>
     public static (int Code, string Output) RunTool(params string[] args) => ExternalProgram.Run("dotnet", [Executable, .. args]);
 
     /// <summary>Starts the tessera executable with <paramref name="args"/>, its output read and dropped.</summary>
-    public static Process Launch(params string[] args)
+    public static Process Launch(params string[] args) => Launch(null, args);
+
+    private static Process Launch(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         start.ArgumentList.Add(Executable);
         foreach (var arg in args)
         {
