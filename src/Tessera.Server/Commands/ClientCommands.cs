@@ -86,7 +86,8 @@ internal static class ClientCommands
         {
             flags.Append('x');
         }
-        if ((s.Flags & ClientFlags.Blocked) != 0)
+        // A client held by CLIENT PAUSE is blocked too for Redis (BLOCKED_POSTPONE).
+        if ((s.Flags & (ClientFlags.Blocked | ClientFlags.Paused)) != 0)
         {
             flags.Append('b');
         }

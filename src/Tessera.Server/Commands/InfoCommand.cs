@@ -90,7 +90,7 @@ internal static class InfoCommand
                 Field("maxclients", server.Config.MaxClients.Value);
                 Field("client_recent_max_input_buffer", server.Clients.All.Select(s => s.InputCapacity).DefaultIfEmpty(0).Max());
                 Field("client_recent_max_output_buffer", server.Clients.All.Select(s => s.Output.Length).DefaultIfEmpty(0).Max());
-                Field("blocked_clients", server.Blocking.Count + server.Replication.WaitingClients);
+                Field("blocked_clients", server.Blocking.Count + server.Replication.WaitingClients + server.ClientPause.PostponedCount);
                 Field("tracking_clients", 0);
                 Field("clients_in_timeout_table", server.Blocking.WithTimeoutCount);
                 break;

@@ -93,6 +93,9 @@ internal sealed class ClientPause
 
     public void Postpone(ClientSession session) => _postponed.Add(session);
 
+    /// <summary>Clients holding a command until the pause ends: Redis counts them as blocked (BLOCKED_POSTPONE).</summary>
+    public int PostponedCount => _postponed.Count;
+
     /// <summary>Drops a closed client.</summary>
     public void Forget(ClientSession session) => _postponed.Remove(session);
 }
