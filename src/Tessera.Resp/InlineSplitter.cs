@@ -126,6 +126,24 @@ public static class InlineSplitter
         }
     }
 
+    /// <summary>The words of <paramref name="line"/> as separate arrays; null on unbalanced quotes.</summary>
+    public static byte[][]? SplitWords(ReadOnlySpan<byte> line)
+    {
+        var request = new Request();
+        var scratch = new byte[line.Length];
+        if (!Split(line, scratch, request))
+        {
+            return null;
+        }
+        request.Bind(scratch, 0);
+        var words = new byte[request.Count][];
+        for (var i = 0; i < words.Length; i++)
+        {
+            words[i] = request[i].ToArray();
+        }
+        return words;
+    }
+
     /// <summary>C's isspace: space, \t, \n, \v, \f, \r.</summary>
     private static bool IsSpace(byte c) => c == ' ' || (c >= '\t' && c <= '\r');
 

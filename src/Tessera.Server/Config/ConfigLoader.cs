@@ -183,22 +183,7 @@ internal sealed class ConfigLoader(ServerConfig config)
 
     /// <summary>Splits a line with Redis's quoting rules; null for unbalanced quotes.</summary>
     private static string[]? SplitLine(string line)
-    {
-        var bytes = Encoding.UTF8.GetBytes(line);
-        var request = new Request();
-        var scratch = new byte[bytes.Length];
-        if (!InlineSplitter.Split(bytes, scratch, request))
-        {
-            return null;
-        }
-        request.Bind(scratch, 0);
-        var args = new string[request.Count];
-        for (var i = 0; i < args.Length; i++)
-        {
-            args[i] = Encoding.UTF8.GetString(request[i]);
-        }
-        return args;
-    }
+        => InlineSplitter.SplitWords(Encoding.UTF8.GetBytes(line))?.Select(Encoding.UTF8.GetString).ToArray();
 
     /// <summary>Quotes a value like Redis's sdscatrepr so it survives the line splitter unchanged.</summary>
     private static string Quote(string value)
