@@ -463,22 +463,16 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>
     /// Takes the execution lock, unless a script has run past busy-reply-threshold: then false, and the caller
     /// answers -BUSY (or defers its work) instead of waiting. Checked before the lock, which is reentrant: a client
-    /// served from inside the busy script, on its thread, must not run under the script's lock. A node that never
-    /// ran a script waits plainly.
+    /// served from inside the busy script, on its thread, must not run under the script's lock.
     /// </summary>
     internal bool TryEnterExecution()
     {
-        var scripts = ScriptsIfStarted;
-        if (scripts is null)
-        {
-            ExecutionLock.Enter();
-            return true;
-        }
-        while (!scripts.TimedOut)
+        // Checked again every 50 ms: a script may start, its engine even be created, while this thread waits.
+        while (ScriptsIfStarted is not { TimedOut: true })
         {
             if (ExecutionLock.TryEnter(50))
             {
-                if (!scripts.TimedOut)
+                if (ScriptsIfStarted is not { TimedOut: true })
                 {
                     return true;
                 }
