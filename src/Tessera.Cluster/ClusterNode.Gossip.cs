@@ -1,6 +1,7 @@
 using System.Net;
 using Tessera.Cluster.Bus;
 using Tessera.Core.Hashing;
+using Tessera.Server.Logging;
 
 namespace Tessera.Cluster;
 
@@ -109,8 +110,28 @@ internal sealed partial class ClusterNode
     /// are met, and their health counts as a failure report when a master gives it. Then the message's own
     /// business: FAIL, votes, manual failover, published messages.
     /// </summary>
+    /// <summary>A message type as Redis numbers it (CLUSTERMSG_TYPE_*), for DEBUG DROP-CLUSTER-PACKET-FILTER.</summary>
+    private static int RedisPacketType(BusMessageType type) => type switch
+    {
+        BusMessageType.Ping => 0,
+        BusMessageType.Pong => 1,
+        BusMessageType.Meet => 2,
+        BusMessageType.Fail => 3,
+        BusMessageType.Publish => 4,
+        BusMessageType.AuthRequest => 5,
+        BusMessageType.AuthAck => 6,
+        BusMessageType.ManualFailoverStart => 8,
+        BusMessageType.PublishShard => 10,
+        _ => -1,
+    };
+
     public void Receive(BusMessage message, string remoteIp, string localIp, ClusterPeer? link)
     {
+        if (server.Debug.DroppedClusterPacketType == RedisPacketType(message.Type))
+        {
+            server.Log.ClusterPacketDropped();
+            return;
+        }
         var changed = false;
         // As Redis: a node that does not know its address takes the one another node reached it at.
         if (link is null && Myself.Ip.Length == 0 && localIp.Length > 0)

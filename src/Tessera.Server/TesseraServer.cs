@@ -117,6 +117,9 @@ public sealed partial class TesseraServer : IDisposable
 
     internal ClientPause ClientPause { get; } = new();
 
+    /// <summary>What DEBUG switched for tests.</summary>
+    internal DebugSwitches Debug { get; } = new();
+
     internal BlockingRegistry Blocking { get; }
 
     internal WatchRegistry Watches { get; }
@@ -635,6 +638,10 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>One run of the periodic work (Redis's serverCron), under the execution lock.</summary>
     private void CronTick(TimeSpan period)
     {
+        if (Debug.PauseCron)
+        {
+            return;
+        }
         Keyspace.UpdateClock();
         ClientPause.CheckTimeout();
         // As Redis: paused writes pause expiry too, so the stream (and the offset a FAILOVER or a move

@@ -8,8 +8,9 @@ public sealed class OracleFixture : IDisposable
 {
     public OracleFixture()
     {
-        Redis = new RedisServerProcess();
-        Tessera = new TesseraNode();
+        // DEBUG's replies are compared too (Oracle/debug.redis).
+        Redis = new RedisServerProcess("--enable-debug-command", "yes");
+        Tessera = new TesseraNode("--enable-debug-command", "yes");
     }
 
     public RedisServerProcess Redis { get; }

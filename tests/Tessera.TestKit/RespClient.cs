@@ -214,6 +214,11 @@ public sealed class RespClient : IDisposable
                 {
                     SkipOne(ref position);
                 }
+                if (type == '|')
+                {
+                    // An attribute annotates the reply that follows it: together they are one reply.
+                    SkipOne(ref position);
+                }
                 break;
         }
     }

@@ -92,7 +92,7 @@ internal static class DumpCommands
             c.Error("ERR Invalid TTL value, must be >= 0");
             return;
         }
-        if (DumpPayload.Open(c.Arg(3)) is not { } reader)
+        if (DumpPayload.Open(c.Arg(3), c.Server.Debug.SkipChecksumValidation) is not { } reader)
         {
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;

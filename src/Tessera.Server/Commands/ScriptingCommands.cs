@@ -188,7 +188,7 @@ internal static class ScriptingCommands
             c.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
             return;
         }
-        if (DumpPayload.Open(c.Arg(2)) is not { } reader)
+        if (DumpPayload.Open(c.Arg(2), c.Server.Debug.SkipChecksumValidation) is not { } reader)
         {
             c.Error("ERR DUMP payload version or checksum are wrong");
             return;

@@ -140,6 +140,21 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script detected: still in execution after {Milliseconds} milliseconds. You can try killing the script using the SCRIPT KILL command.")]
     public static partial void SlowScript(this ILogger logger, long milliseconds);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping packet that matches debug drop filter")]
+    public static partial void ClusterPacketDropped(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
+    public static partial void DebugLog(this ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Changing replication IDs after receiving DEBUG change-repl-id")]
+    public static partial void ReplicationIdChanged(this ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{What} loaded by DEBUG {Command}")]
+    public static partial void DebugReloaded(this ILogger logger, string what, string command);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Structure}")]
+    public static partial void DebugStructure(this ILogger logger, string structure);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script {Sha} finished; other clients are served again")]
     public static partial void SlowScriptEnded(this ILogger logger, string sha);
 

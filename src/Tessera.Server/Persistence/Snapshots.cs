@@ -111,10 +111,10 @@ internal sealed class Snapshots(TesseraServer server)
     }
 
     /// <summary>
-    /// Loads the snapshot into the (empty) keyspace if the file exists; false when there is none. A damaged file
-    /// throws <see cref="RdbFormatException"/>.
+    /// Loads the snapshot into the keyspace if the file exists; false when there is none. A damaged file, or a key
+    /// or library the node holds already unless <paramref name="merge"/>, throws <see cref="RdbFormatException"/>.
     /// </summary>
-    public bool Load()
+    public bool Load(bool merge = false)
     {
         if (!File.Exists(FilePath))
         {
@@ -126,7 +126,7 @@ internal sealed class Snapshots(TesseraServer server)
         loading.Begin(file.Length);
         try
         {
-            LastLoad = ReadInto(file, loading.Advance);
+            LastLoad = ReadInto(file, loading.Advance, merge);
         }
         finally
         {
@@ -140,8 +140,14 @@ internal sealed class Snapshots(TesseraServer server)
     /// Loads a snapshot from <paramref name="stream"/> into the node's keyspace, its function libraries
     /// included (start-up, an AOF base, a replica's full sync).
     /// </summary>
-    public RdbLoadResult ReadInto(Stream stream, Action<long>? progress = null)
-        => RdbFile.Read(stream, server.Keyspace, server.Config, code => server.Scripts.RestoreLibraries([code], "append"), progress);
+    public RdbLoadResult ReadInto(Stream stream, Action<long>? progress = null, bool merge = false)
+        => RdbFile.Read(stream, server.Keyspace, server.Config, code =>
+        {
+            if (server.Scripts.RestoreLibraries([code], merge ? "replace" : "append") is { } error)
+            {
+                throw new RdbFormatException(error);
+            }
+        }, progress, new RdbLoadOptions(merge, server.Debug.SkipChecksumValidation));
 
     /// <summary>The code of every function library, as the snapshot stores them.</summary>
     public IReadOnlyList<byte[]> Libraries() => server.ScriptsIfStarted?.Libraries.Select(l => l.Code).ToList() ?? [];

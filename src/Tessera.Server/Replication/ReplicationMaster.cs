@@ -82,6 +82,14 @@ internal sealed class ReplicationMaster(TesseraServer server)
         DisconnectReplicas();
     }
 
+    /// <summary>DEBUG CHANGE-REPL-ID: a new replication id, and no previous one (changeReplicationId, clearReplicationId2).</summary>
+    public void ChangeReplicationId()
+    {
+        ReplicationId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+        PreviousReplicationId = new('0', 40);
+        PreviousIdValidUpTo = -1;
+    }
+
     /// <summary>The id this node followed before a promotion (INFO master_replid2), or forty zeros.</summary>
     public string PreviousReplicationId { get; private set; } = new('0', 40);
 

@@ -121,6 +121,41 @@ internal sealed class AppendOnlyFile : IDisposable
         _server.Log.AofUpgraded(FileName);
     }
 
+    /// <summary>
+    /// DEBUG LOADAOF, once the caller emptied the dataset: writes out what is pending and replays the files the
+    /// manifest names. Null, or why they could not be loaded (where Redis exits).
+    /// </summary>
+    public string? Reload()
+    {
+        if (Enabled)
+        {
+            WriteBuffered();
+            Sync();
+        }
+        if (!File.Exists(ManifestPath))
+        {
+            return "ERR There is no AOF to load";
+        }
+        Loading = true;
+        try
+        {
+            new AofLoader(_server, DirectoryPath).Load(AofManifest.Parse(File.ReadAllText(ManifestPath)));
+            return null;
+        }
+        catch (AofFormatException e)
+        {
+            return "ERR " + e.Message;
+        }
+        catch (Rdb.RdbFormatException e)
+        {
+            return "ERR " + e.Message;
+        }
+        finally
+        {
+            Loading = false;
+        }
+    }
+
     /// <summary>CONFIG SET appendonly yes: starts appending and rewrites the dataset into a new base.</summary>
     public void Enable()
     {
@@ -186,6 +221,10 @@ internal sealed class AppendOnlyFile : IDisposable
         if (_buffer.IsEmpty || _increment is null)
         {
             return -1;
+        }
+        if (_server.Debug.AofFlushSleepMicroseconds > 0)
+        {
+            Thread.Sleep(TimeSpan.FromMicroseconds(_server.Debug.AofFlushSleepMicroseconds));
         }
         try
         {

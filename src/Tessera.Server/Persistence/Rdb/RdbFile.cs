@@ -22,6 +22,9 @@ internal readonly record struct RdbReplicationInfo(string Id, long Offset, int S
 /// A whole RDB file as Redis 7.0 writes it (rdbSaveRio / rdbLoadRio): "REDIS0010", aux fields, function
 /// libraries, each non-empty database (SELECTDB, RESIZEDB, then its keys with their expiry), EOF and the CRC-64.
 /// </summary>
+/// <summary>How a snapshot is loaded: over keys already there (DEBUG RELOAD MERGE), without its checksum checked (DEBUG).</summary>
+internal readonly record struct RdbLoadOptions(bool ReplaceKeys, bool SkipChecksum);
+
 internal static class RdbFile
 {
     private static ReadOnlySpan<byte> Magic => "REDIS"u8;
@@ -149,17 +152,19 @@ internal static class RdbFile
     }
 
     /// <summary>
-    /// Loads a snapshot into <paramref name="keyspace"/> (which should be empty); keys already expired are left
-    /// out, as a master does. Function libraries go to <paramref name="addLibrary"/>. Throws
-    /// <see cref="RdbFormatException"/> for anything malformed, a bad checksum included. <paramref name="progress"/>
+    /// Loads a snapshot into <paramref name="keyspace"/>; keys already expired are left out, as a master does. A
+    /// key the keyspace holds already is an error, or replaced with <see cref="RdbLoadOptions.ReplaceKeys"/> (DEBUG
+    /// RELOAD MERGE). Function libraries go to <paramref name="addLibrary"/>. Throws <see cref="RdbFormatException"/>
+    /// for anything malformed, a bad checksum included (unless DEBUG said to skip it). <paramref name="progress"/>
     /// hears the stream's position every thousand keys or so.
     /// </summary>
-    public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress = null)
+    public static RdbLoadResult Read(Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress = null,
+        RdbLoadOptions options = default)
     {
         var r = new RdbReader(stream);
         try
         {
-            return ReadAll(r, stream, keyspace, config, addLibrary, progress);
+            return ReadAll(r, stream, keyspace, config, addLibrary, progress, options);
         }
         finally
         {
@@ -168,7 +173,8 @@ internal static class RdbFile
         }
     }
 
-    private static RdbLoadResult ReadAll(RdbReader r, Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress)
+    private static RdbLoadResult ReadAll(RdbReader r, Stream stream, Keyspace keyspace, ServerConfig config, Action<byte[]> addLibrary, Action<long>? progress,
+        RdbLoadOptions options)
     {
         // sanitize-dump-payload yes checks files deeply too; "clients" leaves loading alone, as Redis does.
         var sanitize = config.SanitizeDumpPayload.Value == "yes" ? new PayloadSanitizer() : null;
@@ -245,7 +251,7 @@ internal static class RdbFile
                 case RdbFormat.OpModuleAux:
                     throw new RdbFormatException("The RDB file contains AUX module data this server cannot load.");
                 case RdbFormat.OpEof:
-                    VerifyChecksum(r, version, config);
+                    VerifyChecksum(r, version, config.RdbChecksum.Value && !options.SkipChecksum);
                     var replication = replicationId is { Length: 40 } && replicationOffset >= 0 ? new RdbReplicationInfo(replicationId, replicationOffset, streamDb) : (RdbReplicationInfo?)null;
                     return new RdbLoadResult(loaded, expired, redisVersion, replication);
             }
@@ -256,7 +262,11 @@ internal static class RdbFile
             var key = r.ReadString(ref keyBuffer);
             if (db.Exists(key))
             {
-                throw new RdbFormatException($"Duplicate key '{Encoding.Latin1.GetString(key)}' found in RDB file");
+                if (!options.ReplaceKeys)
+                {
+                    throw new RdbFormatException($"Duplicate key '{Encoding.Latin1.GetString(key)}' found in RDB file");
+                }
+                db.Delete(key);
             }
             // Strings, most keys of most datasets, go from the read buffers into the table without a copy of their own.
             var text = type == RdbValues.TypeString ? r.ReadString(ref valueBuffer) : default;
@@ -284,7 +294,7 @@ internal static class RdbFile
     }
 
     /// <summary>Files from version 5 end with a CRC-64 of everything before it (0 when written without one).</summary>
-    private static void VerifyChecksum(RdbReader r, int version, ServerConfig config)
+    private static void VerifyChecksum(RdbReader r, int version, bool check)
     {
         if (version < 5)
         {
@@ -294,7 +304,7 @@ internal static class RdbFile
         Span<byte> stored = stackalloc byte[8];
         r.Read(stored);
         var expected = BinaryPrimitives.ReadUInt64LittleEndian(stored);
-        if (config.RdbChecksum.Value && expected != 0 && expected != computed)
+        if (check && expected != 0 && expected != computed)
         {
             throw new RdbFormatException("Wrong RDB checksum. Aborting now.");
         }
