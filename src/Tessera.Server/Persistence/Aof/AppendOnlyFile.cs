@@ -277,6 +277,17 @@ internal sealed class AppendOnlyFile : IDisposable
             return false;
         }
         RewriteScheduled = false;
+        try
+        {
+            // BGREWRITEAOF with the AOF off still writes a base and a manifest (DEBUG LOADAOF reads them).
+            Directory.CreateDirectory(DirectoryPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _server.Log.AofRewriteFailed(e.Message);
+            LastRewrite.Failed();
+            return false;
+        }
         if (Enabled)
         {
             // Writes from now on go to a new increment; the view taken in the same instant becomes the new base.
@@ -389,7 +400,6 @@ internal sealed class AppendOnlyFile : IDisposable
         _server.Log.AofRewriteSucceeded();
     }
 
-    /// <summary>Closes the current increment (if any) and starts the next one.</summary>
     /// <summary>
     /// Starts a new increment file. The new one is opened before the current one is closed, so a failure (the
     /// directory gone, a full disk) leaves writes going where they went.
