@@ -50,6 +50,11 @@ public sealed partial class TesseraServer : IDisposable
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Log = LoggerFactory.CreateLogger("tessera");
         Keyspace = new Keyspace(Config);
+        Keyspace.ExpiryPaused = () =>
+        {
+            ClientPause.CheckTimeout();
+            return ClientPause.Active;
+        };
         Commands = CommandFamilies.CreateRegistry();
         foreach (var (name, newName) in options.RenamedCommands)
         {

@@ -63,6 +63,12 @@ internal sealed class Keyspace
     /// <summary>True on a replica: keys are not expired locally, the master's DELs do it.</summary>
     public bool IsReplica { get; set; }
 
+    /// <summary>
+    /// True while clients are paused (CLIENT PAUSE, a failover): an expired key reads as missing but is not
+    /// deleted, so nothing is propagated meanwhile (Redis's checkClientPauseTimeoutAndReturnIfPaused).
+    /// </summary>
+    public Func<bool> ExpiryPaused { get; set; } = () => false;
+
     /// <summary>Called when a key holding a value object (a collection, a mutable string) is created: clients blocked on it may be served.</summary>
     public Action<Database, StoredValue>? CollectionAdded { get; set; }
 
@@ -152,7 +158,7 @@ internal sealed class Keyspace
         {
             return false;
         }
-        if (IsReplica)
+        if (IsReplica || ExpiryPaused())
         {
             return true;
         }
