@@ -95,8 +95,9 @@ EXTENSIONS = {
 
 # Redis's internal command flags that COMMAND INFO does not show but that change behaviour (from the
 # command_flags of its src/commands/*.json): a command touching arbitrary keys (lazy expiry while scanning) does
-# not wrap what it propagates in MULTI/EXEC.
-INTERNAL_FLAGS = {"scan": ["touches_arbitrary_keys"], "randomkey": ["touches_arbitrary_keys"]}
+# not wrap what it propagates in MULTI/EXEC; one that may replicate waits out CLIENT PAUSE WRITE.
+INTERNAL_FLAGS = {"scan": ["touches_arbitrary_keys"], "randomkey": ["touches_arbitrary_keys"],
+                  **{name: ["may_replicate"] for name in ("eval", "evalsha", "fcall", "pfcount", "publish", "spublish")}}
 
 
 def extend(entry):
