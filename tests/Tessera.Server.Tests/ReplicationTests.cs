@@ -46,6 +46,39 @@ public sealed class ReplicationTests
         Assert.Contains("state=online", client.Call("INFO", "replication").Text, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Redis's "Test selective replication of certain Redis commands from Lua": redis.set_repl decides where each
+    /// of the script's commands goes, so the replica, the AOF (read back by DEBUG LOADAOF) and the master's own
+    /// dataset end up different, as in Redis.
+    /// </summary>
+    [Fact]
+    public void A_script_sends_each_command_where_redis_set_repl_says()
+    {
+        using var master = new TesseraNode("--enable-debug-command", "yes", "--appendonly", "yes", "--aof-use-rdb-preamble", "no");
+        using var client = master.Connect();
+        var port = master.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var redis = new RedisServerProcess("--replicaof", "127.0.0.1", port);
+        using var replica = redis.Connect();
+        Assert.True(WaitForLink(replica));
+        Assert.Null(client.Call("EVAL", """
+            redis.call('set','a','1');
+            redis.set_repl(redis.REPL_NONE);
+            redis.call('set','b','2');
+            redis.set_repl(redis.REPL_AOF);
+            redis.call('set','c','3');
+            redis.set_repl(redis.REPL_ALL);
+            redis.call('set','d','4');
+            """, "0").Text);
+        Assert.StartsWith("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE. script: ",
+            client.Call("EVAL", "redis.set_repl(12345)", "0").Text);
+        Assert.True(SpinWait.SpinUntil(() => Values(replica) == "1,,,4", 5000), "replica: " + Values(replica));
+        Assert.Equal("1,2,3,4", Values(client));
+        Assert.Equal("OK", client.Call("DEBUG", "LOADAOF").Text);
+        Assert.Equal("1,,3,4", Values(client));
+    }
+
+    private static string Values(RespClient client) => string.Join(',', client.Call("MGET", "a", "b", "c", "d").Items.Select(v => v.Text));
+
     [Fact]
     public void A_replica_that_lost_its_link_continues_from_the_backlog()
     {

@@ -178,6 +178,59 @@ public sealed class RobustnessTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => node.HasExited, 30_000), "the node did not exit");
     }
 
+    [Theory]
+    [InlineData("local co = coroutine.wrap(function() while true do end end) co()")]
+    [InlineData("while true do pcall(function() while true do end end) end")]
+    [InlineData("local co = coroutine.create(function() while true do pcall(function() while true do end end) end end) coroutine.resume(co)")]
+    public void A_script_hiding_its_loop_in_a_coroutine_or_a_pcall_is_still_killed(string script)
+    {
+        using var node = Start("--busy-reply-threshold", "50");
+        using var client = node.Connect();
+        using var runner = node.Connect();
+        runner.Send("EVAL", script, "0");
+        WaitUntilBusy(client);
+        Assert.Equal("OK", client.Call("SCRIPT", "KILL").Text);
+        // The script ends: with the kill's error, or (the coroutine swallowing it) with what it returns.
+        Assert.NotNull(runner.Read());
+        Assert.Equal("PONG", client.Call("PING").Text);
+        // The hook is back to counting: the next script runs at full speed and is not stopped.
+        Assert.Equal(1000000, client.Call("EVAL", "local n = 0 for i = 1, 1000000 do n = n + 1 end return n", "0").Integer);
+    }
+
+    [Theory]
+    [InlineData("return string.rep('x', 2^28)")]
+    [InlineData("local t = {} for i = 1, 1e9 do t[i] = i end")]
+    [InlineData("local s = 'x' while true do s = s .. s end")]
+    public void A_script_allocating_without_end_gets_an_error_at_the_lua_memory_limit(string script)
+    {
+        // The Lua state may hold what a request's reply may: a quarter of the GC heap limit, at least 64 MB.
+        var limit = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" };
+        var directory = Path.Combine(_directory, "lua-memory");
+        Directory.CreateDirectory(directory);
+        using var node = new TesseraProcess(directory, limit, []);
+        node.WaitUntilReady();
+        using var client = node.Connect();
+        var reply = client.Call("EVAL", script, "0");
+        Assert.True(reply.IsError, reply.Text);
+        Assert.Contains("not enough memory", reply.Text);
+        Assert.Equal("3", client.Call("EVAL", "return tostring(1 + 2)", "0").Text);
+        // What the script built was collected when it failed.
+        Assert.True(client.InfoField("memory", "used_memory_lua") < 8L << 20);
+    }
+
+    [Fact]
+    public void A_precompiled_chunk_is_refused_as_text_is_by_redis()
+    {
+        using var node = Start();
+        using var client = node.Connect();
+        // Lua 5.4 would run bytecode it is handed, unverified; Redis's Lua reads every chunk as text.
+        byte[] precompiled = [0x1B, (byte)'L', (byte)'u', (byte)'a', 0x54, 0x00, 0x19, 0x93];
+        Assert.Equal("ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'",
+            client.Call([Encoding.ASCII.GetBytes("EVAL"), precompiled, "0"u8.ToArray()]).Text);
+        Assert.True(client.Call("EVAL", "return loadstring(string.dump(function() return 1 end))", "0").IsNull);
+        Assert.Equal("PONG", client.Call("PING").Text);
+    }
+
     [Fact]
     public void A_library_whose_code_never_ends_is_stopped_at_load()
     {

@@ -49,6 +49,9 @@ internal sealed class CommandRegistry
         parent.AddSubcommand(new ServerCommand(subInfo, handler));
     }
 
+    /// <summary>Gives a command the flags its arguments decide (see <see cref="ServerCommand.FlagsFor"/>).</summary>
+    public void SetFlagsFor(string name, Func<TesseraServer, Tessera.Resp.Request, CommandFlags> flags) => _commands[name].FlagsFor = flags;
+
     /// <summary>
     /// Lets an allow_busy command run while a script is busy, through <paramref name="handler"/> (default: its
     /// own handler, which must then touch only the client's own state and thread-safe parts of the node).

@@ -324,16 +324,19 @@ internal static class InfoCommand
         field("allocator_resident", rss);
         field("total_system_memory", totalSystem);
         field("total_system_memory_human", Human(totalSystem));
-        field("used_memory_lua", 0);
-        field("used_memory_vm_eval", 0);
-        field("used_memory_lua_human", "0B");
+        // One Lua state runs scripts and functions here (Redis has one each): its memory counts as the scripts'.
+        var scripts = server.ScriptsIfStarted;
+        var lua = scripts?.LuaMemory ?? 0;
+        field("used_memory_lua", lua);
+        field("used_memory_vm_eval", lua);
+        field("used_memory_lua_human", Human(lua));
         field("used_memory_scripts_eval", 0);
         field("number_of_cached_scripts", server.CachedScripts);
-        field("number_of_functions", 0);
-        field("number_of_libraries", 0);
+        field("number_of_functions", scripts?.Libraries.Sum(l => l.Functions.Count) ?? 0);
+        field("number_of_libraries", scripts?.Libraries.Count() ?? 0);
         field("used_memory_vm_functions", 0);
-        field("used_memory_vm_total", 0);
-        field("used_memory_vm_total_human", "0B");
+        field("used_memory_vm_total", lua);
+        field("used_memory_vm_total_human", Human(lua));
         field("used_memory_functions", 0);
         field("used_memory_scripts", 0);
         field("used_memory_scripts_human", "0B");

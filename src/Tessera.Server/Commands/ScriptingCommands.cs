@@ -22,6 +22,12 @@ internal static class ScriptingCommands
         r.AddWhileBusy("script|kill", c => Kill(c, function: false));
         r.Add("fcall", c => FunctionCall(c, readOnly: false));
         r.Add("fcall_ro", c => FunctionCall(c, readOnly: true));
+        foreach (var eval in (string[])["eval", "evalsha", "eval_ro", "evalsha_ro"])
+        {
+            r.SetFlagsFor(eval, EvalCommandFlags);
+        }
+        r.SetFlagsFor("fcall", FunctionCallCommandFlags);
+        r.SetFlagsFor("fcall_ro", FunctionCallCommandFlags);
         r.Add("function|load", FunctionLoad);
         r.Add("function|delete", c =>
         {
@@ -37,7 +43,12 @@ internal static class ScriptingCommands
         });
         r.Add("function|flush", c =>
         {
-            if (c.ArgCount > 3 || (c.ArgCount == 3 && !c.ArgIs(2, "sync"u8) && !c.ArgIs(2, "async"u8)))
+            if (c.ArgCount > 3)
+            {
+                Help.SubcommandSyntaxError(c);
+                return;
+            }
+            if (c.ArgCount == 3 && !c.ArgIs(2, "sync"u8) && !c.ArgIs(2, "async"u8))
             {
                 c.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
                 return;
@@ -100,7 +111,46 @@ internal static class ScriptingCommands
                 return;
             }
         }
-        engine.Run(c, sha, 3, keys, readOnly);
+        var flags = engine.FlagsOf(sha)!.Value;
+        if (c.Session.ScriptRunRefusal(flags, readOnly) is { } refusal)
+        {
+            c.Error(refusal);
+            return;
+        }
+        var declared = (flags & ScriptFlags.EvalCompatibility) == 0;
+        engine.Run(c, sha, 3, keys, readOnly || (declared && (flags & ScriptFlags.NoWrites) != 0), declared && (flags & ScriptFlags.AllowOom) != 0);
+    }
+
+    /// <summary>
+    /// EVAL's command flags (evalGetCommandFlags): a script with a shebang, or a cached one that had one, declares
+    /// them; otherwise EVAL's own.
+    /// </summary>
+    private static Core.Commands.CommandFlags EvalCommandFlags(TesseraServer server, Resp.Request args)
+    {
+        var command = server.Commands.Find(args[0])!.Info;
+        ScriptFlags flags;
+        if (command.Name is "evalsha" or "evalsha_ro")
+        {
+            if (args[1].Length != 40 || server.ScriptsIfStarted?.FlagsOf(Encoding.Latin1.GetString(args[1]).ToLowerInvariant()) is not { } cached)
+            {
+                return command.Flags;
+            }
+            flags = cached;
+        }
+        else if (ScriptFlagNames.FromShebang(args[1], out flags, out _) is not null)
+        {
+            return command.Flags;
+        }
+        return ScriptFlagNames.CommandFlags(command.Flags, flags);
+    }
+
+    /// <summary>FCALL's command flags: the called function's (fcallGetCommandFlags), FCALL's own when there is none.</summary>
+    private static Core.Commands.CommandFlags FunctionCallCommandFlags(TesseraServer server, Resp.Request args)
+    {
+        var command = server.Commands.Find(args[0])!.Info;
+        return server.ScriptsIfStarted?.FunctionFlags(Encoding.Latin1.GetString(args[1])) is { } flags
+            ? ScriptFlagNames.CommandFlags(command.Flags, flags)
+            : command.Flags;
     }
 
     /// <summary>The numkeys argument of EVAL and FCALL, checked as Redis does; false after replying an error.</summary>
@@ -136,17 +186,21 @@ internal static class ScriptingCommands
             c.Error("ERR Function not found");
             return;
         }
+        if (!Resp.RedisInteger.TryParse(c.Arg(2), out _))
+        {
+            c.Error("ERR Bad number of keys provided");
+            return;
+        }
         if (!TryGetKeyCount(c, out var keys))
         {
             return;
         }
-        var noWrites = flags.Contains("no-writes");
-        if (readOnly && !noWrites)
+        if (c.Session.ScriptRunRefusal(flags.Value, readOnly) is { } refusal)
         {
-            c.Error("ERR Can not execute a script with write flag using *_ro command.");
+            c.Error(refusal);
             return;
         }
-        c.Server.Scripts.CallFunction(c, name, keys, readOnly || noWrites);
+        c.Server.Scripts.CallFunction(c, name, keys, readOnly || (flags.Value & ScriptFlags.NoWrites) != 0, (flags.Value & ScriptFlags.AllowOom) != 0);
     }
 
     private static void FunctionLoad(CommandContext c)
@@ -268,8 +322,13 @@ internal static class ScriptingCommands
             {
                 withCode = true;
             }
-            else if (c.ArgIs(i, "libraryname"u8) && pattern is null && i + 1 < c.ArgCount)
+            else if (c.ArgIs(i, "libraryname"u8) && pattern is null)
             {
+                if (i + 1 >= c.ArgCount)
+                {
+                    c.Error("ERR library name argument was not given");
+                    return;
+                }
                 pattern = c.Arg(++i).ToArray();
             }
             else
@@ -290,16 +349,24 @@ internal static class ScriptingCommands
             c.Reply.WriteBulk("LUA");
             c.Reply.WriteBulk("functions");
             c.Reply.WriteArrayHeader(library.Functions.Count);
-            foreach (var (function, flags) in library.Functions)
+            foreach (var (function, registered) in library.Functions)
             {
                 c.Reply.WriteMapHeader(3);
                 c.Reply.WriteBulk("name");
                 c.Reply.WriteBulk(function);
                 c.Reply.WriteBulk("description");
-                c.Reply.WriteNullBulk();
+                if (registered.Description is { } description)
+                {
+                    c.Reply.WriteBulk(Encoding.Latin1.GetBytes(description));
+                }
+                else
+                {
+                    c.Reply.WriteNullBulk();
+                }
+                var names = ScriptFlagNames.Names(registered.Flags).ToList();
                 c.Reply.WriteBulk("flags");
-                c.Reply.WriteSetHeader(flags.Length);
-                foreach (var flag in flags)
+                c.Reply.WriteSetHeader(names.Count);
+                foreach (var flag in names)
                 {
                     c.Reply.WriteSimpleString(Encoding.Latin1.GetBytes(flag));
                 }

@@ -60,8 +60,9 @@ internal static class SortCommand
             c.WrongType();
             return;
         }
-        // Sets in no particular order would make STORE's result differ between nodes: sort them by bytes.
-        if (options.DontSort && source is SetValue && options.StoreKey is not null)
+        // Sets in no particular order would make STORE's result, or a script's, differ between nodes: sort them
+        // by bytes.
+        if (options.DontSort && source is SetValue && (options.StoreKey is not null || c.FromScript))
         {
             options.DontSort = false;
             options.Alpha = true;

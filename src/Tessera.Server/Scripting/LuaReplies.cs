@@ -78,6 +78,18 @@ internal static class LuaReplies
                 lua.SetField(-2, "string");
                 lua.SetField(-2, "verbatim_string");
                 break;
+            case (byte)'|':
+                // Attributes are not shown to scripts (as in Redis): the reply they annotate follows them.
+                Utf8Parser.TryParse(line, out int attributes, out _);
+                for (var i = 0; i < attributes * 2; i++)
+                {
+                    PushValue(lua, reply[consumed..], out var skipped);
+                    consumed += skipped;
+                    lua.Pop(1);
+                }
+                PushValue(lua, reply[consumed..], out var annotated);
+                consumed += annotated;
+                break;
             case (byte)'%':
             case (byte)'~':
                 Utf8Parser.TryParse(line, out int entries, out _);

@@ -4,14 +4,22 @@ using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Scripting;
 
-/// <summary>A function library (FUNCTION LOAD): its code and the functions it registered, with their flags.</summary>
-internal sealed record FunctionLibrary(string Name, byte[] Code, Dictionary<string, string[]> Functions);
+/// <summary>A function library (FUNCTION LOAD): its code and the functions it registered.</summary>
+internal sealed record FunctionLibrary(string Name, byte[] Code, Dictionary<string, LibraryFunction> Functions);
+
+/// <summary>
+/// A registered function's flags and description (FUNCTION LIST), and where an error whose frame is gone is
+/// placed in it (see <see cref="ScriptEngine.TailLine"/>).
+/// </summary>
+internal sealed record LibraryFunction(ScriptFlags Flags, string? Description, string TailLine);
 
 /// <summary>Redis 7 functions (functions.c, function_lua.c) on the same Lua state as EVAL.</summary>
 internal sealed partial class ScriptEngine
 {
     private readonly Dictionary<string, FunctionLibrary> _libraries = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, FunctionLibrary> _functionOwners = new(StringComparer.Ordinal);
+    // Function names are case-insensitive across libraries (Redis's functionDictType); the Lua table of callbacks,
+    // __tessera_functions, is keyed by the lowercase name.
+    private readonly Dictionary<string, FunctionLibrary> _functionOwners = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Libraries in load order.</summary>
     public IEnumerable<FunctionLibrary> Libraries => _libraries.Values;
@@ -35,7 +43,7 @@ internal sealed partial class ScriptEngine
         // The metadata line stays as an empty line, so errors name the lines the user wrote.
         var body = (byte[])code.Clone();
         Array.Fill(body, (byte)' ', 0, newline);
-        if (_lua.LoadBuffer(body, "@user_function") != LuaStatus.OK)
+        if (_lua.LoadBuffer(body, "@user_function", "t") != LuaStatus.OK)
         {
             var message = _lua.ToString(-1, false);
             _lua.Pop(1);
@@ -54,7 +62,7 @@ internal sealed partial class ScriptEngine
             _lua.SetTop(top);
             return (null, "ERR Error registering functions: " + error);
         }
-        var functions = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var functions = new Dictionary<string, LibraryFunction>(StringComparer.Ordinal);
         _lua.PushNil();
         while (_lua.Next(top + 2))
         {
@@ -64,8 +72,13 @@ internal sealed partial class ScriptEngine
                 _lua.SetTop(top);
                 return (null, $"ERR Function {function} already exists");
             }
-            functions[function] = Flags(-1);
+            functions[function] = Registered(-1, body);
             _lua.Pop(1);
+        }
+        if (functions.Count == 0)
+        {
+            _lua.SetTop(top);
+            return (null, "ERR No functions registered");
         }
         if (_libraries.Remove(name, out var replaced))
         {
@@ -77,9 +90,9 @@ internal sealed partial class ScriptEngine
         _lua.PushNil();
         while (_lua.Next(top + 2))
         {
-            // Stack: name, its entry; functions[name] = entry.callback.
+            // Stack: name, its entry; functions[lowercase name] = entry.callback.
             _lua.GetField(-1, "callback");
-            _lua.SetField(top + 3, _lua.ToString(-3, false)!);
+            _lua.SetField(top + 3, _lua.ToString(-3, false)!.ToLowerInvariant());
             _lua.Pop(1);
         }
         foreach (var function in functions.Keys)
@@ -90,27 +103,45 @@ internal sealed partial class ScriptEngine
         return (name, null);
     }
 
-    /// <summary>The library name of the "#!lua name=..." line that starts <paramref name="code"/>, or Redis's error.</summary>
+    /// <summary>
+    /// The library name of the "#!&lt;engine&gt; name=..." line that starts <paramref name="code"/>, or Redis's error
+    /// (functionExtractLibMetaData: the line is split with Redis's quoting rules, name= in any case).
+    /// </summary>
     private static (string? Name, string? Error) LibraryName(byte[] code)
     {
-        var newline = Array.IndexOf(code, (byte)'\n');
-        if (code.Length < 2 || code[0] != (byte)'#' || code[1] != (byte)'!')
+        if (!code.AsSpan().StartsWith("#!"u8))
         {
             return (null, "ERR Missing library metadata");
         }
-        var metadata = newline < 0 ? null : Encoding.Latin1.GetString(code, 2, newline - 2).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (metadata is not { Length: 2 } || !metadata[1].StartsWith("name=", StringComparison.Ordinal))
+        var newline = Array.IndexOf(code, (byte)'\n');
+        var parts = newline < 0 ? null : Resp.InlineSplitter.SplitWords(code.AsSpan(0, newline));
+        if (parts is not { Length: > 0 })
         {
             return (null, "ERR Invalid library metadata");
         }
-        if (!metadata[0].Equals("lua", StringComparison.OrdinalIgnoreCase))
+        var engine = Encoding.Latin1.GetString(parts[0].AsSpan(Math.Min(2, parts[0].Length)));
+        string? name = null;
+        foreach (var part in parts.Skip(1).Select(Encoding.Latin1.GetString))
         {
-            return (null, $"ERR Engine '{metadata[0]}' not found");
+            if (!part.StartsWith("name=", StringComparison.OrdinalIgnoreCase))
+            {
+                return (null, "ERR Invalid metadata value given: " + part);
+            }
+            if (name is not null)
+            {
+                return (null, "ERR Invalid metadata value, name argument was given multiple times");
+            }
+            name = part[5..];
         }
-        var name = metadata[1][5..];
-        return IsValidName(name)
-            ? (name, null)
-            : (null, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+        if (name is null)
+        {
+            return (null, "ERR Library name was not given");
+        }
+        if (!IsValidName(name))
+        {
+            return (null, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+        }
+        return engine.Equals("lua", StringComparison.OrdinalIgnoreCase) ? (name, null) : (null, $"ERR Engine '{engine}' not found");
     }
 
     /// <summary>
@@ -176,24 +207,28 @@ internal sealed partial class ScriptEngine
         }
     }
 
-    /// <summary>The flags of a function (FCALL_RO needs no-writes), or null when there is none by that name.</summary>
-    public string[]? FunctionFlags(string name)
-        => _functionOwners.TryGetValue(name, out var library) ? library.Functions[name] : null;
+    /// <summary>The flags of a function (any case), or null when there is none by that name.</summary>
+    public ScriptFlags? FunctionFlags(string name)
+        => _functionOwners.TryGetValue(name, out var library)
+            ? library.Functions.First(f => f.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value.Flags
+            : null;
 
     /// <summary>FCALL: runs a registered function with its keys and arguments.</summary>
-    public void CallFunction(CommandContext c, string name, int keyCount, bool readOnly)
+    public void CallFunction(CommandContext c, string name, int keyCount, bool readOnly, bool allowOom)
     {
         var lua = _lua;
         var top = lua.GetTop();
+        var library = _functionOwners[name];
         lua.GetGlobal("__tessera_error_handler");
         lua.GetGlobal("__tessera_functions");
-        lua.GetField(-1, name);
+        lua.GetField(-1, name.ToLowerInvariant());
         lua.Remove(-2);
         PushArguments(c, 3, 3 + keyCount);
         PushArguments(c, 3 + keyCount, c.ArgCount);
-        lua.PushBoolean(false);
-        lua.SetGlobal("__tessera_single_line");
-        Execute(c, 2, top, readOnly, name, "@user_function");
+        var (registered, function) = library.Functions.First(f => f.Key.Equals(name, StringComparison.OrdinalIgnoreCase));
+        lua.PushString("user_function:" + function.TailLine);
+        lua.SetGlobal("__tessera_tail_place");
+        Execute(c, 2, top, readOnly, allowOom, registered, function.TailLine);
     }
 
     private void DropFunctions(FunctionLibrary library)
@@ -203,26 +238,33 @@ internal sealed partial class ScriptEngine
         {
             _functionOwners.Remove(function);
             _lua.PushNil();
-            _lua.SetField(-2, function);
+            _lua.SetField(-2, function.ToLowerInvariant());
         }
         _lua.Pop(1);
     }
 
-    /// <summary>The flags list of a registered function (the table at <paramref name="index"/>).</summary>
-    private string[] Flags(int index)
+    /// <summary>A registered function's flags and description (the sandbox's entry at <paramref name="index"/>).</summary>
+    private LibraryFunction Registered(int index, byte[] code)
     {
-        var flags = new List<string>();
+        index = _lua.AbsIndex(index);
+        var flags = ScriptFlags.None;
         if (_lua.GetField(index, "flags") == LuaType.Table)
         {
             for (var i = 1; _lua.RawGetInteger(-1, i) == LuaType.String; i++)
             {
-                flags.Add(_lua.ToString(-1, false)!);
+                flags |= ScriptFlagNames.Parse(_lua.ToString(-1, false)!, StringComparison.Ordinal);
                 _lua.Pop(1);
             }
             _lua.Pop(1);
         }
         _lua.Pop(1);
-        return [.. flags];
+        var description = _lua.GetField(index, "description") == LuaType.String ? _lua.ToString(-1, false) : null;
+        _lua.Pop(1);
+        _lua.GetField(index, "first_line");
+        _lua.GetField(index, "last_line");
+        var tailLine = TailLine(code, (int)_lua.ToInteger(-2), (int)_lua.ToInteger(-1));
+        _lua.Pop(2);
+        return new LibraryFunction(flags, description, tailLine);
     }
 
     private static bool IsValidName(string name)

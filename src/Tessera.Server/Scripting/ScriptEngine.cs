@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using KeraLua;
@@ -11,12 +12,16 @@ namespace Tessera.Server.Scripting;
 
 /// <summary>
 /// EVAL's engine (Redis's script_lua.c and eval.c): one Lua state for the node, scripts cached by SHA1 and run
-/// in the sandbox of <c>sandbox.lua</c>. redis.call runs the command through the calling client's session with a
-/// private reply buffer, and the reply is converted to Lua values by Redis's rules. Used under the execution
-/// lock, so a script is atomic.
+/// in the sandbox the Lua files beside this one build (Lua/: the 5.1 library on Lua 5.4, Redis's bit, cjson,
+/// struct and cmsgpack libraries, the environments). redis.call runs the command through the calling client's
+/// session with a private reply buffer, and the reply is converted to Lua values by Redis's rules. Used under the
+/// execution lock, so a script is atomic.
 /// </summary>
 internal sealed partial class ScriptEngine : IDisposable
 {
+    /// <summary>A script in the EVAL cache: its text and the flags its shebang declared.</summary>
+    private sealed record CachedScript(byte[] Body, ScriptFlags Flags, string TailLine);
+
     private readonly TesseraServer _server;
     private readonly Lua _lua;
     private readonly LuaFunction _call;
@@ -24,40 +29,100 @@ internal sealed partial class ScriptEngine : IDisposable
     private readonly LuaFunction _log;
     private readonly LuaFunction _killed;
     private readonly LuaFunction _setResp;
-    private readonly Dictionary<string, byte[]> _sources = [];
+    private readonly LuaFunction _setRepl;
+    private readonly LuaFunction _aclCheck;
+    private readonly LuaAlloc _allocate;
+    private readonly long _memoryLimit;
+    private long _memory;
+    private Persistence.PropagationTargets _replTargets = Persistence.PropagationTargets.All;
+    private readonly Dictionary<string, CachedScript> _sources = [];
     private readonly RespWriter _scratch = new();
     private CommandContext? _caller;
     private bool _readOnly;
+    private bool _allowOom;
     private bool _wrote;
     private string? _runningFunction;
+
+    /// <summary>The Lua files the sandbox is built from, in load order; each gets the modules before it.</summary>
+    private static readonly string[] LuaModules = ["lua51", "bit", "cjson", "struct", "cmsgpack", "sandbox"];
 
     public ScriptEngine(TesseraServer server)
     {
         _server = server;
-        _lua = new Lua(openLibs: true) { Encoding = Encoding.Latin1 };
+        // Scripts allocate as they like (string.rep, a table grown in a loop); Lua's memory is capped as a request's
+        // output is, so an allocation past it is Lua's "not enough memory" error instead of the node's end.
+        _memoryLimit = server.OutputCeiling;
+        _allocate = Allocate;
+        _lua = new Lua(_allocate, IntPtr.Zero) { Encoding = Encoding.Latin1 };
+        _lua.OpenLibs();
         _call = Call;
         _sha1hex = Sha1Hex;
         _log = Log;
         _killed = Killed;
         _setResp = SetResp;
+        _setRepl = SetRepl;
+        _aclCheck = AclCheck;
         _lua.Register("__tessera_killed", _killed);
         _lua.Register("__tessera_setresp", _setResp);
+        _lua.Register("__tessera_set_repl", _setRepl);
+        _lua.Register("__tessera_acl_check", _aclCheck);
         _lua.Register("__tessera_call", _call);
         _lua.Register("__tessera_sha1hex", _sha1hex);
         _lua.Register("__tessera_log", _log);
+        _lua.PushString(ServerOptions.RedisVersion);
+        _lua.SetGlobal("__tessera_redis_version");
         // cjson.null: a light userdata, as in Redis.
         _lua.PushLightUserData(IntPtr.Zero);
         _lua.SetGlobal("__tessera_null");
-        using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("sandbox.lua")!;
-        using var reader = new StreamReader(stream);
-        if (_lua.DoString(reader.ReadToEnd()))
+        _lua.NewTable();
+        foreach (var module in LuaModules)
         {
-            throw new InvalidOperationException("the script sandbox failed to load: " + _lua.ToString(-1, false));
+            using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("lua/" + module + ".lua")!;
+            using var reader = new StreamReader(stream);
+            var status = _lua.LoadString(reader.ReadToEnd(), "=tessera:" + module);
+            if (status == LuaStatus.OK)
+            {
+                StripDebugInformation("=tessera:" + module);
+                // The chunk's argument: the modules loaded so far.
+                _lua.PushCopy(-2);
+                status = _lua.PCall(1, 1, 0);
+            }
+            if (status != LuaStatus.OK)
+            {
+                throw new InvalidOperationException($"the script sandbox ({module}.lua) failed to load: " + _lua.ToString(-1, false));
+            }
+            _lua.SetField(-2, module);
         }
+        _lua.Pop(1);
         _lua.NewTable();
         _lua.SetGlobal("__tessera_scripts");
         _lua.NewTable();
         _lua.SetGlobal("__tessera_functions");
+        // The modules' text and compiled copies are garbage now.
+        _lua.GarbageCollector(LuaGC.Collect, 0);
+    }
+
+    /// <summary>
+    /// Replaces the chunk on top of the stack with a copy without line numbers and local names: the modules then
+    /// hold a third of the memory. Their errors carry no position anyway (see lua51.lua's raise).
+    /// </summary>
+    private void StripDebugInformation(string name)
+    {
+        _lua.GetGlobal("string");
+        _lua.GetField(-1, "dump");
+        _lua.Remove(-2);
+        _lua.PushCopy(-2);
+        _lua.PushBoolean(true);
+        if (_lua.PCall(2, 1, 0) != LuaStatus.OK)
+        {
+            throw new InvalidOperationException("the script sandbox could not be compiled: " + _lua.ToString(-1, false));
+        }
+        var code = _lua.ToBuffer(-1, false);
+        _lua.Pop(2);
+        if (_lua.LoadBuffer(code, name, "b") != LuaStatus.OK)
+        {
+            throw new InvalidOperationException("the script sandbox could not be loaded: " + _lua.ToString(-1, false));
+        }
     }
 
     /// <summary>Scripts in the cache (INFO number_of_cached_scripts).</summary>
@@ -68,6 +133,9 @@ internal sealed partial class ScriptEngine : IDisposable
 
     public bool Exists(string sha) => _sources.ContainsKey(sha);
 
+    /// <summary>The flags a cached script declared, or null when it is not cached.</summary>
+    public ScriptFlags? FlagsOf(string sha) => _sources.TryGetValue(sha, out var script) ? script.Flags : null;
+
     /// <summary>Compiles and caches a script; null on success, else Redis's compile error text.</summary>
     public string? Load(string sha, byte[] body)
     {
@@ -75,9 +143,21 @@ internal sealed partial class ScriptEngine : IDisposable
         {
             return null;
         }
-        if (_lua.LoadBuffer(body, "@user_script") != LuaStatus.OK)
+        if (ScriptFlagNames.FromShebang(body, out var flags, out var shebangLength) is { } shebangError)
         {
-            var message = _lua.ToString(-1, false);
+            return shebangError;
+        }
+        // The shebang line stays as an empty line, so errors name the lines the user wrote.
+        var code = body;
+        if (shebangLength > 0)
+        {
+            code = (byte[])body.Clone();
+            Array.Fill(code, (byte)' ', 0, shebangLength);
+        }
+        if (_lua.LoadBuffer(code, "@user_script", "t") != LuaStatus.OK)
+        {
+            // Redis's Lua reads a precompiled chunk as text too, and stops at its first byte.
+            var message = code.Length > 0 && code[0] == 0x1B ? "user_script:1: unexpected symbol near 'char(27)'" : _lua.ToString(-1, false);
             _lua.Pop(1);
             return "ERR Error compiling script (new function): " + message;
         }
@@ -88,7 +168,7 @@ internal sealed partial class ScriptEngine : IDisposable
         _lua.Insert(-2);
         _lua.SetField(-2, sha);
         _lua.Pop(1);
-        _sources[sha] = body;
+        _sources[sha] = new CachedScript(body, flags, TailLine(body, 1, int.MaxValue));
         return null;
     }
 
@@ -102,7 +182,7 @@ internal sealed partial class ScriptEngine : IDisposable
     }
 
     /// <summary>Runs a cached script with its KEYS and ARGV and writes its reply (or error) for the caller.</summary>
-    public void Run(CommandContext c, string sha, int keyIndex, int keyCount, bool readOnly)
+    public void Run(CommandContext c, string sha, int keyIndex, int keyCount, bool readOnly, bool allowOom)
     {
         var lua = _lua;
         var top = lua.GetTop();
@@ -112,14 +192,14 @@ internal sealed partial class ScriptEngine : IDisposable
         PushArguments(c, keyIndex + keyCount, c.ArgCount);
         lua.SetField(-2, "ARGV");
         lua.Pop(1);
-        var singleLine = SingleLine(sha);
-        lua.PushBoolean(singleLine);
-        lua.SetGlobal("__tessera_single_line");
+        var tailLine = _sources[sha].TailLine;
+        lua.PushString("user_script:" + tailLine);
+        lua.SetGlobal("__tessera_tail_place");
         lua.GetGlobal("__tessera_error_handler");
         lua.GetGlobal("__tessera_scripts");
         lua.GetField(-1, sha);
         lua.Remove(-2);
-        Execute(c, 0, top, readOnly, sha, singleLine ? "1" : "?");
+        Execute(c, 0, top, readOnly, allowOom, sha, tailLine);
     }
 
     /// <summary>
@@ -127,24 +207,39 @@ internal sealed partial class ScriptEngine : IDisposable
     /// <paramref name="arguments"/> arguments and writes its reply or error for the caller. An error's line
     /// comes from the handler, or is <paramref name="unknownLine"/> when the script's frame was gone.
     /// </summary>
-    private void Execute(CommandContext c, int arguments, int top, bool readOnly, string name, string unknownLine)
+    private void Execute(CommandContext c, int arguments, int top, bool readOnly, bool allowOom, string name, string unknownLine)
     {
         var lua = _lua;
         _caller = c;
         _readOnly = readOnly;
+        _allowOom = allowOom;
         _scratch.Protocol = 2;
+        _replTargets = Persistence.PropagationTargets.All;
         _wrote = false;
         _runningFunction = arguments > 0 ? name : null;
         BeginRun();
+        var db = c.Session.Db.Index;
         var status = lua.PCall(arguments, 1, top + 1);
+        // A SELECT in the script selected for the script only (Redis runs scripts on a client of their own).
+        c.Session.Select(db);
         _caller = null;
         EndRun(name);
-        if (status == LuaStatus.OK)
+        if (status == LuaStatus.OK && ErrorTableText(lua) is { } text)
+        {
+            // An error reply of the script's: counted unless a failed redis.call counted it.
+            ReplyError(c, text.Replace('\r', ' ').Replace('\n', ' '), lua);
+        }
+        else if (status == LuaStatus.OK)
         {
             LuaReplies.Write(lua, c.Reply, -1, _scratch.Protocol);
         }
         else
         {
+            if (status == LuaStatus.ErrMem)
+            {
+                // What the script built up to the limit is garbage now: free it before the next script needs room.
+                lua.GarbageCollector(LuaGC.Collect, 0);
+            }
             var message = ErrorText(-1);
             if (lua.IsTable(-1))
             {
@@ -152,9 +247,36 @@ internal sealed partial class ScriptEngine : IDisposable
                 lua.Pop(1);
                 message += $" script: {name}, on {(arguments == 0 ? "@user_script" : "@user_function")}:{line}.";
             }
-            c.Error(message.Replace('\r', ' ').Replace('\n', ' '));
+            ReplyError(c, message.Replace('\r', ' ').Replace('\n', ' '), lua);
         }
         lua.SetTop(top);
+    }
+
+    /// <summary>The err text of the {err=...} table at the top of the stack, or null for any other value.</summary>
+    private static string? ErrorTableText(Lua lua)
+    {
+        if (!lua.IsTable(-1))
+        {
+            return null;
+        }
+        var text = LuaReplies.RawField(lua, -1, "err") == LuaType.String ? lua.ToString(-1, false) : null;
+        lua.Pop(1);
+        return text;
+    }
+
+    /// <summary>Replies the error at the top of the stack's text; counted unless it carries the counted mark.</summary>
+    private static void ReplyError(CommandContext c, string message, Lua lua)
+    {
+        var counted = lua.IsTable(-1) && LuaReplies.RawField(lua, -1, CountedField) == LuaType.Boolean && lua.ToBoolean(-1);
+        lua.Pop(1);
+        if (counted)
+        {
+            c.ErrorCountedBefore(message);
+        }
+        else
+        {
+            c.Error(message);
+        }
     }
 
     /// <summary>
@@ -174,10 +296,25 @@ internal sealed partial class ScriptEngine : IDisposable
     }
 
     /// <summary>
-    /// True for a script of one line: an error raised where its frame is gone (a call in tail position) can
-    /// only have come from line 1.
+    /// The line an error is placed on when the script's frame is gone: a function called in tail position
+    /// ("return redis.call(...)") runs after Lua 5.4 dropped the caller's frame, which Redis's Lua 5.1 keeps for
+    /// its C functions. Among lines <paramref name="first"/> to <paramref name="last"/> (a function's), the one
+    /// that returns a call, when there is exactly one (a one-line script has only line 1); else "?".
     /// </summary>
-    private bool SingleLine(string sha) => !_sources[sha].AsSpan().Contains((byte)'\n');
+    internal static string TailLine(byte[] code, int first, int last)
+    {
+        var text = Encoding.Latin1.GetString(code);
+        if (!text.Contains('\n'))
+        {
+            return "1";
+        }
+        var lines = TailCall().Matches(text).Select(m => text.AsSpan(0, m.Index).Count('\n') + 1)
+            .Where(line => line >= first && line <= last).Distinct().ToList();
+        return lines.Count == 1 ? lines[0].ToString(CultureInfo.InvariantCulture) : "?";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\breturn\s+[A-Za-z_][\w.:]*\s*[(""'{]")]
+    private static partial System.Text.RegularExpressions.Regex TailCall();
 
     /// <summary>Arguments [start, end) as a Lua array: KEYS or ARGV.</summary>
     private void PushArguments(CommandContext c, int start, int end)
@@ -198,10 +335,74 @@ internal sealed partial class ScriptEngine : IDisposable
     {
         var lua = Lua.FromIntPtr(state);
         var caller = _caller!;
+        if (CommandArguments(lua) is not { } args)
+        {
+            return 2;
+        }
+        var changes = _server.Changes;
+        var propagation = _server.Propagation;
+        propagation.Targets = _replTargets;
+        string? error;
+        try
+        {
+            // A script that wrote may not be stopped halfway by the memory limit (Redis's scriptVerifyOOM).
+            var denyOom = !_allowOom && !_wrote && caller.Session.PreCommandOom && (caller.Session.Flags & ClientFlags.Master) == 0;
+            error = caller.Session.RunFromScript(args, _scratch, _readOnly, denyOom);
+        }
+        finally
+        {
+            propagation.Targets = Persistence.PropagationTargets.All;
+        }
+        _wrote |= _server.Changes != changes;
+        if (error is not null)
+        {
+            return Fail(lua, error, counted: true);
+        }
+        bool failed;
+        var first = _scratch.PeekFirst();
+        if (first.Length == _scratch.Length)
+        {
+            failed = LuaReplies.Push(lua, first);
+        }
+        else
+        {
+            var whole = new byte[_scratch.Length];
+            _scratch.CopyTo(whole);
+            failed = LuaReplies.Push(lua, whole);
+        }
+        _scratch.Clear();
+        if (failed)
+        {
+            // The command counted its error when it replied it.
+            MarkCounted(lua);
+        }
+        lua.PushBoolean(failed);
+        return 2;
+    }
+
+    /// <summary>
+    /// Marks the error table on top of the stack as counted already (Redis's ignore_error_stats_update): when it
+    /// becomes the script's reply it is not counted again.
+    /// </summary>
+    private static void MarkCounted(Lua lua)
+    {
+        lua.PushBoolean(true);
+        lua.SetField(-2, CountedField);
+    }
+
+    private const string CountedField = "ignore_error_stats_update";
+
+    /// <summary>
+    /// The arguments of redis.call (luaArgsToRedisArgv): strings, and numbers as 5.1 writes them; null after
+    /// pushing Redis's error and true.
+    /// </summary>
+    private static byte[][]? CommandArguments(Lua lua)
+    {
         var count = lua.GetTop();
         if (count == 0)
         {
-            return Fail(lua, "ERR Please specify at least one argument for this redis lib call");
+            Fail(lua, "ERR Please specify at least one argument for this redis lib call");
+            return null;
         }
         var args = new byte[count][];
         for (var i = 1; i <= count; i++)
@@ -219,38 +420,70 @@ internal sealed partial class ScriptEngine : IDisposable
             }
             else
             {
-                return Fail(lua, "ERR Lua redis lib command arguments must be strings or integers");
+                Fail(lua, "ERR Lua redis lib command arguments must be strings or integers");
+                return null;
             }
         }
-        var changes = _server.Changes;
-        var error = caller.Session.RunFromScript(args, _scratch, _readOnly);
-        _wrote |= _server.Changes != changes;
-        if (error is not null)
+        return args;
+    }
+
+    /// <summary>
+    /// __tessera_acl_check(command, args...): redis.acl_check_cmd, whether the caller's user may run the command
+    /// with these arguments; an error table and true for no such command.
+    /// </summary>
+    private int AclCheck(IntPtr state)
+    {
+        var lua = Lua.FromIntPtr(state);
+        if (CommandArguments(lua) is not { } args)
         {
-            return Fail(lua, error);
+            return 2;
         }
-        bool failed;
-        var first = _scratch.PeekFirst();
-        if (first.Length == _scratch.Length)
+        if (_caller!.Session.MayRunFromScript(args) is not { } allowed)
         {
-            failed = LuaReplies.Push(lua, first);
+            return Fail(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
         }
-        else
-        {
-            var whole = new byte[_scratch.Length];
-            _scratch.CopyTo(whole);
-            failed = LuaReplies.Push(lua, whole);
-        }
-        _scratch.Clear();
-        lua.PushBoolean(failed);
+        lua.PushBoolean(allowed);
+        lua.PushBoolean(false);
         return 2;
     }
 
-    private static int Fail(Lua lua, string error)
+    /// <summary>
+    /// Lua's allocator (a realloc): counts the state's memory and refuses to grow it past its limit, which Lua
+    /// turns into a "not enough memory" error (after a full collection).
+    /// </summary>
+    private unsafe IntPtr Allocate(IntPtr ud, IntPtr ptr, UIntPtr oldSize, UIntPtr newSize)
+    {
+        var old = ptr == IntPtr.Zero ? 0 : (long)oldSize;
+        if (newSize == 0)
+        {
+            NativeMemory.Free((void*)ptr);
+            _memory -= old;
+            return IntPtr.Zero;
+        }
+        if ((long)newSize > old && _memory + (long)newSize - old > _memoryLimit)
+        {
+            return IntPtr.Zero;
+        }
+        var moved = (IntPtr)NativeMemory.Realloc((void*)ptr, newSize);
+        if (moved != IntPtr.Zero)
+        {
+            _memory += (long)newSize - old;
+        }
+        return moved;
+    }
+
+    /// <summary>Bytes the Lua state holds (INFO used_memory_lua).</summary>
+    public long LuaMemory => _memory;
+
+    private static int Fail(Lua lua, string error, bool counted = false)
     {
         lua.CreateTable(0, 1);
         lua.PushString(error);
         lua.SetField(-2, "err");
+        if (counted)
+        {
+            MarkCounted(lua);
+        }
         lua.PushBoolean(true);
         return 2;
     }
@@ -258,54 +491,40 @@ internal sealed partial class ScriptEngine : IDisposable
     /// <summary>Lua 5.1's number format (%.14g), so 3.0 passes as "3" as in Redis.</summary>
     private static string FormatNumber(double value) => value.ToString("G14", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-");
 
-    /// <summary>redis.setresp(2|3): the protocol redis.call replies are converted from; false for another version.</summary>
+    /// <summary>redis.setresp once the sandbox checked it: 2 or 3, the protocol redis.call replies are converted from.</summary>
     private int SetResp(IntPtr state)
     {
-        var lua = Lua.FromIntPtr(state);
-        var version = lua.IsInteger(1) ? lua.ToInteger(1) : 0;
-        if (version is 2 or 3)
-        {
-            _scratch.Protocol = (int)version;
-        }
-        lua.PushBoolean(version is 2 or 3);
-        return 1;
+        _scratch.Protocol = (int)Lua.FromIntPtr(state).ToInteger(1);
+        return 0;
     }
 
+    /// <summary>redis.set_repl once the sandbox checked it: where the script's next commands propagate.</summary>
+    private int SetRepl(IntPtr state)
+    {
+        _replTargets = (Persistence.PropagationTargets)Lua.FromIntPtr(state).ToInteger(1);
+        return 0;
+    }
+
+    /// <summary>redis.sha1hex of the text the sandbox made of its argument.</summary>
     private int Sha1Hex(IntPtr state)
     {
         var lua = Lua.FromIntPtr(state);
-        lua.PushString(Sha1(lua.Type(1) is LuaType.String or LuaType.Number ? lua.ToBuffer(1, false) : []));
+        lua.PushString(Sha1(lua.ToBuffer(1, false)));
         return 1;
     }
 
-    /// <summary>
-    /// redis.log(level, ...) once the sandbox checked its arguments: strings and numbers are joined with spaces
-    /// (as Redis's luaLogCommand, a space before every argument but the first, other values skipped) and logged at
-    /// the level's severity. Values are read without metamethods: a __tostring would run outside the protected
-    /// call.
-    /// </summary>
+    /// <summary>redis.log(level, text) once the sandbox checked the level and joined the text as Redis does.</summary>
     private int Log(IntPtr state)
     {
         var lua = Lua.FromIntPtr(state);
-        var text = new StringBuilder();
-        for (var i = 2; i <= lua.GetTop(); i++)
-        {
-            if (i > 2)
-            {
-                text.Append(' ');
-            }
-            if (lua.Type(i) is LuaType.String or LuaType.Number)
-            {
-                text.Append(Encoding.Latin1.GetString(lua.ToBuffer(i, false)));
-            }
-        }
+        var text = Encoding.Latin1.GetString(lua.ToBuffer(2, false));
         var level = lua.ToInteger(1) switch
         {
             0 or 1 => LogLevel.Debug,
             2 => LogLevel.Information,
             _ => LogLevel.Warning,
         };
-        _server.Log.ScriptLog(level, text.ToString());
+        _server.Log.ScriptLog(level, text);
         return 0;
     }
 

@@ -80,15 +80,15 @@ internal sealed class ClientPause
         }
     }
 
-    /// <summary>True when <paramref name="command"/> must wait for the pause to end.</summary>
-    public bool ShouldPostpone(CommandInfo command)
+    /// <summary>True when a command with these flags must wait for the pause to end.</summary>
+    public bool ShouldPostpone(CommandFlags flags)
     {
         if (!Active)
         {
             return false;
         }
         CheckTimeout();
-        return Active && (All || (command.Flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0);
+        return Active && (All || (flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0);
     }
 
     public void Postpone(ClientSession session) => _postponed.Add(session);

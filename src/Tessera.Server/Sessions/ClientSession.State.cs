@@ -104,6 +104,12 @@ internal sealed partial class ClientSession
         return replication.EnoughGoodReplicas ? null : "NOREPLICAS Not enough good replicas to write.";
     }
 
+    /// <summary>
+    /// The out-of-memory state when the current command started (Redis's pre_command_oom_state): used memory over
+    /// maxmemory after eviction did what it could. Scripts check it for the writes they run.
+    /// </summary>
+    public bool PreCommandOom { get; private set; }
+
     /// <summary>REPLCONF listening-port: the port a replica serves on (INFO's slaveN, ROLE).</summary>
     public long ReplicaListeningPort { get; set; }
 

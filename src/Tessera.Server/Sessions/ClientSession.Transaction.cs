@@ -46,7 +46,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>True when a queued command would be postponed by CLIENT PAUSE, so EXEC waits too.</summary>
-    private bool QueuedCommandsPostponed() => _queued.Any(q => _server.ClientPause.ShouldPostpone(q.Command.Info));
+    private bool QueuedCommandsPostponed() => _queued.Any(q => _server.ClientPause.ShouldPostpone(q.Command.Info.Flags));
 
     private void QueueCommand(ServerCommand command, Request args)
     {

@@ -302,7 +302,9 @@ internal sealed partial class ClientSession
             Reject(command, redirect, redirection: true);
             return CommandOutcome.Done;
         }
-        var writes = (command.Info.Flags & Core.Commands.CommandFlags.Write) != 0
+        // EVAL and FCALL take the flags their script declares (Redis's getCommandFlags).
+        var flags = command.FlagsFor is { } declared ? declared(server, args) : command.Info.Flags;
+        var writes = (flags & Core.Commands.CommandFlags.Write) != 0
             || (inExec && AnyQueued(Core.Commands.CommandFlags.Write, flagged: true));
         if (writes && ReplicationRefusesWrite() is { } refusal)
         {
@@ -321,7 +323,7 @@ internal sealed partial class ClientSession
             return CommandOutcome.Done;
         }
         if (server.Replication.Link is { State: not Replication.MasterLinkState.Connected } && !server.Config.ReplicaServeStaleData.Value
-            && ((command.Info.Flags & Core.Commands.CommandFlags.Stale) == 0
+            && ((flags & Core.Commands.CommandFlags.Stale) == 0
                 || (inExec && AnyQueued(Core.Commands.CommandFlags.Stale, flagged: false))))
         {
             Reject(command, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
@@ -335,8 +337,9 @@ internal sealed partial class ClientSession
         server.Keyspace.UpdateClock(start);
         // Inside MULTI every command but the transaction's own ones is queued (Redis's processCommand).
         var queues = inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset");
-        if (server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded()
-            && ((command.Info.Flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
+        PreCommandOom = server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded();
+        if (PreCommandOom
+            && ((flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
                 || (inExec && AnyQueued(Core.Commands.CommandFlags.DenyOom, flagged: true))))
         {
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
@@ -347,7 +350,7 @@ internal sealed partial class ClientSession
             QueueCommand(command, args);
             return CommandOutcome.Done;
         }
-        if (server.ClientPause.ShouldPostpone(command.Info) || (inExec && QueuedCommandsPostponed()))
+        if (server.ClientPause.ShouldPostpone(flags) || (inExec && QueuedCommandsPostponed()))
         {
             Flags |= ClientFlags.Paused;
             server.ClientPause.Postpone(this);

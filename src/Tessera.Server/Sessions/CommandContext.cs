@@ -71,6 +71,16 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
         Reply.WriteError(message);
     }
 
+    /// <summary>
+    /// Replies with an error already counted in the error statistics when it happened (a script's failed
+    /// redis.call, as Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE); the command still counts as failed.
+    /// </summary>
+    public void ErrorCountedBefore(string message)
+    {
+        Failed = true;
+        Reply.WriteError(message);
+    }
+
     public void SyntaxError() => Error(Replies.SyntaxError);
 
     public void WrongType() => Error(Replies.WrongType);
@@ -221,6 +231,9 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
 
     /// <summary>True inside EXEC: commands may not block (Redis's CLIENT_DENY_BLOCKING).</summary>
     public bool DenyBlocking { get; init; }
+
+    /// <summary>The command runs from a script (redis.call): its reply must not depend on hash-table order.</summary>
+    public bool FromScript { get; init; }
 
     /// <summary>Set by <see cref="Block"/>: the keys and deadline the command waits for.</summary>
     public BlockRequest? BlockRequest { get; private set; }
