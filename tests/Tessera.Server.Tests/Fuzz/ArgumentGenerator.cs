@@ -51,6 +51,14 @@ internal sealed class ArgumentGenerator(Random random, IReadOnlyList<byte[]> pay
         "return redis.call('lrange', KEYS[1], 0, -1)", "return cjson.encode({a=1})", "return tonumber(ARGV[1])",
         "local t = {} for i=1,100 do t[i] = i end return t", "return redis.setresp(3)", "return {double=1.5}",
         "return redis.call('hgetall', KEYS[1])", "return string.rep('x', 10)", "return struct", "syntax error here",
+        // The libraries and the 5.1 shape on data from the request.
+        "return cmsgpack.unpack(ARGV[1] or '')", "return {struct.unpack('>i<hBc0', ARGV[1] or '')}",
+        "return cjson.decode(ARGV[1] or '')", "return cmsgpack.pack(KEYS, ARGV, {a = ARGV})",
+        "return math.random(tonumber(ARGV[1]) or 1)", "return string.format('%d %s %q', tonumber(ARGV[1]) or 0, ARGV[1], ARGV[1] or '')",
+        "return string.rep(ARGV[1] or 'x', math.min(tonumber(ARGV[2]) or 3, 1000))", "return string.sub(ARGV[1] or '', tonumber(ARGV[2]) or 1)",
+        "return redis.error_reply(ARGV[1] or '')", "return redis.status_reply(ARGV[1] or '')", "return redis.sha1hex(ARGV[1])",
+        "local a = {}; setmetatable(a, {__index = function() foo() end}) return a", "return loadstring(ARGV[1] or '')",
+        "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1] or 'k')", "return redis.acl_check_cmd(ARGV[1] or 'get', 'k')",
     ];
 
     /// <summary>The arguments after the command name (and subcommand) for <paramref name="command"/>.</summary>
