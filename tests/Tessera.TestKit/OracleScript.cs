@@ -5,7 +5,8 @@ namespace Tessera.TestKit;
 
 /// <summary>
 /// A script of commands for the oracle: one command per line, quoted like redis-cli input. A line may start with
-/// a directive: <c>@sort</c> compares array replies as sets, <c>@skip</c> runs the command without comparing,
+/// a directive: <c>@sort</c> compares array replies as sets, <c>@masked</c> compares with every number masked
+/// (replies with times and durations), <c>@skip</c> runs the command without comparing,
 /// <c>@raw "bytes"</c> sends raw protocol bytes and compares the reply, <c>@reconnect</c> opens new connections.
 /// Other connections: <c>@on N cmd</c> runs a command on connection N (from 1), <c>@block N cmd</c> sends a
 /// command expected to block and waits until it has, <c>@read N</c> compares the next reply on connection N,
