@@ -76,6 +76,7 @@ public sealed partial class TesseraServer : IDisposable
         LoadUsers(options.Users);
         Clients = new ClientRegistry(this);
         Slowlog = new Slowlog(Config);
+        Latency = new Diagnostics.LatencyMonitor(Config.LatencyMonitorThreshold);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(this);
         Watches = new WatchRegistry(Keyspace);
@@ -139,6 +140,8 @@ public sealed partial class TesseraServer : IDisposable
     internal Scripting.ScriptEngine Scripts => _scripts ??= new Scripting.ScriptEngine(this);
 
     internal Slowlog Slowlog { get; }
+
+    internal Diagnostics.LatencyMonitor Latency { get; }
 
     internal ServerStats Stats { get; } = new();
 
@@ -497,6 +500,15 @@ public sealed partial class TesseraServer : IDisposable
 
     /// <summary>Scripts in the EVAL cache, without starting the Lua engine to count none.</summary>
     internal int CachedScripts => _scripts?.Count ?? 0;
+
+    /// <summary>What LATENCY DOCTOR's advice depends on besides the events.</summary>
+    internal Diagnostics.LatencyReport.Settings LatencyReportSettings() => new(
+        Config.LatencyMonitorThreshold.Value,
+        Config.SlowlogLogSlowerThan.Value,
+        Config.AppendFsync.Value == "always",
+        Config.Hz.Value,
+        Stats.ForkGigabytesPerSecond(UsedMemory()),
+        Diagnostics.ProcessMemory.AnonymousHugePagesKb());
 
     /// <summary>used_memory: the managed baseline, the data set, and bytes buffered for clients.</summary>
     internal long UsedMemory() => BaselineMemory + Keyspace.UsedMemory + ClientBufferBytes();

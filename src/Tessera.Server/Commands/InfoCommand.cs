@@ -182,8 +182,8 @@ internal static class InfoCommand
                 Field("pubsub_channels", server.PubSub.Count(SubscriptionKind.Channel));
                 Field("pubsub_patterns", server.PubSub.Count(SubscriptionKind.Pattern));
                 Field("pubsubshard_channels", server.PubSub.Count(SubscriptionKind.ShardChannel));
-                Field("latest_fork_usec", 0);
-                Field("total_forks", 0);
+                Field("latest_fork_usec", server.Stats.LatestForkMicros);
+                Field("total_forks", server.Stats.TotalForks);
                 Field("migrate_cached_sockets", 0);
                 Field("slave_expires_tracked_keys", 0);
                 Field("active_defrag_hits", 0);

@@ -69,12 +69,30 @@ internal static partial class ServerCommands
             "    Return the length of the slowlog.",
             "RESET",
             "    Reset the slowlog."));
-        r.Add("latency|latest", c => c.Reply.WriteArrayHeader(0));
-        r.Add("latency|history", c => c.Reply.WriteArrayHeader(0));
-        r.Add("latency|reset", c => c.Reply.WriteInteger(0));
-        r.Add("latency|doctor", c => c.Reply.WriteVerbatim(
-            "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n"u8));
-        r.Add("latency|graph", c => c.Error($"ERR No samples available for event '{CommandReplies.Truncated(c.Arg(2), int.MaxValue)}'"));
+        r.Add("latency|latest", LatencyLatest);
+        r.Add("latency|history", LatencyHistory);
+        r.Add("latency|reset", c =>
+        {
+            var latency = c.Server.Latency;
+            var resets = 0;
+            for (var i = 2; i < c.ArgCount; i++)
+            {
+                resets += latency.Reset(Encoding.Latin1.GetString(c.Arg(i)));
+            }
+            c.Reply.WriteInteger(c.ArgCount == 2 ? latency.Reset(null) : resets);
+        });
+        r.Add("latency|doctor", c => c.Reply.WriteVerbatim(Encoding.UTF8.GetBytes(
+            Diagnostics.LatencyReport.Doctor(c.Server.Latency.Events, c.Server.LatencyReportSettings()))));
+        r.Add("latency|graph", c =>
+        {
+            var series = c.Server.Latency.Find(Encoding.Latin1.GetString(c.Arg(2)));
+            if (series is null)
+            {
+                c.Error($"ERR No samples available for event '{CommandReplies.Truncated(c.Arg(2), int.MaxValue)}'");
+                return;
+            }
+            c.Reply.WriteVerbatim(Encoding.UTF8.GetBytes(Diagnostics.LatencyReport.Graph(series)));
+        });
         r.Add("latency|histogram", LatencyHistogram);
         r.Add("latency|help", c => Help.Write(c,
             "DOCTOR",
@@ -248,6 +266,35 @@ internal static partial class ServerCommands
             }
             w.WriteBulk(entry.Peer);
             w.WriteBulk(entry.Name);
+        }
+    }
+
+    /// <summary>LATENCY LATEST: per event class, its name, the time and latency of its latest sample, and its worst.</summary>
+    private static void LatencyLatest(CommandContext c)
+    {
+        var events = c.Server.Latency.Events;
+        c.Reply.WriteArrayHeader(events.Length);
+        foreach (var series in events)
+        {
+            var latest = series.Latest;
+            c.Reply.WriteArrayHeader(4);
+            c.Reply.WriteBulk(series.Name);
+            c.Reply.WriteInteger(latest.UnixSeconds);
+            c.Reply.WriteInteger(latest.Milliseconds);
+            c.Reply.WriteInteger(series.Max);
+        }
+    }
+
+    /// <summary>LATENCY HISTORY event: its samples as [unix time, milliseconds] pairs, oldest first.</summary>
+    private static void LatencyHistory(CommandContext c)
+    {
+        var samples = c.Server.Latency.Find(Encoding.Latin1.GetString(c.Arg(2)))?.Samples() ?? [];
+        c.Reply.WriteArrayHeader(samples.Count);
+        foreach (var sample in samples)
+        {
+            c.Reply.WriteArrayHeader(2);
+            c.Reply.WriteInteger(sample.UnixSeconds);
+            c.Reply.WriteInteger(sample.Milliseconds);
         }
     }
 

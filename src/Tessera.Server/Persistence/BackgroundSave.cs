@@ -26,6 +26,7 @@ internal sealed class BackgroundSave
     private readonly Action<BackgroundSave> _completed;
     private readonly Thread _thread;
     private readonly Stream? _stream;
+    private readonly long _createdAt = Stopwatch.GetTimestamp();
     private volatile bool _cancelled;
 
     private BackgroundSave(TesseraServer server, ISnapshotFormat format, string? targetPath, Stream? stream, Action<BackgroundSave> completed)
@@ -69,8 +70,13 @@ internal sealed class BackgroundSave
 
     private static BackgroundSave Start(BackgroundSave save)
     {
-        save._server.Keyspace.Snapshot = save.Snapshot;
+        var server = save._server;
+        server.Keyspace.Snapshot = save.Snapshot;
         save._thread.Start();
+        // Taking the view is what Redis's fork is: the pause of the lock that INFO and the latency monitor report.
+        var micros = (long)Stopwatch.GetElapsedTime(save._createdAt).TotalMicroseconds;
+        server.Stats.CountFork(micros);
+        server.Latency.AddIfNeeded("fork", micros / 1000);
         return save;
     }
 

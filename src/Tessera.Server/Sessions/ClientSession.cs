@@ -428,6 +428,7 @@ internal sealed partial class ClientSession
         command.RecordCall(nanoseconds, context.Failed, server.Config.LatencyTracking.Value);
         server.Stats.CommandsProcessed++;
         server.Slowlog.Record(this, command.Info, context.Args, nanoseconds / 1000);
+        server.Latency.AddIfNeeded(command.Info.Flags.HasFlag(CommandFlags.Fast) ? "fast-command" : "command", nanoseconds / 1_000_000);
         if (server.Monitors.Count > 0)
         {
             server.FeedMonitors(this, command, context.Args, fromScript: context == _scriptContext);

@@ -19,6 +19,24 @@ internal sealed class ServerStats
 
     public long TotalErrorReplies { get; private set; }
 
+    /// <summary>
+    /// How long the latest background job took to take its point-in-time view under the lock (Redis's fork time,
+    /// INFO latest_fork_usec), and how many views were taken (total_forks).
+    /// </summary>
+    public long LatestForkMicros { get; private set; }
+
+    public long TotalForks { get; private set; }
+
+    public void CountFork(long micros)
+    {
+        LatestForkMicros = micros;
+        TotalForks++;
+    }
+
+    /// <summary>Memory covered per second by the latest view (Redis's stat_fork_rate, for LATENCY DOCTOR).</summary>
+    public double ForkGigabytesPerSecond(long usedMemory) =>
+        (double)usedMemory * 1_000_000 / Math.Max(LatestForkMicros, 1) / (1024 * 1024 * 1024);
+
     /// <summary>Error replies by their code (ERR, WRONGTYPE ...), as a copy.</summary>
     public KeyValuePair<string, long>[] Errors
     {

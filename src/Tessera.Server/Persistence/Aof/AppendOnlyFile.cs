@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Tessera.Core.Threading;
@@ -28,6 +29,9 @@ internal sealed class AppendOnlyFile : IDisposable
     private long _synced;
     private long _lastTimestamp;
     private Thread? _fsyncThread;
+
+    /// <summary>True while the everysec thread flushes: a write meanwhile waits on the disk with it.</summary>
+    private volatile bool _backgroundFsync;
     private long _rewriteIncrementSequence;
 
     public AppendOnlyFile(TesseraServer server) => _server = server;
@@ -226,6 +230,7 @@ internal sealed class AppendOnlyFile : IDisposable
         {
             Thread.Sleep(TimeSpan.FromMicroseconds(_server.Debug.AofFlushSleepMicroseconds));
         }
+        var started = Stopwatch.GetTimestamp();
         try
         {
             while (!_buffer.IsEmpty)
@@ -242,6 +247,7 @@ internal sealed class AppendOnlyFile : IDisposable
                 _buffer.Consume(chunk.Length);
             }
             LastWriteSucceeded = true;
+            RecordWriteLatency((long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (IOException e)
         {
@@ -262,8 +268,24 @@ internal sealed class AppendOnlyFile : IDisposable
     {
         if (offset >= 0 && offset > Interlocked.Read(ref _synced))
         {
+            var started = Stopwatch.GetTimestamp();
             SyncTo(offset);
+            _server.Latency.AddIfNeeded("aof-fsync-always", (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
+    }
+
+    /// <summary>Redis's aof-write latency events: the write, and the same by what else was using the disk.</summary>
+    private void RecordWriteLatency(long milliseconds)
+    {
+        var latency = _server.Latency;
+        if (latency.Threshold == 0)
+        {
+            return;
+        }
+        latency.AddIfNeeded(_backgroundFsync ? "aof-write-pending-fsync"
+            : _server.Keyspace.Snapshot is not null ? "aof-write-active-child"
+            : "aof-write-alone", milliseconds);
+        latency.AddIfNeeded("aof-write", milliseconds);
     }
 
     /// <summary>
@@ -497,11 +519,16 @@ internal sealed class AppendOnlyFile : IDisposable
                 {
                     // Off the execution lock: clients never wait for the disk. A handle closed meanwhile (a new
                     // increment opened) was flushed when it was closed.
+                    _backgroundFsync = true;
                     Sync();
                 }
                 catch (Exception e)
                 {
                     _server.Log.AofWriteFailed(e.Message);
+                }
+                finally
+                {
+                    _backgroundFsync = false;
                 }
             }
         }, e => _server.Log.BackgroundJobFailed(e, "AOF fsync"));
