@@ -665,7 +665,8 @@ public sealed partial class TesseraServer : IDisposable
         // waits for) stands still.
         if (!ClientPause.Active)
         {
-            Keyspace.ActiveExpireCycle(period / 4);
+            var elapsed = Keyspace.ActiveExpireCycle(period / 4);
+            Latency.AddIfNeeded("expire-cycle", (long)elapsed.TotalMilliseconds);
         }
         Stats.Sample();
         PeakMemory = Math.Max(PeakMemory, UsedMemory());

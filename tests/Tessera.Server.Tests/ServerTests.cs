@@ -26,7 +26,7 @@ public class ServerTests
         Assert.DoesNotContain("# Commandstats", info, StringComparison.Ordinal);
         Assert.Contains("redis_version:7.0.15\r\n", info, StringComparison.Ordinal);
         Assert.Contains($"tcp_port:{node.Port}\r\n", info, StringComparison.Ordinal);
-        Assert.Contains("db0:keys=2,expires=1,avg_ttl=0", info, StringComparison.Ordinal);
+        Assert.Matches(@"db0:keys=2,expires=1,avg_ttl=\d+\r\n", info);
         Assert.Contains("keyspace_hits:1\r\n", info, StringComparison.Ordinal);
         Assert.Contains("keyspace_misses:1\r\n", info, StringComparison.Ordinal);
         var all = client.Call("INFO", "all").Text!;

@@ -62,7 +62,7 @@ internal static class InfoCommand
                 Field("redis_git_sha1", "00000000");
                 Field("redis_git_dirty", 0);
                 Field("redis_build_id", "0");
-                Field("redis_mode", "standalone");
+                Field("redis_mode", server.Cluster is null ? "standalone" : "cluster");
                 Field("tessera_version", ServerOptions.Version);
                 Field("os", $"{RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
                 Field("arch_bits", IntPtr.Size * 8);
@@ -170,9 +170,9 @@ internal static class InfoCommand
                 Field("sync_partial_ok", server.Replication.PartialSyncs);
                 Field("sync_partial_err", server.Replication.PartialSyncsRefused);
                 Field("expired_keys", keyspace.ExpiredKeys);
-                Field("expired_stale_perc", "0.00");
-                Field("expired_time_cap_reached_count", 0);
-                Field("expire_cycle_cpu_milliseconds", 0);
+                Field("expired_stale_perc", (keyspace.ExpiredStaleShare * 100).ToString("F2", CultureInfo.InvariantCulture));
+                Field("expired_time_cap_reached_count", keyspace.ExpireTimeCapReached);
+                Field("expire_cycle_cpu_milliseconds", (long)keyspace.ExpireCycleTime.TotalMilliseconds);
                 Field("evicted_keys", keyspace.EvictedKeys);
                 Field("evicted_clients", 0);
                 Field("total_eviction_exceeded_time", 0);
@@ -293,7 +293,7 @@ internal static class InfoCommand
             case "keyspace":
                 foreach (var db in server.Keyspace.Databases.Where(d => d.Count > 0))
                 {
-                    Field("db" + db.Index, $"keys={db.Count},expires={db.VolatileCount},avg_ttl=0");
+                    Field("db" + db.Index, $"keys={db.Count},expires={db.VolatileCount},avg_ttl={db.AverageTtl}");
                 }
                 break;
         }

@@ -9,6 +9,12 @@ internal sealed partial class Database
     private readonly List<byte[]> _expiredBatch = [];
 
     /// <summary>
+    /// Milliseconds to live of keys with a TTL, estimated from the keys the cycle sampled (INFO keyspace avg_ttl):
+    /// Redis's running average, each step's mean weighing 2%.
+    /// </summary>
+    public long AverageTtl { get; private set; }
+
+    /// <summary>
     /// Checks keys with a TTL from where the last call stopped, deleting expired ones, until about
     /// <paramref name="budget"/> keys were sampled. Returns (sampled, expired) so the cycle can adapt like Redis's:
     /// keep going while many sampled keys were expired.
@@ -17,7 +23,13 @@ internal sealed partial class Database
     {
         long sampled = 0;
         long expired = 0;
+        long ttlSum = 0;
+        long ttlSamples = 0;
         var now = Keyspace.Now;
+        if (_volatile.Count == 0)
+        {
+            AverageTtl = 0;
+        }
         for (var visitedSlots = 0; visitedSlots < HashSlot.Count && sampled < budget && _volatile.Count > 0; visitedSlots++)
         {
             var slot = _expireSlot;
@@ -39,6 +51,11 @@ internal sealed partial class Database
                 {
                     _expiredBatch.Add(KeyTable.KeyOf(table[i].Item!).ToArray());
                 }
+                else if (expire > now)
+                {
+                    ttlSum += expire - now;
+                    ttlSamples++;
+                }
             }
             // Deleting may shrink the table, so expired keys are collected first and removed after the walk.
             foreach (var key in _expiredBatch)
@@ -49,6 +66,11 @@ internal sealed partial class Database
                 }
             }
             _expiredBatch.Clear();
+        }
+        if (ttlSamples > 0)
+        {
+            var average = ttlSum / ttlSamples;
+            AverageTtl = (AverageTtl == 0 ? average : AverageTtl) / 50 * 49 + (average / 50);
         }
         return (sampled, expired);
     }

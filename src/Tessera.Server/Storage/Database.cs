@@ -355,6 +355,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         Count = 0;
         VolatileCount = 0;
         UsedMemory = 0;
+        AverageTtl = 0;
         return removed;
     }
 
@@ -367,6 +368,7 @@ internal sealed partial class Database(Keyspace keyspace, int index)
         (Count, other.Count) = (other.Count, Count);
         (VolatileCount, other.VolatileCount) = (other.VolatileCount, VolatileCount);
         (UsedMemory, other.UsedMemory) = (other.UsedMemory, UsedMemory);
+        (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
     }
 
     /// <summary>A random key, or false when the database is empty.</summary>

@@ -57,6 +57,15 @@ internal sealed class Keyspace
     /// <summary>False after DEBUG SET-ACTIVE-EXPIRE 0: only lazy expiry runs.</summary>
     public bool ActiveExpireEnabled { get; set; } = true;
 
+    /// <summary>Running estimate of the share of sampled keys found expired (INFO expired_stale_perc).</summary>
+    public double ExpiredStaleShare { get; private set; }
+
+    /// <summary>Cycles that ran out of time with databases left to visit (INFO expired_time_cap_reached_count).</summary>
+    public long ExpireTimeCapReached { get; private set; }
+
+    /// <summary>Time spent in the active expire cycle (INFO expire_cycle_cpu_milliseconds).</summary>
+    public TimeSpan ExpireCycleTime { get; private set; }
+
     /// <summary>True while the AOF is replayed: keys do not expire, so every command applies as it first did.</summary>
     public bool Loading { get; set; }
 
@@ -172,31 +181,44 @@ internal sealed class Keyspace
     /// <summary>
     /// One run of the active expire cycle (Redis's activeExpireCycle): visits databases in turn, sampling keys
     /// with a TTL and deleting expired ones, repeating on a database while more than the acceptable share of
-    /// sampled keys was expired, until <paramref name="budget"/> runs out.
+    /// sampled keys was expired, until <paramref name="budget"/> runs out. Returns how long it ran.
     /// </summary>
-    public void ActiveExpireCycle(TimeSpan budget)
+    public TimeSpan ActiveExpireCycle(TimeSpan budget)
     {
         if (IsReplica || !ActiveExpireEnabled || Loading)
         {
-            return;
+            return TimeSpan.Zero;
         }
         var effort = _config.ActiveExpireEffort.Value - 1;
         var keysPerLoop = 20 + (20 / 4 * effort);
         var acceptableStale = 10 - effort;
         var clock = Stopwatch.StartNew();
-        for (var n = 0; n < Databases.Length && clock.Elapsed < budget; n++)
+        long totalSampled = 0;
+        long totalExpired = 0;
+        for (var n = 0; n < Databases.Length; n++)
         {
+            if (clock.Elapsed >= budget)
+            {
+                ExpireTimeCapReached++;
+                break;
+            }
             var db = Databases[_expireDb];
             _expireDb = (_expireDb + 1) % Databases.Length;
             while (db.VolatileCount > 0 && clock.Elapsed < budget)
             {
                 UpdateClock(Stopwatch.GetTimestamp());
                 var (sampled, expired) = db.ExpireStep(keysPerLoop);
+                totalSampled += sampled;
+                totalExpired += expired;
                 if (sampled == 0 || expired * 100 / sampled <= acceptableStale)
                 {
                     break;
                 }
             }
         }
+        var current = totalSampled == 0 ? 0 : (double)totalExpired / totalSampled;
+        ExpiredStaleShare = (current * 0.05) + (ExpiredStaleShare * 0.95);
+        ExpireCycleTime += clock.Elapsed;
+        return clock.Elapsed;
     }
 }
