@@ -36,7 +36,7 @@ internal static class ClusterCommands
         r.Add("cluster|forget", c => Forget(c, node));
         r.Add("cluster|failover", c => Failover(c, node));
         r.Add("cluster|reset", c => Reset(c, node));
-        r.Add("cluster|links", c => c.Reply.WriteArrayHeader(0));
+        r.Add("cluster|links", c => Links(c, node));
         r.Add("cluster|meet", c => Meet(c, node));
         r.Add("cluster|replicate", c => Replicate(c, node));
         r.Add("cluster|replicas", c => Replicas(c, node));
@@ -56,6 +56,29 @@ internal static class ClusterCommands
             c.Session.ClusterReadOnly = false;
             c.Reply.WriteLiteral(Replies.Ok);
         });
+    }
+
+    /// <summary>CLUSTER LINKS: each bus link, to and from other nodes, as a map of six fields.</summary>
+    private static void Links(CommandContext c, ClusterNode node)
+    {
+        var links = node.Links();
+        c.Reply.WriteArrayHeader(links.Count);
+        foreach (var link in links)
+        {
+            c.Reply.WriteMapHeader(6);
+            c.Reply.WriteBulk("direction"u8);
+            c.Reply.WriteBulk(link.Inbound ? "from"u8 : "to"u8);
+            c.Reply.WriteBulk("node"u8);
+            c.Reply.WriteBulk(link.NodeId);
+            c.Reply.WriteBulk("create-time"u8);
+            c.Reply.WriteInteger(link.CreatedMs);
+            c.Reply.WriteBulk("events"u8);
+            c.Reply.WriteBulk(link.Events);
+            c.Reply.WriteBulk("send-buffer-allocated"u8);
+            c.Reply.WriteInteger(link.SendBufferAllocated);
+            c.Reply.WriteBulk("send-buffer-used"u8);
+            c.Reply.WriteInteger(link.SendBufferUsed);
+        }
     }
 
     /// <summary>The node named by the id in argument 2, or false after answering Redis's "Unknown node" error.</summary>

@@ -33,6 +33,9 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
 
     public IReadOnlyDictionary<string, ClusterPeer> Peers => _peers;
 
+    /// <summary>The bus links for CLUSTER LINKS (under the lock); none before the bus listens.</summary>
+    public List<BusLinkInfo> Links() => _bus?.Links() ?? [];
+
     public long CurrentEpoch { get; set; }
 
     public long LastVoteEpoch { get; set; }

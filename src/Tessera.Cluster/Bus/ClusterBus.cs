@@ -19,6 +19,13 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
     public const int PingIntervalMs = 500;
 
     private readonly Dictionary<ClusterPeer, PeerLink> _links = [];
+
+    /// <summary>
+    /// Incoming links by the node that identified itself on them, with the number of the connection (accepted
+    /// later, higher), changed under the execution lock.
+    /// </summary>
+    private readonly Dictionary<ClusterPeer, (long Serial, BusLinkInfo Link)> _inbound = [];
+    private long _accepted;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
 
@@ -47,6 +54,7 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
         {
             link.Stop();
             _links.Remove(peer);
+            _inbound.Remove(peer);
         }
         foreach (var peer in wanted.Where(p => !_links.ContainsKey(p)))
         {
@@ -94,6 +102,27 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
         }
     }
 
+    /// <summary>
+    /// CLUSTER LINKS (under the lock): the outgoing link of every known node, and its incoming one once that node
+    /// has identified itself on it.
+    /// </summary>
+    public List<BusLinkInfo> Links()
+    {
+        var links = new List<BusLinkInfo>();
+        foreach (var (peer, link) in _links)
+        {
+            if (!peer.Handshake)
+            {
+                links.Add(link.Describe(peer.Id));
+            }
+            if (_inbound.TryGetValue(peer, out var inbound))
+            {
+                links.Add(inbound.Link with { NodeId = peer.Id });
+            }
+        }
+        return links;
+    }
+
     /// <summary>Answers an incoming link: each MEET or PING gets a PONG.</summary>
     private void Serve(Socket connection)
     {
@@ -101,6 +130,9 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
         using var stream = new NetworkStream(socket);
         var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString() ?? "";
         var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "";
+        var self = new BusLinkInfo(Inbound: true, NodeId: "", CreatedMs: ClusterNode.NowMs, Events: "r", 0, 0);
+        var serial = Interlocked.Increment(ref _accepted);
+        ClusterPeer? sender = null;
         try
         {
             while (!_stop.IsCancellationRequested && BusMessage.Read(stream) is { } message)
@@ -110,6 +142,21 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
                 {
                     node.Receive(message, remote, local, link: null);
                     reply = node.Message(BusMessageType.Pong).Encode();
+                    // As Redis: a node's newest incoming link replaces the one it had. Looked up on every message,
+                    // since the node known by that id can change (a handshake resolved, a node forgotten and met),
+                    // and an older connection may only identify its node after a newer one did.
+                    if (node.Peers.TryGetValue(message.SenderId, out var known) && !known.IsMyself)
+                    {
+                        if (known != sender)
+                        {
+                            ForgetInbound(sender, serial);
+                            sender = known;
+                        }
+                        if (!_inbound.TryGetValue(sender, out var current) || current.Serial < serial)
+                        {
+                            _inbound[sender] = (serial, self);
+                        }
+                    }
                 }
                 socket.Send(reply);
             }
@@ -121,6 +168,22 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             {
                 node.Server.Log.BackgroundJobFailed(e, "cluster bus link");
             }
+        }
+        finally
+        {
+            lock (node.Server.ExecutionLock)
+            {
+                ForgetInbound(sender, serial);
+            }
+        }
+    }
+
+    /// <summary>Drops connection <paramref name="serial"/> as <paramref name="peer"/>'s incoming link unless another took its place.</summary>
+    private void ForgetInbound(ClusterPeer? peer, long serial)
+    {
+        if (peer is not null && _inbound.TryGetValue(peer, out var current) && current.Serial == serial)
+        {
+            _inbound.Remove(peer);
         }
     }
 
@@ -149,9 +212,13 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
     private const int MaxQueued = 64;
 
     private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-    private readonly Queue<BusMessage> _outbox = new();
+    private readonly Queue<byte[]> _outbox = new();
     private readonly AutoResetEvent _wake = new(false);
     private Socket? _socket;
+    private long _createdMs = ClusterNode.NowMs;
+    private volatile bool _connected;
+    private int _queuedBytes;
+    private int _peakQueuedBytes;
 
     public void Start() => GuardedThread.Start("tessera-bus-out", Run, e => node.Server.Log.BackgroundJobFailed(e, "cluster bus link"));
 
@@ -168,10 +235,26 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
         {
             if (_outbox.Count < MaxQueued)
             {
-                _outbox.Enqueue(message);
+                var frame = message.Encode();
+                _outbox.Enqueue(frame);
+                _queuedBytes += frame.Length;
+                _peakQueuedBytes = Math.Max(_peakQueuedBytes, _queuedBytes);
             }
         }
         _wake.Set();
+    }
+
+    /// <summary>
+    /// This link as CLUSTER LINKS shows it: created when the current connection attempt began; reading once
+    /// connected, writing while messages wait; the send buffer is the queued messages (allocated: the most queued).
+    /// </summary>
+    public BusLinkInfo Describe(string nodeId)
+    {
+        lock (_outbox)
+        {
+            var events = !_connected ? "" : _outbox.Count > 0 ? "rw" : "r";
+            return new BusLinkInfo(Inbound: false, nodeId, Volatile.Read(ref _createdMs), events, _peakQueuedBytes, _queuedBytes);
+        }
     }
 
     private bool HasQueued()
@@ -182,11 +265,16 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
         }
     }
 
-    private BusMessage? Dequeue()
+    private byte[]? Dequeue()
     {
         lock (_outbox)
         {
-            return _outbox.TryDequeue(out var message) ? message : null;
+            if (!_outbox.TryDequeue(out var frame))
+            {
+                return null;
+            }
+            _queuedBytes -= frame.Length;
+            return frame;
         }
     }
 
@@ -206,7 +294,9 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                 }
                 using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = timeout, SendTimeout = timeout };
                 _socket = socket;
+                Volatile.Write(ref _createdMs, ClusterNode.NowMs);
                 socket.Connect(connectIp, port);
+                _connected = true;
                 using var stream = new NetworkStream(socket);
                 var local = (socket.LocalEndPoint as IPEndPoint)?.Address.ToString() ?? "";
                 var lastPingMs = 0L;
@@ -222,7 +312,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                             peer.PingSentMs = peer.PingSentMs == 0 ? ClusterNode.NowMs : peer.PingSentMs;
                             lastPingMs = Environment.TickCount64;
                         }
-                        frame = (queued ?? node.Message(peer.Meet ? BusMessageType.Meet : BusMessageType.Ping)).Encode();
+                        frame = queued ?? node.Message(peer.Meet ? BusMessageType.Meet : BusMessageType.Ping).Encode();
                     }
                     socket.Send(frame);
                     var pong = BusMessage.Read(stream) ?? throw new IOException("the node closed the link");
@@ -250,12 +340,17 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                     // As Redis: a node that cannot be reached counts as pinged from the first attempt on.
                     peer.PingSentMs = peer.PingSentMs == 0 ? ClusterNode.NowMs : peer.PingSentMs;
                 }
+                _connected = false;
                 lock (_outbox)
                 {
                     _outbox.Clear();
+                    _queuedBytes = 0;
                 }
             }
             _wake.WaitOne(Math.Min(1000, ClusterBus.PingIntervalMs));
         }
     }
 }
+
+/// <summary>One bus link as CLUSTER LINKS describes it (Redis's addReplyClusterLinkDescription).</summary>
+internal sealed record BusLinkInfo(bool Inbound, string NodeId, long CreatedMs, string Events, long SendBufferAllocated, long SendBufferUsed);
