@@ -93,16 +93,31 @@ EXTENSIONS = {
 }
 
 
-# Redis's internal command flags that COMMAND INFO does not show but that change behaviour (from the
-# command_flags of its src/commands/*.json): a command touching arbitrary keys (lazy expiry while scanning) does
-# not wrap what it propagates in MULTI/EXEC; one that may replicate waits out CLIENT PAUSE WRITE.
-INTERNAL_FLAGS = {"scan": ["touches_arbitrary_keys"], "randomkey": ["touches_arbitrary_keys"],
-                  **{name: ["may_replicate"] for name in ("eval", "evalsha", "fcall", "pfcount", "publish", "spublish")}}
+# Flags that COMMAND INFO does not show but that change behaviour. Redis's own (from the command_flags of its
+# src/commands/*.json): a command touching arbitrary keys (lazy expiry while scanning) does not wrap what it
+# propagates in MULTI/EXEC; one that may replicate waits out CLIENT PAUSE WRITE; a protected one runs only as
+# enable-debug-command / enable-module-command allow. And the special cases of Redis's processCommand, which it
+# writes as lists of command procs, as flags of the table: the transaction's own commands run at once inside MULTI
+# instead of being queued; only some commands are allowed to a RESP2 client in subscribe mode.
+TRANSACTION_CONTROL = ("multi", "exec", "discard", "watch", "quit", "reset")
+SUBSCRIBE_CONTEXT = ("subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping",
+                     "quit", "reset")
+INTERNAL_FLAGS = {}
+for flag, names in (("touches_arbitrary_keys", ("scan", "randomkey")),
+                    ("may_replicate", ("eval", "evalsha", "fcall", "pfcount", "publish", "spublish")),
+                    ("protected", ("debug", "module|load", "module|loadex", "module|unload")),
+                    ("transaction_control", TRANSACTION_CONTROL),
+                    ("subscribe_context", SUBSCRIBE_CONTEXT)):
+    for name in names:
+        INTERNAL_FLAGS.setdefault(name, []).append(flag)
 
 
 def extend(entry):
     if entry["name"] in INTERNAL_FLAGS:
         entry["internalFlags"] = INTERNAL_FLAGS[entry["name"]]
+    for sub in entry.get("subcommands", []):
+        if sub["name"] in INTERNAL_FLAGS:
+            sub["internalFlags"] = INTERNAL_FLAGS[sub["name"]]
     extension = EXTENSIONS.get(entry["name"])
     if extension:
         entry["arity"] = extension["arity"]

@@ -31,6 +31,15 @@ public enum CommandFlags
     /// keys lazily; what it propagates is not wrapped in MULTI/EXEC (Redis's CMD_TOUCHES_ARBITRARY_KEYS).
     /// </summary>
     TouchesArbitraryKeys = 1 << 20,
+
+    /// <summary>Internal: runs only as enable-debug-command / enable-module-command allow (Redis's CMD_PROTECTED).</summary>
+    Protected = 1 << 21,
+
+    /// <summary>Internal: one of the transaction's own commands, run at once inside MULTI instead of being queued.</summary>
+    TransactionControl = 1 << 22,
+
+    /// <summary>Internal: allowed to a RESP2 client in subscribe mode.</summary>
+    SubscribeContext = 1 << 23,
 }
 
 /// <summary>Maps the flag names of the command table to <see cref="CommandFlags"/>.</summary>
@@ -60,6 +69,9 @@ public static class CommandFlagNames
         "movablekeys" => CommandFlags.MovableKeys,
         "allow_busy" => CommandFlags.AllowBusy,
         "touches_arbitrary_keys" => CommandFlags.TouchesArbitraryKeys,
+        "protected" => CommandFlags.Protected,
+        "transaction_control" => CommandFlags.TransactionControl,
+        "subscribe_context" => CommandFlags.SubscribeContext,
         _ => throw new InvalidDataException("unknown command flag '" + name + "' in the command table"),
     };
 }

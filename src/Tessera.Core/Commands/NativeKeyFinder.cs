@@ -10,18 +10,14 @@ namespace Tessera.Core.Commands;
 /// </summary>
 public static class NativeKeyFinder
 {
-    /// <summary>True for commands with their own key finder.</summary>
-    public static bool Has(CommandInfo command) => command.Parent is null && command.Name switch
-    {
-        "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro" or "sort" or "sort_ro" or "migrate"
-            or "zunion" or "zinter" or "zdiff" or "zunionstore" or "zinterstore" or "zdiffstore" or "zintercard"
-            or "sintercard" or "lmpop" or "blmpop" or "zmpop" or "bzmpop" or "xread" or "xreadgroup" or "set"
-            or "bitfield" or "georadius" or "georadiusbymember" => true,
-        _ => false,
-    };
+    /// <summary>
+    /// True for commands with their own key finder: those whose key positions depend on their arguments
+    /// (movablekeys) and those whose keys' access flags do (a variable_flags key spec: SET ... GET, BITFIELD).
+    /// </summary>
+    public static bool Has(CommandInfo command) => FindsPositions(command) || command.KeySpecs.Any(k => k.Flags.Contains("variable_flags"));
 
     /// <summary>True when the finder decides where keys are; SET's and BITFIELD's decide only their keys' flags.</summary>
-    public static bool FindsPositions(CommandInfo command) => Has(command) && command.Name is not ("set" or "bitfield");
+    public static bool FindsPositions(CommandInfo command) => (command.Flags & CommandFlags.MovableKeys) != 0;
 
     /// <summary>Adds key positions of <c>args[offset..]</c>; returns the number found, or -1 for invalid arguments.</summary>
     public static int Find(CommandInfo command, Request args, int offset, List<int> keys)

@@ -35,7 +35,7 @@ internal sealed partial class ClientSession
             return CommandOutcome.Done;
         }
         // Inside MULTI, what is allowed while busy is queued like any command (Redis's order).
-        if (inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset"))
+        if (inMulti && (command.Info.Flags & Core.Commands.CommandFlags.TransactionControl) == 0)
         {
             QueueCommand(command, args);
             return CommandOutcome.Done;

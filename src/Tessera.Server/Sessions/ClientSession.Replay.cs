@@ -28,7 +28,7 @@ internal sealed partial class ClientSession
         {
             return $"Wrong number of arguments for '{command.Info.FullName}'";
         }
-        if ((Flags & ClientFlags.Multi) != 0 && command.Info.Name is not ("exec" or "discard" or "multi"))
+        if ((Flags & ClientFlags.Multi) != 0 && (command.Info.Flags & Core.Commands.CommandFlags.TransactionControl) == 0)
         {
             QueueCommand(command, args);
         }

@@ -274,9 +274,9 @@ internal sealed partial class ClientSession
             Reject(command, $"ERR unknown subcommand '{CommandReplies.Truncated(args[1], 128)}'. Try {command.Info.Name.ToUpperInvariant()} HELP.");
             return CommandOutcome.Done;
         }
-        if (command.Info.Name == "debug" && !server.AllowsProtected(server.Config.EnableDebugCommand, this))
+        if ((command.Info.Flags & Core.Commands.CommandFlags.Protected) != 0 && ProtectedCommandRefused(command.Info) is { } refused)
         {
-            Reject(command, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+            Reject(command, refused);
             return CommandOutcome.Done;
         }
         if (!Authenticated && (command.Info.Flags & Core.Commands.CommandFlags.NoAuth) == 0)
@@ -295,7 +295,7 @@ internal sealed partial class ClientSession
             Reject(command, denied);
             return CommandOutcome.Done;
         }
-        var inExec = inMulti && command.Info.Name == "exec";
+        var inExec = inMulti && command.Info == ExecInfo;
         // Redis's cluster redirection: a command whose keys another node serves (its master's stream excepted).
         if (!busy && server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
         {
@@ -316,8 +316,7 @@ internal sealed partial class ClientSession
             Reject(command, "LOADING Redis is loading the dataset in memory");
             return CommandOutcome.Done;
         }
-        if (Protocol == 2 && InPubSubMode && command.Info.Name is not ("subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe"
-            or "punsubscribe" or "sunsubscribe" or "ping" or "quit" or "reset"))
+        if (Protocol == 2 && InPubSubMode && (command.Info.Flags & Core.Commands.CommandFlags.SubscribeContext) == 0)
         {
             Reject(command, $"ERR Can't execute '{command.Info.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return CommandOutcome.Done;
@@ -336,7 +335,7 @@ internal sealed partial class ClientSession
         var start = Stopwatch.GetTimestamp();
         server.Keyspace.UpdateClock(start);
         // Inside MULTI every command but the transaction's own ones is queued (Redis's processCommand).
-        var queues = inMulti && command.Info.Name is not ("exec" or "discard" or "multi" or "watch" or "quit" or "reset");
+        var queues = inMulti && (command.Info.Flags & Core.Commands.CommandFlags.TransactionControl) == 0;
         PreCommandOom = server.Config.MaxMemory.Value > 0 && !server.Evictor.FreeMemoryIfNeeded();
         if (PreCommandOom
             && ((flags & Core.Commands.CommandFlags.DenyOom) != 0 || queues
@@ -520,13 +519,25 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>EXEC's entry in the command table: the pipeline treats it specially, as Redis compares its proc.</summary>
+    private static readonly CommandInfo ExecInfo = CommandTable.Redis.Find("exec")!;
+
+    /// <summary>
+    /// Why a protected command (DEBUG, MODULE LOAD/LOADEX/UNLOAD) may not run for this client under its
+    /// enable-debug-command / enable-module-command setting, in Redis's words; null when it may.
+    /// </summary>
+    private string? ProtectedCommandRefused(CommandInfo command)
+    {
+        var name = (command.Parent ?? command).Name;
+        var option = name == "debug" ? _server.Config.EnableDebugCommand : _server.Config.EnableModuleCommand;
+        return _server.AllowsProtected(option, this) ? null
+            : $"ERR {name.ToUpperInvariant()} command not allowed. If the {option.Name} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+    }
+
     /// <summary>
     /// Refuses a command before it runs (Redis's rejectCommand): inside MULTI the transaction is flagged so EXEC
-    /// aborts, and a refused EXEC discards it at once.
-    /// </summary>
-    /// <summary>
-    /// Refuses a command with <paramref name="error"/>. A refused EXEC discards the transaction and answers
-    /// EXECABORT, except for a cluster <paramref name="redirection"/>, which Redis answers as it is.
+    /// aborts; a refused EXEC discards it at once and answers EXECABORT, except for a cluster
+    /// <paramref name="redirection"/>, which Redis answers as it is.
     /// </summary>
     private void Reject(ServerCommand? command, string error, bool redirection = false)
     {
@@ -535,7 +546,7 @@ internal sealed partial class ClientSession
             command.RejectedCalls++;
         }
         var replyStart = Output.Length;
-        if (command?.Info.Name == "exec")
+        if (command?.Info == ExecInfo)
         {
             // Redis's rejectCommand: a refused EXEC aborts the transaction, even when none was open.
             DiscardTransaction();
