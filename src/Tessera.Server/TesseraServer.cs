@@ -5,8 +5,10 @@ using Tessera.Core.Networking;
 using Tessera.Core.Threading;
 using Tessera.Server.Commands;
 using Tessera.Server.Config;
+using Tessera.Server.Diagnostics;
 using Tessera.Server.Logging;
 using Tessera.Server.Networking;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 using Tessera.Server.Storage;
 

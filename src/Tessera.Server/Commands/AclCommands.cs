@@ -4,6 +4,7 @@ using Tessera.Core.Commands;
 using Tessera.Core.Text;
 using Tessera.Resp;
 using Tessera.Server.Acl;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;

@@ -1,6 +1,7 @@
 using System.Text;
 using Tessera.Core.Commands;
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;

@@ -31,7 +31,7 @@ internal static class CommandFamilies
         DumpCommands.Register(registry);
         MigrateCommand.Register(registry);
         ReplicationCommands.Register(registry);
-        ClusterCommands.Register(registry);
+        ClusterDisabledCommands.Register(registry);
         return registry;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Tessera.Server.Pubsub;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;

@@ -1,4 +1,5 @@
 using Tessera.Core.Commands;
+using Tessera.Server.Diagnostics;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;

@@ -1,4 +1,5 @@
 using Tessera.Resp;
+using Tessera.Server.Pubsub;
 
 namespace Tessera.Server.Sessions;
 

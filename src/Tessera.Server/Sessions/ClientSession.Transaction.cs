@@ -1,5 +1,6 @@
 using Tessera.Resp;
 using Tessera.Server.Commands;
+using Tessera.Server.Storage;
 
 namespace Tessera.Server.Sessions;
 

@@ -1,4 +1,4 @@
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Diagnostics;
 
 /// <summary>
 /// Counters behind INFO stats and errorstats (changed under the execution lock; error counts also by clients

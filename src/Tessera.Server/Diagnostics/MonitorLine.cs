@@ -1,8 +1,9 @@
 using System.Text;
 using Tessera.Resp;
 using Tessera.Server.Commands;
+using Tessera.Server.Sessions;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Diagnostics;
 
 /// <summary>
 /// MONITOR's line for a command: <c>1339518083.107412 [0 127.0.0.1:60866] "set" "key" "value"</c>, arguments

@@ -6,7 +6,7 @@ namespace Tessera.Server.Commands;
 /// CLUSTER, ASKING, READONLY and READWRITE on a node without <c>cluster-enabled</c>: each answers as redis-server
 /// does then. In cluster mode Tessera.Cluster registers the real handlers over these.
 /// </summary>
-internal static class ClusterCommands
+internal static class ClusterDisabledCommands
 {
     private const string Disabled = "ERR This instance has cluster support disabled";
 

@@ -1,8 +1,9 @@
 using System.Text;
 using Tessera.Resp;
 using Tessera.Server.Config;
+using Tessera.Server.Sessions;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Diagnostics;
 
 /// <summary>
 /// SLOWLOG: commands that took longer than <c>slowlog-log-slower-than</c> microseconds, newest first, at most

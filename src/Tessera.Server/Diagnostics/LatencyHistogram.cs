@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Diagnostics;
 
 /// <summary>
 /// Per-command latency distribution in nanoseconds (INFO latencystats, LATENCY HISTOGRAM): log-linear buckets,

@@ -1,7 +1,8 @@
 using System.Text;
 using Tessera.Core.Text;
+using Tessera.Server.Sessions;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Pubsub;
 
 /// <summary>What a subscription is to: a channel, a pattern of channels, or a shard channel (SSUBSCRIBE).</summary>
 internal enum SubscriptionKind

@@ -1,7 +1,7 @@
 using System.Text;
-using Tessera.Server.Storage;
+using Tessera.Server.Sessions;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Storage;
 
 /// <summary>A key a client WATCHes, and whether it had already expired then (Redis's watchedKey).</summary>
 internal sealed class WatchedKey(int db, string key, bool expiredAtWatch)

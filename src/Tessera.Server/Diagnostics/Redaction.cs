@@ -2,7 +2,7 @@ using System.Text;
 using Tessera.Core.Commands;
 using Tessera.Resp;
 
-namespace Tessera.Server.Sessions;
+namespace Tessera.Server.Diagnostics;
 
 /// <summary>
 /// Arguments that are secrets (Redis's redactClientCommandArgument): MONITOR and SLOWLOG show "(redacted)" in
