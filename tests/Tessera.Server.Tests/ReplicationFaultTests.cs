@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using Tessera.TestKit;
 using Xunit;
 using static Tessera.Server.Tests.ReplicationTests;
@@ -148,7 +147,7 @@ public sealed class ReplicationFaultTests : IDisposable
         Assert.Equal("ERR FAILOVER target HOST and PORT is not a replica.", client.Call("FAILOVER", "TO", "127.0.0.1", "1").Text);
         using var writing = new CancellationTokenSource();
         long acknowledged = 0;
-        var writer = new Thread(() => acknowledged = IncrementUntilRefused(master.Port, writing.Token));
+        var writer = new Thread(() => acknowledged = Workloads.IncrementUntilRefused(master.Port, writing.Token));
         writer.Start();
         Thread.Sleep(200);
         Assert.Equal("OK", client.Call("FAILOVER", "TO", "127.0.0.1", PortOf(candidate.Port)).Text);
@@ -245,28 +244,5 @@ public sealed class ReplicationFaultTests : IDisposable
             batches++;
         }
         return batches;
-    }
-
-    /// <summary>INCR counter until the node refuses (it became a replica); returns the writes acknowledged.</summary>
-    internal static long IncrementUntilRefused(int port, CancellationToken stop)
-    {
-        using var client = new RespClient(port);
-        long acknowledged = 0;
-        try
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var reply = client.Call("INCR", "counter");
-                if (reply.Text?.StartsWith("READONLY", StringComparison.Ordinal) == true)
-                {
-                    return acknowledged;
-                }
-                acknowledged = reply.Integer;
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException)
-        {
-        }
-        return acknowledged;
     }
 }

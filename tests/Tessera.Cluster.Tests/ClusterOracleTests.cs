@@ -1,11 +1,11 @@
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// A redis-server and a Tessera node, each in cluster mode serving all 16384 slots on its own (ADDSLOTSRANGE
-/// 0 16383, cluster_state:ok), for the oracle scripts in Oracle/Cluster.
+/// 0 16383, cluster_state:ok), for the oracle scripts in Oracle/.
 /// </summary>
 public sealed class ClusterOracleFixture : IDisposable
 {
@@ -35,11 +35,11 @@ public sealed class ClusterOracleFixture : IDisposable
     }
 }
 
-/// <summary>Every script in Oracle/Cluster runs against both cluster nodes; every reply must be byte-for-byte equal.</summary>
+/// <summary>Every script in Oracle/ runs against both cluster nodes; every reply must be byte-for-byte equal.</summary>
 public sealed class ClusterOracleTests(ClusterOracleFixture fixture) : IClassFixture<ClusterOracleFixture>
 {
     public static IEnumerable<object[]> Scripts()
-        => Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Oracle", "Cluster"), "*.redis").Order()
+        => Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Oracle"), "*.redis").Order()
             .Select(f => new object[] { Path.GetFileName(f) });
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class ClusterOracleTests(ClusterOracleFixture fixture) : IClassFix
     public void Script_replies_match_redis(string script)
     {
         using var oracle = new Oracle(fixture.Redis.Port, fixture.Tessera.Port);
-        oracle.Run(OracleScript.Load(Path.Combine(AppContext.BaseDirectory, "Oracle", "Cluster", script)));
+        oracle.Run(OracleScript.Load(Path.Combine(AppContext.BaseDirectory, "Oracle", script)));
     }
 }
 

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// A Tessera node in cluster mode on its own: the replies that carry node ids and ports have redis-server's shape

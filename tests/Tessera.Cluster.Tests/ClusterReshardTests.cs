@@ -4,7 +4,7 @@ using Tessera.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// Moving slots between the masters of a running cluster while a client writes and reads: redis-cli --cluster

@@ -3,7 +3,7 @@ using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cli.Tests;
 
 /// <summary>The tessera executable as scripts use it: redis-server's command line, errors, signals, daemonize.</summary>
 public class CliTests

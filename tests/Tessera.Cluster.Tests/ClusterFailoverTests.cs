@@ -4,7 +4,7 @@ using Tessera.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// Failure detection and failover in a cluster of tessera processes (3 masters, a replica each): a master killed

@@ -3,7 +3,7 @@ using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cli.Tests;
 
 /// <summary><c>tessera up</c>: a local cluster of 3 masters and 3 replicas (and a proxy) that forms, serves, stops and rejoins.</summary>
 public sealed class UpTests : IDisposable

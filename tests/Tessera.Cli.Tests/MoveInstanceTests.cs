@@ -2,7 +2,7 @@ using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cli.Tests;
 
 /// <summary>
 /// <c>tessera move-instance</c>: an instance moves to another server while a client keeps writing; every write the
@@ -23,7 +23,7 @@ public sealed class MoveInstanceTests
         }
         using var node = new TesseraNode();
         long acknowledged = 0;
-        var writer = new Thread(() => acknowledged = ReplicationFaultTests.IncrementUntilRefused(redis.Port, CancellationToken.None));
+        var writer = new Thread(() => acknowledged = Workloads.IncrementUntilRefused(redis.Port, CancellationToken.None));
         writer.Start();
         Thread.Sleep(200);
 

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// Tessera nodes forming a cluster over the bus: CLUSTER MEET, gossip that introduces nodes nobody met directly,

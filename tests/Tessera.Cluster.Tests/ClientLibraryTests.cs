@@ -2,7 +2,7 @@ using System.Globalization;
 using Tessera.TestKit;
 using Xunit;
 
-namespace Tessera.Server.Tests;
+namespace Tessera.Cluster.Tests;
 
 /// <summary>
 /// Real cluster clients, unchanged, against a cluster of tessera processes (3 masters, a replica each): redis-py's
