@@ -14,7 +14,7 @@ public sealed class NutcrackerHashTests
     private static uint Hash(NutcrackerHashKind kind, string key) => NutcrackerHash.Compute(kind, Encoding.Latin1.GetBytes(key));
 
     [Fact]
-    public void StandardFunctionsGiveTheirPublishedValues()
+    public void Standard_functions_give_their_published_values()
     {
         Assert.Equal(0xCBF43926u, Hash(NutcrackerHashKind.Crc32a, "123456789"));
         Assert.Equal(0xe40c292cu, Hash(NutcrackerHashKind.Fnv1a_32, "a"));
@@ -27,7 +27,7 @@ public sealed class NutcrackerHashTests
     }
 
     [Fact]
-    public void TwemproxyQuirksAreKept()
+    public void Twemproxy_quirks_are_kept()
     {
         // crc32 is libmemcached's: 15 bits of the inverted CRC's high half.
         Assert.Equal(0x4BF4u, Hash(NutcrackerHashKind.Crc32, "123456789"));
@@ -48,14 +48,14 @@ public sealed class NutcrackerHashTests
     [InlineData("a{b", "a{b")]
     [InlineData("x{first}{second}", "first")]
     [InlineData("plain", "plain")]
-    public void HashTagPicksThePartBetweenTheFirstOpenAndTheNextClose(string key, string hashed)
+    public void Hash_tag_picks_the_part_between_the_first_open_and_the_next_close(string key, string hashed)
     {
         var placement = new KeyPlacement(NutcrackerHashKind.Md5, "{}", DistributionKind.Ketama, 2, [new(0, "a", 1), new(1, "b", 1)]);
         Assert.Equal(hashed, Encoding.ASCII.GetString(placement.HashedPart(Encoding.ASCII.GetBytes(key))));
     }
 
     [Fact]
-    public void KetamaGivesEqualServers160PointsAndWeightedOnesTheirShare()
+    public void Ketama_gives_equal_servers_160_points_and_weighted_ones_their_share()
     {
         Assert.Equal(4 * 160, KetamaRing.Build([new(0, "a", 1), new(1, "b", 1), new(2, "c", 1), new(3, "d", 1)]).Count);
         // Weights 1 and 3 over 2 servers: floor(0.25 * 40 * 2) * 4 = 80 and floor(0.75 * 40 * 2) * 4 = 240.
@@ -63,7 +63,7 @@ public sealed class NutcrackerHashTests
     }
 
     [Fact]
-    public void ModulaRepeatsServersByWeightAndAnEmptyPoolPlacesNothing()
+    public void Modula_repeats_servers_by_weight_and_an_empty_pool_places_nothing()
     {
         var table = ModulaTable.Build([new(0, "a", 1), new(2, "c", 2)]);
         Assert.Equal([0, 2, 2, 0], new uint[] { 0, 1, 2, 3 }.Select(table.Locate));
@@ -75,7 +75,7 @@ public sealed class NutcrackerHashTests
 public sealed class SlotAndRangeTableTests
 {
     [Fact]
-    public void SlotTablesUseCrc32For1024SlotsAndClusterCrc16For16384()
+    public void Slot_tables_use_crc32_for_1024_slots_and_cluster_crc16_for_16384()
     {
         var codis = new SlotTable(1024, [0, 1, 2, 3]);
         // crc32("123456789") = 0xCBF43926; mod 1024 = 294, in the second quarter.
@@ -89,7 +89,7 @@ public sealed class SlotAndRangeTableTests
     }
 
     [Fact]
-    public void RangesPlaceKeysByTheirFirstNumber()
+    public void Ranges_place_keys_by_their_first_number()
     {
         var table = new RangeTable([(0, 999, 0), (2000, long.MaxValue, 2), (1000, 1999, 1)]);
         Assert.Equal(1, table.Locate("user:1234:profile"u8));
@@ -104,7 +104,7 @@ public sealed class SlotAndRangeTableTests
     }
 
     [Fact]
-    public void FixedTablesDoNotMoveKeysOfADeadServerElsewhere()
+    public void Fixed_tables_do_not_move_keys_of_a_dead_server_elsewhere()
     {
         var ranges = new RangeTable([(0, 99, 0), (100, 199, 1)]);
         var placement = new KeyPlacement(NutcrackerHashKind.Md5, "{}", DistributionKind.Range, 2, [new(1, "b", 1)], ranges: ranges);

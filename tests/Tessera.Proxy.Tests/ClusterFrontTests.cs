@@ -11,7 +11,7 @@ namespace Tessera.Proxy.Tests;
 public sealed class ClusterFrontTests
 {
     [Fact]
-    public void ClusterUnawareClientUsesTheClusterThroughReshardsAndImports()
+    public void Cluster_unaware_client_uses_the_cluster_through_reshards_and_imports()
     {
         using var cluster = new LocalCluster(3, 0, 5000);
         var port = FreePort.Next();

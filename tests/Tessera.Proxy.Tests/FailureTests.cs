@@ -13,7 +13,7 @@ namespace Tessera.Proxy.Tests;
 public sealed class FailureTests
 {
     [Fact]
-    public void KilledBackendIsEjectedAndReadmittedWhileOtherKeysKeepWorking()
+    public void Killed_backend_is_ejected_and_readmitted_while_other_keys_keep_working()
     {
         using var backends = new Backends();
         var port = FreePort.Next();
@@ -88,7 +88,7 @@ public sealed class FailureTests
     }
 
     [Fact]
-    public void HungBackendTimesOutOnlyItsOwnKeys()
+    public void Hung_backend_times_out_only_its_own_keys()
     {
         using var backends = new Backends(count: 2);
         var port = FreePort.Next();

@@ -40,14 +40,14 @@ public sealed class ProxiedBackends : IDisposable
 public sealed class FragmentOracleTests(ProxiedBackends setup) : IClassFixture<ProxiedBackends>
 {
     [Fact]
-    public void FragmentScriptMatchesRedis()
+    public void Fragment_script_matches_redis()
     {
         using var oracle = new Oracle(setup.Reference.Port, setup.ProxyPort);
         oracle.Run(OracleScript.Load(Path.Combine(AppContext.BaseDirectory, "Oracle", "fragments.redis")));
     }
 
     [Fact]
-    public void LargeSplitCommandsWithBinaryKeysMatchRedis()
+    public void Large_split_commands_with_binary_keys_match_redis()
     {
         using var oracle = new Oracle(setup.Reference.Port, setup.ProxyPort);
         oracle.Reconnect();
@@ -62,7 +62,7 @@ public sealed class FragmentOracleTests(ProxiedBackends setup) : IClassFixture<P
     }
 
     [Fact]
-    public void LongPipelineOfMixedCommandsKeepsRequestOrder()
+    public void Long_pipeline_of_mixed_commands_keeps_request_order()
     {
         using var redis = new RespClient(setup.Reference.Port);
         using var proxy = new RespClient(setup.ProxyPort);
@@ -98,7 +98,7 @@ public sealed class FragmentOracleTests(ProxiedBackends setup) : IClassFixture<P
     }
 
     [Fact]
-    public void ScanWalksEveryBackendAndReturnsEveryKeyOnce()
+    public void Scan_walks_every_backend_and_returns_every_key_once()
     {
         using var proxy = new RespClient(setup.ProxyPort);
         proxy.Call("FLUSHALL");
@@ -129,7 +129,7 @@ public sealed class FixedTableDistributionTests
     [InlineData("slots\n  slots: 1024")]
     [InlineData("slots\n  slots: 16384")]
     [InlineData("range\n  key_ranges: 0-249 250-499 500-749 750-")]
-    public void KeysLandOnTheServerTheirTableNames(string distribution)
+    public void Keys_land_on_the_server_their_table_names(string distribution)
     {
         using var backends = new Backends();
         var port = FreePort.Next();

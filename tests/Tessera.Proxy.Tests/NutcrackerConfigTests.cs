@@ -36,7 +36,7 @@ public sealed class NutcrackerConfigTests
         """;
 
     [Fact]
-    public void ReadsEveryDirectiveAndFillsNutcrackerDefaults()
+    public void Reads_every_directive_and_fills_nutcracker_defaults()
     {
         var pools = NutcrackerConfig.Parse(Sample, "sample.yml");
         Assert.Equal(2, pools.Count);
@@ -56,7 +56,7 @@ public sealed class NutcrackerConfigTests
     }
 
     [Fact]
-    public void ClusterPoolsNameSeedsInsteadOfServers()
+    public void Cluster_pools_name_seeds_instead_of_servers()
     {
         var pool = NutcrackerConfig.Parse("c:\n  listen: 127.0.0.1:1\n  redis: true\n  cluster: 127.0.0.1:7000, localhost:7001\n", "c.yml")[0];
         Assert.Equal([("127.0.0.1", 7000), ("localhost", 7001)], pool.ClusterSeeds);

@@ -16,7 +16,7 @@ public sealed class PlacementOracleTests
     private const int KeyCount = 10_000;
 
     [Fact]
-    public void EveryHashAndDistributionPlacesKeysAsNutcrackerDoes()
+    public void Every_hash_and_distribution_places_keys_as_nutcracker_does()
     {
         using var backends = new Backends();
         var pools = new List<(string Name, string Body, bool Tagged)>();

@@ -9,7 +9,7 @@ namespace Tessera.Proxy.Tests;
 public sealed class ProxyOperationsTests
 {
     [Fact]
-    public void AuthThenSelectReachTheConfiguredDatabaseAndClientsMustAuthenticate()
+    public void Auth_then_select_reach_the_configured_database_and_clients_must_authenticate()
     {
         using var backends = new Backends(2);
         foreach (var server in backends.Servers)
@@ -41,7 +41,7 @@ public sealed class ProxyOperationsTests
     }
 
     [Fact]
-    public void ClientConnectionsLimitRefusesTheExtraClient()
+    public void Client_connections_limit_refuses_the_extra_client()
     {
         using var backends = new Backends(1);
         var port = FreePort.Next();
@@ -64,7 +64,7 @@ public sealed class ProxyOperationsTests
     }
 
     [Fact]
-    public void StatsPortServesNutcrackerShapedJsonWithWorkingCounters()
+    public void Stats_port_serves_nutcracker_shaped_json_with_working_counters()
     {
         using var backends = new Backends();
         var port = FreePort.Next();
@@ -95,7 +95,7 @@ public sealed class ProxyOperationsTests
     }
 
     [Fact]
-    public void SighupReloadsServersWithoutDroppingClients()
+    public void Sighup_reloads_servers_without_dropping_clients()
     {
         using var backends = new Backends();
         var port = FreePort.Next();
@@ -135,7 +135,7 @@ public sealed class ProxyOperationsTests
     }
 
     [Fact]
-    public void TestConfigurationOptionReportsTheLineAndExitsNonZero()
+    public void Test_configuration_option_reports_the_line_and_exits_non_zero()
     {
         using var backends = new Backends(1);
         var good = backends.WriteConfig($"pool:\n  listen: 127.0.0.1:{FreePort.Next()}\n  redis: true\n  servers:\n{backends.ServerLines()}", "good.yml");
