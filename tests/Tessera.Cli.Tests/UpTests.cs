@@ -75,11 +75,15 @@ public sealed class UpTests : IDisposable
         return process;
     }
 
-    /// <summary>SIGINT, as Ctrl-C: every node stops and the command exits cleanly.</summary>
+    /// <summary>
+    /// SIGINT, as Ctrl-C: every node stops and the command exits cleanly. When the test run itself was started from
+    /// a background job, SIGINT arrives ignored by inheritance and nothing can catch it; SIGTERM, handled alike, then.
+    /// </summary>
     private static void Stop(Process up)
     {
-        Signals.Send(up.Id, 2);
-        Assert.True(up.WaitForExit(30_000), "tessera up did not stop on SIGINT");
+        var signal = Signals.IsIgnored(up.Id, Signals.Interrupt) ? Signals.Terminate : Signals.Interrupt;
+        Signals.Send(up.Id, signal);
+        Assert.True(up.WaitForExit(30_000), $"tessera up did not stop on signal {signal}");
         Assert.Equal(0, up.ExitCode);
     }
 }
