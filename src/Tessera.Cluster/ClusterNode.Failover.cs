@@ -48,7 +48,10 @@ internal sealed partial class ClusterNode
         {
             return;
         }
-        var orphan = _peers.Values.FirstOrDefault(p => p.MasterId is null && !p.Failing && p.HadReplicas && ServesSlots(p)
+        // A master that had replicas: one was seen replicating it (HadReplicas), or one still listed as its replica,
+        // failed now, which tells the same when its messages came before this node knew the master itself.
+        var orphan = _peers.Values.FirstOrDefault(p => p.MasterId is null && !p.Failing && ServesSlots(p)
+            && (p.HadReplicas || _peers.Values.Any(r => r.MasterId == p.Id))
             && !_peers.Values.Any(r => r.MasterId == p.Id && !r.Failing));
         if (orphan is null)
         {
