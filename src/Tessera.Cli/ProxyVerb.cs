@@ -75,6 +75,7 @@ internal static class ProxyVerb
             context.Cancel = true;
             stop.Set();
         }
+        SignalDisposition.Heed(PosixSignal.SIGHUP);
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
