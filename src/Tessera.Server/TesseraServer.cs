@@ -71,7 +71,7 @@ public sealed partial class TesseraServer : IDisposable
             Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(this);
             Cluster.RegisterCommands(Commands);
         }
-        Propagation = new Persistence.Propagation(this);
+        Propagation = new Persistence.Propagation(Aof, Replication);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
         LoadUsers(options.Users);

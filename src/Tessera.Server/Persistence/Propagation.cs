@@ -12,6 +12,16 @@ internal enum PropagationTargets
     All = Aof | Replicas,
 }
 
+/// <summary>Something propagated commands go to: the AOF, the replication stream.</summary>
+internal interface IPropagationSink
+{
+    /// <summary>True while it takes commands; when no sink does, nothing is gathered.</summary>
+    bool Accepting { get; }
+
+    /// <summary>Takes a copy of what one command (or transaction, or script) propagated.</summary>
+    void Feed(OutputBuffer commands);
+}
+
 /// <summary>
 /// The propagation seam (Redis's propagateNow / alsoPropagate / propagatePendingCommands): every change to the
 /// dataset is written once, as the RESP commands that reproduce it, for the AOF and the replication stream.
@@ -24,7 +34,7 @@ internal enum PropagationTargets
 /// redis.set_repl): then the gathered commands are split by target when handed on, each SELECT going to both.
 /// Used under the execution lock.
 /// </summary>
-internal sealed class Propagation(TesseraServer server)
+internal sealed class Propagation(IPropagationSink aof, IPropagationSink replicas)
 {
     private readonly RespWriter _pending = new();
     private readonly RespWriter _transaction = new();
@@ -45,11 +55,8 @@ internal sealed class Propagation(TesseraServer server)
     /// <summary>How a key deleted by the server (expired, evicted) propagates: UNLINK under the lazyfree option, else DEL.</summary>
     public static byte[] DeleteCommand(bool lazy) => lazy ? Unlink : Del;
 
-    /// <summary>
-    /// True when something consumes the stream; otherwise nothing is gathered. A replica's replicas get its
-    /// master's bytes as they came (see MasterLink), so for a replica only an AOF counts.
-    /// </summary>
-    public bool Active => (server.Aof.Enabled && !server.Aof.Loading) || (server.Replication.Streaming && server.Replication.Link is null);
+    /// <summary>True when something consumes the stream; otherwise nothing is gathered.</summary>
+    public bool Active => aof.Accepting || replicas.Accepting;
 
     /// <summary>
     /// Starts a command: what it propagates is held until the outermost one ends. <paramref name="flags"/> are the
@@ -179,11 +186,13 @@ internal sealed class Propagation(TesseraServer server)
             commands = _transaction;
         }
         _pendingCommands = 0;
-        server.Aof.Feed(commands);
-        // A replica passes its master's bytes on instead (MasterLink feeds them to ReplicationMaster).
-        if (server.Replication.Streaming && server.Replication.Link is null)
+        if (aof.Accepting)
         {
-            server.Replication.Feed(commands);
+            aof.Feed(commands);
+        }
+        if (replicas.Accepting)
+        {
+            replicas.Feed(commands);
         }
         _pending.Reset();
         _transaction.Reset();
@@ -222,10 +231,13 @@ internal sealed class Propagation(TesseraServer server)
         }
         _pendingCommands = 0;
         _segments.Clear();
-        server.Aof.Feed(_transaction);
-        if (server.Replication.Streaming && server.Replication.Link is null)
+        if (aof.Accepting)
         {
-            server.Replication.Feed(_replicaStream);
+            aof.Feed(_transaction);
+        }
+        if (replicas.Accepting)
+        {
+            replicas.Feed(_replicaStream);
         }
         _pending.Reset();
         _transaction.Reset();

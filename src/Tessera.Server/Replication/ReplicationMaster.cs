@@ -15,7 +15,7 @@ namespace Tessera.Server.Replication;
 /// in a backlog, and a replica that reconnects with this id and an offset the backlog still holds continues
 /// from there (+CONTINUE). Used under the execution lock.
 /// </summary>
-internal sealed class ReplicationMaster(TesseraServer server)
+internal sealed class ReplicationMaster(TesseraServer server) : Persistence.IPropagationSink
 {
     private static readonly byte[] Ping = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
     private static readonly byte[] GetAck = "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8.ToArray();
@@ -207,6 +207,12 @@ internal sealed class ReplicationMaster(TesseraServer server)
 
     /// <summary>True once a replica attached: writes are then propagated to the backlog and the replicas.</summary>
     public bool Streaming => _backlog is not null;
+
+    /// <summary>
+    /// Takes propagated commands once a replica attached; a replica's replicas get its master's bytes as they came
+    /// instead (MasterLink feeds them), so a replica takes none.
+    /// </summary>
+    public bool Accepting => Streaming && Link is null;
 
     /// <summary>The backlog, once a replica attached (INFO repl_backlog_*).</summary>
     public ReplicationBacklog? Backlog => _backlog;

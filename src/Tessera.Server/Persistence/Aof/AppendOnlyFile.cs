@@ -16,7 +16,7 @@ namespace Tessera.Server.Persistence.Aof;
 /// and writes a new base from a point-in-time view in the background; once it is in place the manifest drops
 /// the old files. Used under the execution lock.
 /// </summary>
-internal sealed class AppendOnlyFile : IDisposable
+internal sealed class AppendOnlyFile : IPropagationSink, IDisposable
 {
     private readonly TesseraServer _server;
     private readonly OutputBuffer _buffer = new();
@@ -194,6 +194,9 @@ internal sealed class AppendOnlyFile : IDisposable
         _increment?.Dispose();
         _increment = null;
     }
+
+    /// <summary>Enabled, and not replaying its own files.</summary>
+    public bool Accepting => Enabled && !Loading;
 
     /// <summary>Appends a copy of what one command propagated.</summary>
     public void Feed(OutputBuffer commands)
