@@ -63,9 +63,9 @@ public sealed partial class TesseraServer : IDisposable
         }
         Snapshots = new Persistence.Snapshots(this);
         Aof = new Persistence.Aof.AppendOnlyFile(this);
-        Loading = new Persistence.LoadingProgress(this);
+        Loading = new Persistence.LoadingProgress(ExecutionLock);
         Replication = new Replication.ReplicationMaster(this);
-        Failover = new Replication.CoordinatedFailover(this);
+        Failover = new Replication.CoordinatedFailover(Replication, ClientPause, Log);
         if (Config.ClusterEnabled.Value)
         {
             Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(this);

@@ -9,7 +9,7 @@ namespace Tessera.Server.Persistence;
 /// clients are answered meanwhile, with -LOADING for every command not flagged to run during loading (Redis's
 /// processEventsWhileBlocked).
 /// </summary>
-internal sealed class LoadingProgress(TesseraServer server)
+internal sealed class LoadingProgress(Lock executionLock)
 {
     private static readonly long YieldTicks = Stopwatch.Frequency / 500;
 
@@ -55,9 +55,9 @@ internal sealed class LoadingProgress(TesseraServer server)
         {
             return;
         }
-        server.ExecutionLock.Exit();
+        executionLock.Exit();
         Thread.Yield();
-        server.ExecutionLock.Enter();
+        executionLock.Enter();
         _lastYield = Stopwatch.GetTimestamp();
     }
 

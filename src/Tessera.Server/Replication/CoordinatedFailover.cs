@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Tessera.Server.Logging;
+using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Replication;
 
@@ -18,7 +20,7 @@ internal enum FailoverState
 /// replica) once the new master accepted the PSYNC. Without FORCE, a timeout aborts; with it, the switch happens
 /// anyway. Used under the execution lock.
 /// </summary>
-internal sealed class CoordinatedFailover(TesseraServer server)
+internal sealed class CoordinatedFailover(ReplicationMaster replication, ClientPause clientPause, ILogger log)
 {
     private string? _host;
     private int _port;
@@ -38,7 +40,6 @@ internal sealed class CoordinatedFailover(TesseraServer server)
     /// <summary>Starts a failover (arguments already parsed); returns Redis's error, or null once writes are held.</summary>
     public string? Start(string? host, int port, long timeoutMs, bool force)
     {
-        var replication = server.Replication;
         if (State != FailoverState.None)
         {
             return "ERR FAILOVER already in progress.";
@@ -66,11 +67,11 @@ internal sealed class CoordinatedFailover(TesseraServer server)
                 return "ERR FAILOVER target replica is not online.";
             }
         }
-        server.Log.FailoverRequested(host is null ? "any replica" : $"{host}:{port}");
+        log.FailoverRequested(host is null ? "any replica" : $"{host}:{port}");
         (_host, _port, _force) = (host, port, force);
         _deadlineMs = timeoutMs == 0 ? 0 : Environment.TickCount64 + timeoutMs;
         State = FailoverState.WaitingForSync;
-        server.ClientPause.PauseWritesForFailover();
+        clientPause.PauseWritesForFailover();
         // Writes are held now: the replicas' answers to this request show whether they have everything.
         replication.RequestAcknowledgements();
         return null;
@@ -86,12 +87,11 @@ internal sealed class CoordinatedFailover(TesseraServer server)
         {
             return;
         }
-        var replication = server.Replication;
         if (_deadlineMs != 0 && Environment.TickCount64 >= _deadlineMs)
         {
             if (_force)
             {
-                server.Log.FailoverForced($"{_host}:{_port}");
+                log.FailoverForced($"{_host}:{_port}");
                 SwitchTo(_host!, _port);
             }
             else
@@ -107,7 +107,7 @@ internal sealed class CoordinatedFailover(TesseraServer server)
         {
             var host = _host ?? caughtUp.AnnouncedHost;
             var port = _host is null ? (int)caughtUp.Session.ReplicaListeningPort : _port;
-            server.Log.FailoverTargetSynced($"{host}:{port}");
+            log.FailoverTargetSynced($"{host}:{port}");
             SwitchTo(host, port);
         }
     }
@@ -115,7 +115,7 @@ internal sealed class CoordinatedFailover(TesseraServer server)
     private void SwitchTo(string host, int port)
     {
         State = FailoverState.InProgress;
-        server.Replication.BecomeReplica(host, port);
+        replication.BecomeReplica(host, port);
     }
 
     /// <summary>The new master accepted the old one's PSYNC: the failover is done and writes resume (as a replica's).</summary>
@@ -123,7 +123,7 @@ internal sealed class CoordinatedFailover(TesseraServer server)
     {
         if (State == FailoverState.InProgress)
         {
-            server.Log.FailoverCompleted();
+            log.FailoverCompleted();
             Clear();
         }
     }
@@ -135,10 +135,10 @@ internal sealed class CoordinatedFailover(TesseraServer server)
         {
             return;
         }
-        server.Log.FailoverAborted(reason);
+        log.FailoverAborted(reason);
         if (State == FailoverState.InProgress)
         {
-            server.Replication.BecomeMaster();
+            replication.BecomeMaster();
         }
         Clear();
     }
@@ -147,9 +147,9 @@ internal sealed class CoordinatedFailover(TesseraServer server)
     {
         State = FailoverState.None;
         _host = null;
-        server.ClientPause.EndFailoverPause();
+        clientPause.EndFailoverPause();
     }
 
     private ReplicaLink? Find(string host, int port)
-        => server.Replication.Replicas.FirstOrDefault(l => l.AnnouncedHost == host && l.Session.ReplicaListeningPort == port);
+        => replication.Replicas.FirstOrDefault(l => l.AnnouncedHost == host && l.Session.ReplicaListeningPort == port);
 }
