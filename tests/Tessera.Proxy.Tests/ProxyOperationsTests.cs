@@ -46,9 +46,10 @@ public sealed class ProxyOperationsTests
         using var backends = new Backends(1);
         var port = FreePort.Next();
         var config = backends.WriteConfig($"pool:\n  listen: 127.0.0.1:{port}\n  redis: true\n  client_connections: 2\n  servers:\n{backends.ServerLines()}");
-        using var proxy = ProxyProcess.Tessera(config, FreePort.Next(), port);
+        var statsPort = FreePort.Next();
+        using var proxy = ProxyProcess.Tessera(config, statsPort, port);
         // The start-up probe's connection must be gone before the two allowed clients connect.
-        Thread.Sleep(500);
+        WaitForClientCount(statsPort, 0);
         using var first = new RespClient(port);
         using var second = new RespClient(port);
         Assert.Equal("PONG", first.Call("PING").Text);
@@ -58,7 +59,7 @@ public sealed class ProxyOperationsTests
         Assert.True(third.IsClosedByServer());
         first.Dispose();
         third.Dispose();
-        Thread.Sleep(500);
+        WaitForClientCount(statsPort, 1);
         using var fourth = new RespClient(port);
         Assert.Equal("PONG", fourth.Call("PING").Text);
     }
@@ -146,6 +147,32 @@ public sealed class ProxyOperationsTests
         (code, output) = TesseraProcess.RunTool("proxy", "-t", "-c", bad);
         Assert.Equal(1, code);
         Assert.Contains("bad.yml:4: pool 'pool': directive \"distribution\" is not a valid distribution", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Waits until the proxy counts <paramref name="count"/> client connections (its stats' curr_connections; the
+    /// stats port opens just after the proxy's own).
+    /// </summary>
+    private static void WaitForClientCount(int statsPort, long count)
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (true)
+        {
+            long current = -1;
+            try
+            {
+                current = JsonDocument.Parse(ReadStats(statsPort)).RootElement.GetProperty("curr_connections").GetInt64();
+            }
+            catch (SocketException)
+            {
+            }
+            if (current == count)
+            {
+                return;
+            }
+            Assert.True(Environment.TickCount64 < deadline, $"the proxy counts {current} clients, not {count}");
+            Thread.Sleep(20);
+        }
     }
 
     private static string ReadStats(int port)
