@@ -33,6 +33,8 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
 
     public IReadOnlyDictionary<string, ClusterPeer> Peers => _peers;
 
+    public int KnownNodes => _peers.Count;
+
     /// <summary>The bus links for CLUSTER LINKS (under the lock); none before the bus listens.</summary>
     public List<BusLinkInfo> Links() => _bus?.Links() ?? [];
 

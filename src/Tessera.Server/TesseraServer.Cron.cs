@@ -46,7 +46,7 @@ public sealed partial class TesseraServer
             var elapsed = Keyspace.ActiveExpireCycle(period / 4);
             Latency.AddIfNeeded("expire-cycle", (long)elapsed.TotalMilliseconds);
         }
-        Stats.Sample();
+        Stats.Sample(NetInputBytes, NetOutputBytes);
         PeakMemory = Math.Max(PeakMemory, UsedMemory());
         Clients.ForgetDisconnected();
         CloseIdleClients();

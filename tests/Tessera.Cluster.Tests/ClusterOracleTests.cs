@@ -112,7 +112,7 @@ public sealed class ClusterLinksOracleTests
                 Assert.InRange(link["create-time"].Integer, now - 120_000, now);
                 Assert.InRange(link["send-buffer-used"].Integer, 0, link["send-buffer-allocated"].Integer);
             }
-            views.Add($"node {i}: " + string.Join("; ", links
+            views.Add($"node {i}: cluster_connections {client.InfoField("clients", "cluster_connections")}: " + string.Join("; ", links
                 .Select(l => $"{l["direction"].Text} {ids.IndexOf(l["node"].Text!)} {l["events"].Text} {string.Join(',', l.Keys)}")
                 .Order(StringComparer.Ordinal)));
         }

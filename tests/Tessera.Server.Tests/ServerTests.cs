@@ -10,6 +10,23 @@ namespace Tessera.Server.Tests;
 public class ServerTests
 {
     [Fact]
+    public void Info_reports_the_network_rates_while_clients_send()
+    {
+        using var node = new TesseraNode();
+        using var client = node.Connect();
+        var value = new string('x', 10_000);
+        double Rate(string field) => double.Parse(Regex.Match(client.Call("INFO", "stats").Text!, field + @":([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var deadline = Environment.TickCount64 + 10_000;
+        while ((Rate("instantaneous_input_kbps") == 0 || Rate("instantaneous_output_kbps") == 0) && Environment.TickCount64 < deadline)
+        {
+            client.Call("SET", "k", value);
+            client.Call("GET", "k");
+        }
+        Assert.True(Rate("instantaneous_input_kbps") > 0, "no input rate");
+        Assert.True(Rate("instantaneous_output_kbps") > 0, "no output rate");
+    }
+
+    [Fact]
     public void Info_reports_Redis_sections_and_fields()
     {
         using var node = new TesseraNode();

@@ -11,6 +11,9 @@ namespace Tessera.Server.Cluster;
 /// </summary>
 internal interface IClusterNode
 {
+    /// <summary>Nodes in this node's view, itself included (INFO cluster_connections counts two sockets per other node, as Redis).</summary>
+    int KnownNodes { get; }
+
     /// <summary>Replaces the standalone handlers of CLUSTER, ASKING, READONLY and READWRITE.</summary>
     void RegisterCommands(CommandRegistry registry);
 

@@ -87,7 +87,7 @@ internal static class InfoCommand
                 break;
             case "clients":
                 Field("connected_clients", server.Clients.Count);
-                Field("cluster_connections", 0);
+                Field("cluster_connections", server.Cluster is { } cluster ? (cluster.KnownNodes - 1) * 2 : 0);
                 Field("maxclients", server.Config.MaxClients.Value);
                 Field("client_recent_max_input_buffer", server.Clients.All.Select(s => s.InputCapacity).DefaultIfEmpty(0).Max());
                 Field("client_recent_max_output_buffer", server.Clients.All.Select(s => s.Output.Length).DefaultIfEmpty(0).Max());
@@ -162,8 +162,8 @@ internal static class InfoCommand
                 Field("total_net_output_bytes", server.NetOutputBytes);
                 Field("total_net_repl_input_bytes", 0);
                 Field("total_net_repl_output_bytes", 0);
-                Field("instantaneous_input_kbps", "0.00");
-                Field("instantaneous_output_kbps", "0.00");
+                Field("instantaneous_input_kbps", (server.Stats.InstantaneousInputPerSecond / 1024).ToString("F2", CultureInfo.InvariantCulture));
+                Field("instantaneous_output_kbps", (server.Stats.InstantaneousOutputPerSecond / 1024).ToString("F2", CultureInfo.InvariantCulture));
                 Field("instantaneous_input_repl_kbps", "0.00");
                 Field("instantaneous_output_repl_kbps", "0.00");
                 Field("rejected_connections", server.Clients.RejectedConnections);

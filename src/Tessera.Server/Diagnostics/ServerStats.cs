@@ -7,10 +7,9 @@ namespace Tessera.Server.Diagnostics;
 internal sealed class ServerStats
 {
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
-    private readonly long[] _opsSamples = new long[16];
-    private int _sampleIndex;
-    private long _lastSampleCommands;
-    private long _lastSampleTicks = Environment.TickCount64;
+    private readonly InstantaneousMetric _ops = new();
+    private readonly InstantaneousMetric _input = new();
+    private readonly InstantaneousMetric _output = new();
 
     public long CommandsProcessed { get; set; }
 
@@ -50,7 +49,13 @@ internal sealed class ServerStats
     }
 
     /// <summary>Commands per second, averaged over the last samples (instantaneous_ops_per_sec).</summary>
-    public long InstantaneousOpsPerSecond => (long)_opsSamples.Average();
+    public long InstantaneousOpsPerSecond => (long)_ops.PerSecond;
+
+    /// <summary>Bytes read from clients per second (instantaneous_input_kbps, once divided by 1024).</summary>
+    public double InstantaneousInputPerSecond => _input.PerSecond;
+
+    /// <summary>Bytes written to clients per second (instantaneous_output_kbps, once divided by 1024).</summary>
+    public double InstantaneousOutputPerSecond => _output.PerSecond;
 
     public void CountError(string code)
     {
@@ -61,19 +66,16 @@ internal sealed class ServerStats
         }
     }
 
-    /// <summary>Takes an ops/sec sample (every cron tick, as Redis's trackInstantaneousMetric).</summary>
-    public void Sample()
+    /// <summary>
+    /// Takes a sample of commands and network bytes per second (every cron tick, as Redis's
+    /// trackInstantaneousMetric), from the running totals.
+    /// </summary>
+    public void Sample(long inputBytes, long outputBytes)
     {
         var now = Environment.TickCount64;
-        var elapsed = now - _lastSampleTicks;
-        if (elapsed <= 0)
-        {
-            return;
-        }
-        _opsSamples[_sampleIndex] = (CommandsProcessed - _lastSampleCommands) * 1000 / elapsed;
-        _sampleIndex = (_sampleIndex + 1) % _opsSamples.Length;
-        _lastSampleCommands = CommandsProcessed;
-        _lastSampleTicks = now;
+        _ops.Sample(CommandsProcessed, now);
+        _input.Sample(inputBytes, now);
+        _output.Sample(outputBytes, now);
     }
 
     public void Reset()
@@ -84,6 +86,35 @@ internal sealed class ServerStats
             TotalErrorReplies = 0;
         }
         CommandsProcessed = 0;
-        _lastSampleCommands = 0;
+        _ops.Restart();
+        LatestForkMicros = 0;
+        TotalForks = 0;
+    }
+
+    /// <summary>A rate averaged over the last 16 samples of a running total (Redis's inst_metric).</summary>
+    private sealed class InstantaneousMetric
+    {
+        private readonly double[] _samples = new double[16];
+        private int _next;
+        private long _lastTotal;
+        private long _lastTicks = Environment.TickCount64;
+
+        public double PerSecond => _samples.Average();
+
+        public void Sample(long total, long now)
+        {
+            var elapsed = now - _lastTicks;
+            if (elapsed <= 0)
+            {
+                return;
+            }
+            _samples[_next] = (total - _lastTotal) * 1000.0 / elapsed;
+            _next = (_next + 1) % _samples.Length;
+            _lastTotal = total;
+            _lastTicks = now;
+        }
+
+        /// <summary>The total restarts from zero (CONFIG RESETSTAT).</summary>
+        public void Restart() => _lastTotal = 0;
     }
 }

@@ -117,6 +117,9 @@ internal sealed class Keyspace
         KeyspaceMisses = 0;
         ExpiredKeys = 0;
         EvictedKeys = 0;
+        ExpiredStaleShare = 0;
+        ExpireTimeCapReached = 0;
+        ExpireCycleTime = TimeSpan.Zero;
     }
 
     /// <summary>Reads the wall clock and takes it as the time snapshot (the cron does this hz times a second).</summary>
