@@ -79,7 +79,7 @@ public sealed partial class TesseraServer : IDisposable
         Slowlog = new Slowlog(Config);
         Latency = new Diagnostics.LatencyMonitor(Config.LatencyMonitorThreshold);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
-        Blocking = new BlockingRegistry(this);
+        Blocking = new BlockingRegistry(Keyspace, ExecutionLock, Log);
         Watches = new WatchRegistry(Keyspace);
         Notifications = new Pubsub.KeyspaceNotifier(Config, PubSub, () => CurrentClient);
         Keyspace.KeyExpired += (db, key) =>

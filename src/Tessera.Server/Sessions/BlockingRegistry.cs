@@ -1,6 +1,8 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Tessera.Core.Threading;
 using Tessera.Server.Logging;
+using Tessera.Server.Storage;
 
 namespace Tessera.Server.Sessions;
 
@@ -12,7 +14,8 @@ namespace Tessera.Server.Sessions;
 /// </summary>
 internal sealed class BlockingRegistry : IDisposable
 {
-    private readonly TesseraServer _server;
+    private readonly Keyspace _keyspace;
+    private readonly Lock _executionLock;
     private readonly Dictionary<(int Db, string Key), LinkedList<ClientSession>> _waiting = [];
     private readonly HashSet<(int Db, string Key)> _ready = [];
     private readonly List<(int Db, string Key)> _readyOrder = [];
@@ -21,11 +24,12 @@ internal sealed class BlockingRegistry : IDisposable
     private readonly Timer _timer;
     private long _armedFor = long.MaxValue;
 
-    public BlockingRegistry(TesseraServer server)
+    public BlockingRegistry(Keyspace keyspace, Lock executionLock, ILogger log)
     {
-        _server = server;
-        _timer = new Timer(_ => GuardedThread.Run(OnTimer, e => server.Log.BackgroundJobFailed(e, "blocking timeouts")));
-        server.Keyspace.CollectionAdded = (db, value) => SignalReady(db.Index, value.Key);
+        _keyspace = keyspace;
+        _executionLock = executionLock;
+        _timer = new Timer(_ => GuardedThread.Run(OnTimer, e => log.BackgroundJobFailed(e, "blocking timeouts")));
+        keyspace.CollectionAdded = (db, value) => SignalReady(db.Index, value.Key);
     }
 
     /// <summary>Clients currently blocked (INFO blocked_clients).</summary>
@@ -104,7 +108,7 @@ internal sealed class BlockingRegistry : IDisposable
     /// <summary>SWAPDB: every key waited on in database <paramref name="db"/> may now exist there.</summary>
     public void SignalDatabaseReady(int db)
     {
-        var database = _server.Keyspace.Databases[db];
+        var database = _keyspace.Databases[db];
         foreach (var name in _waiting.Keys)
         {
             if (name.Db == db && database.TryFindRaw(Encoding.Latin1.GetBytes(name.Key), out _) && _ready.Add(name))
@@ -132,7 +136,7 @@ internal sealed class BlockingRegistry : IDisposable
                     continue;
                 }
                 var key = Encoding.Latin1.GetBytes(name.Key);
-                var db = _server.Keyspace.Databases[name.Db];
+                var db = _keyspace.Databases[name.Db];
                 foreach (var session in queue.ToArray())
                 {
                     if (!db.TryFindRaw(key, out var found))
@@ -145,7 +149,7 @@ internal sealed class BlockingRegistry : IDisposable
                     }
                     // Each client is served at the time it is served, as Redis updates its cached time per client:
                     // a key that expired meanwhile (a DEBUG SLEEP in the EXEC that pushed) leaves it blocked.
-                    _server.Keyspace.UpdateClock(System.Diagnostics.Stopwatch.GetTimestamp());
+                    _keyspace.UpdateClock(System.Diagnostics.Stopwatch.GetTimestamp());
                     if (session.RetryBlocked(key))
                     {
                         Finish(session);
@@ -175,7 +179,7 @@ internal sealed class BlockingRegistry : IDisposable
 
     private void OnTimer()
     {
-        lock (_server.ExecutionLock)
+        lock (_executionLock)
         {
             _armedFor = long.MaxValue;
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
