@@ -128,7 +128,8 @@ public sealed class SnapshotTests : DebugEnabledServers
     [Fact]
     public void While_the_snapshot_loads_clients_get_loading_replies_and_progress()
     {
-        using (var tessera = Tessera.Connect())
+        // Filling and saving 1.5M keys takes seconds, more on a machine busy with the other test projects.
+        using (var tessera = new RespClient(Tessera.Port, timeoutMs: 120_000))
         {
             tessera.Call("DEBUG", "POPULATE", "1500000");
             tessera.Call("SAVE");
