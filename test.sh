@@ -26,7 +26,9 @@ dotnet restore Tessera.slnx || { echo "0 passed, 1 failed"; exit 1; }
 dotnet build Tessera.slnx -c Release --no-restore -warnaserror || { echo "0 passed, 1 failed"; exit 1; }
 
 rm -rf TestResults
-dotnet test Tessera.slnx -c Release --no-build --logger trx --results-directory TestResults
+# One test project at a time (-m:1): each already runs its tests in parallel, and the cluster, CLI and proxy
+# projects start many processes; all at once on a small machine only turns timing into failures.
+dotnet test Tessera.slnx -c Release --no-build -m:1 --logger trx --results-directory TestResults
 status=$?
 
 passed=0
