@@ -295,21 +295,7 @@ internal static class HashCommands
             }
             return;
         }
-        if (!RandomSample.TryParseCount(c, 2, pairs: false, out var requested))
-        {
-            return;
-        }
-        var withValues = false;
-        if (c.ArgCount == 4 && c.ArgIs(3, "withvalues"u8))
-        {
-            withValues = true;
-        }
-        else if (c.ArgCount >= 4)
-        {
-            c.SyntaxError();
-            return;
-        }
-        if ((withValues && !RandomSample.TryParseCount(c, 2, pairs: true, out requested)) || !c.TryGet(c.Arg(1), out HashValue? hash))
+        if (!RandomSample.TryParseCountAndPairs(c, "withvalues"u8, out var requested, out var withValues) || !c.TryGet(c.Arg(1), out HashValue? hash))
         {
             return;
         }

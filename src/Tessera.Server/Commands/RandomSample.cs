@@ -46,6 +46,30 @@ internal static class RandomSample
     }
 
     /// <summary>
+    /// HRANDFIELD's and ZRANDMEMBER's <c>key count [option]</c>: the count, then the option (anything else is a
+    /// syntax error), then the count again with the pair bound when the option asks for pairs, in Redis's order.
+    /// False after the error reply.
+    /// </summary>
+    public static bool TryParseCountAndPairs(CommandContext c, ReadOnlySpan<byte> option, out long count, out bool pairs)
+    {
+        pairs = false;
+        if (!TryParseCount(c, 2, pairs: false, out count))
+        {
+            return false;
+        }
+        if (c.ArgCount == 4 && c.ArgIs(3, option))
+        {
+            pairs = true;
+        }
+        else if (c.ArgCount >= 4)
+        {
+            c.SyntaxError();
+            return false;
+        }
+        return !pairs || TryParseCount(c, 2, pairs: true, out count);
+    }
+
+    /// <summary>
     /// Positions of <paramref name="count"/> distinct elements (fewer than the collection holds), in random order.
     /// A count close to the size shuffles every position (Redis's case 3); a small one draws until it has enough
     /// distinct ones (case 4), which stays cheap on a big collection.

@@ -143,21 +143,7 @@ internal static partial class SortedSetCommands
             }
             return;
         }
-        if (!RandomSample.TryParseCount(c, 2, pairs: false, out var requested))
-        {
-            return;
-        }
-        var withScores = false;
-        if (c.ArgCount == 4 && c.ArgIs(3, "withscores"u8))
-        {
-            withScores = true;
-        }
-        else if (c.ArgCount >= 4)
-        {
-            c.SyntaxError();
-            return;
-        }
-        if ((withScores && !RandomSample.TryParseCount(c, 2, pairs: true, out requested)) || !c.TryGet(c.Arg(1), out SortedSetValue? zset))
+        if (!RandomSample.TryParseCountAndPairs(c, "withscores"u8, out var requested, out var withScores) || !c.TryGet(c.Arg(1), out SortedSetValue? zset))
         {
             return;
         }
