@@ -38,16 +38,14 @@ public sealed class ClusterOracleFixture : IDisposable
 /// <summary>Every script in Oracle/ runs against both cluster nodes; every reply must be byte-for-byte equal.</summary>
 public sealed class ClusterOracleTests(ClusterOracleFixture fixture) : IClassFixture<ClusterOracleFixture>
 {
-    public static IEnumerable<object[]> Scripts()
-        => Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Oracle"), "*.redis").Order()
-            .Select(f => new object[] { Path.GetFileName(f) });
+    public static IEnumerable<object[]> Scripts() => OracleScript.Bundled();
 
     [Theory]
     [MemberData(nameof(Scripts))]
     public void Script_replies_match_redis(string script)
     {
         using var oracle = new Oracle(fixture.Redis.Port, fixture.Tessera.Port);
-        oracle.Run(OracleScript.Load(Path.Combine(AppContext.BaseDirectory, "Oracle", script)));
+        oracle.Run(OracleScript.LoadBundled(script));
     }
 }
 

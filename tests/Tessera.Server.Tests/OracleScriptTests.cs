@@ -9,15 +9,13 @@ namespace Tessera.Server.Tests;
 [Collection(OracleCollection.Name)]
 public class OracleScriptTests(OracleFixture fixture)
 {
-    public static IEnumerable<object[]> Scripts()
-        => Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Oracle"), "*.redis").Order()
-            .Select(f => new object[] { Path.GetFileName(f) });
+    public static IEnumerable<object[]> Scripts() => OracleScript.Bundled();
 
     [Theory]
     [MemberData(nameof(Scripts))]
     public void Script_replies_match_redis(string script)
     {
         using var oracle = fixture.NewOracle();
-        oracle.Run(OracleScript.Load(Path.Combine(AppContext.BaseDirectory, "Oracle", script)));
+        oracle.Run(OracleScript.LoadBundled(script));
     }
 }

@@ -29,6 +29,14 @@ public sealed class OracleScript
 
     public static OracleScript Load(string path) => Parse(Path.GetFileName(path), File.ReadAllLines(path));
 
+    /// <summary>The test project's oracle scripts: the names of the *.redis files in Oracle/ beside it, in order, as xUnit rows.</summary>
+    public static IEnumerable<object[]> Bundled()
+        => Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Oracle"), "*.redis").Order()
+            .Select(f => new object[] { Path.GetFileName(f) });
+
+    /// <summary>One of <see cref="Bundled"/>, by its file name.</summary>
+    public static OracleScript LoadBundled(string name) => Load(Path.Combine(AppContext.BaseDirectory, "Oracle", name));
+
     public static OracleScript Parse(string name, IEnumerable<string> lines)
     {
         var steps = new List<Step>();
