@@ -14,6 +14,9 @@ internal sealed partial class Database
     /// </summary>
     public long AverageTtl { get; private set; }
 
+    /// <summary>As Redis's cycle does for a database with no key to expire: no estimate.</summary>
+    public void ForgetAverageTtl() => AverageTtl = 0;
+
     /// <summary>
     /// Checks keys with a TTL from where the last call stopped, deleting expired ones, until about
     /// <paramref name="budget"/> keys were sampled. Returns (sampled, expired) so the cycle can adapt like Redis's:
@@ -26,10 +29,6 @@ internal sealed partial class Database
         long ttlSum = 0;
         long ttlSamples = 0;
         var now = Keyspace.Now;
-        if (_volatile.Count == 0)
-        {
-            AverageTtl = 0;
-        }
         for (var visitedSlots = 0; visitedSlots < HashSlot.Count && sampled < budget && _volatile.Count > 0; visitedSlots++)
         {
             var slot = _expireSlot;

@@ -207,6 +207,11 @@ internal sealed class Keyspace
             }
             var db = Databases[_expireDb];
             _expireDb = (_expireDb + 1) % Databases.Length;
+            if (db.VolatileCount == 0)
+            {
+                db.ForgetAverageTtl();
+                continue;
+            }
             while (db.VolatileCount > 0 && clock.Elapsed < budget)
             {
                 UpdateClock(Stopwatch.GetTimestamp());
