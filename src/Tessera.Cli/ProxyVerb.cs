@@ -75,7 +75,7 @@ internal static class ProxyVerb
             context.Cancel = true;
             stop.Set();
         }
-        SignalDisposition.Heed(PosixSignal.SIGHUP);
+        SignalDisposition.HeedHangup();
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -10,19 +10,11 @@ namespace Tessera.Cli;
 /// </summary>
 internal static partial class SignalDisposition
 {
+    private const int Hangup = 1;
     private const nint Default = 0;
 
-    /// <summary>Undoes an inherited "ignore" for <paramref name="signal"/>; call before PosixSignalRegistration.Create.</summary>
-    public static void Heed(PosixSignal signal)
-    {
-        var number = signal switch
-        {
-            PosixSignal.SIGHUP => 1,
-            PosixSignal.SIGTERM => 15,
-            _ => throw new ArgumentOutOfRangeException(nameof(signal)),
-        };
-        SetHandler(number, Default);
-    }
+    /// <summary>Undoes an inherited "ignore" for SIGHUP; call before registering a SIGHUP handler.</summary>
+    public static void HeedHangup() => SetHandler(Hangup, Default);
 
     [LibraryImport("libc", EntryPoint = "signal")]
     private static partial nint SetHandler(int signal, nint handler);
