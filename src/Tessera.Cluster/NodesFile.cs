@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Tessera.Core.Hashing;
-using Tessera.Server.Persistence;
+using Tessera.Core.IO;
 
 namespace Tessera.Cluster;
 

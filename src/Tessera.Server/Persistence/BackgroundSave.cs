@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tessera.Core.Hashing;
+using Tessera.Core.IO;
 using Tessera.Core.Threading;
 using Tessera.Server.Logging;
 using Tessera.Server.Storage;

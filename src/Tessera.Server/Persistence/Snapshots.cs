@@ -1,3 +1,4 @@
+using Tessera.Core.IO;
 using Tessera.Server.Logging;
 using Tessera.Server.Persistence.Rdb;
 

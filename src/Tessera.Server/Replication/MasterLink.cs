@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Tessera.Core.IO;
 using Tessera.Core.Threading;
 using Tessera.Resp;
 using Tessera.Server.Logging;
-using Tessera.Server.Persistence;
 using Tessera.Server.Persistence.Rdb;
 using Tessera.Server.Sessions;
 

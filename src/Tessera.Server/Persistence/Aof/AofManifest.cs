@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Tessera.Core.IO;
 
 namespace Tessera.Server.Persistence.Aof;
 

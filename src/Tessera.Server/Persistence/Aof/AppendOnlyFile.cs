@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Tessera.Core.IO;
 using Tessera.Core.Threading;
 using Tessera.Resp;
 using Tessera.Server.Logging;

@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace Tessera.Server.Persistence;
+namespace Tessera.Core.IO;
 
 /// <summary>
 /// Replaces a file by a fully written (and flushed) temporary one so that a crash leaves either the old file or
 /// the new one: rename, then flush the directory, without which the rename itself may not survive a power
 /// loss (Redis's fsyncFileDir).
 /// </summary>
-internal static partial class DurableRename
+public static partial class DurableRename
 {
     private const int ReadOnly = 0;
     private const int Directory = 0x10000;
