@@ -2,14 +2,13 @@ using System.Text;
 using Tessera.Core.Hashing;
 using Tessera.Resp;
 using Tessera.Server.Commands;
-using Tessera.Server.Sessions;
 
 namespace Tessera.Cluster;
 
 // The slot commands: ADDSLOTS/DELSLOTS and their ranges, FLUSHSLOTS, SETSLOT, COUNTKEYSINSLOT, GETKEYSINSLOT.
 internal static partial class ClusterCommands
 {
-    private static void CountKeysInSlot(CommandContext c)
+    private static void CountKeysInSlot(ICommandContext c, ClusterNode node)
     {
         if (!c.TryGetLong(2, out var slot))
         {
@@ -20,10 +19,10 @@ internal static partial class ClusterCommands
             c.Error("ERR Invalid slot");
             return;
         }
-        c.Reply.WriteInteger(c.Db.TableOf((int)slot)?.Count ?? 0);
+        c.Reply.WriteInteger(node.Host.Keys.CountInSlot((int)slot));
     }
 
-    private static void GetKeysInSlot(CommandContext c)
+    private static void GetKeysInSlot(ICommandContext c, ClusterNode node)
     {
         if (!c.TryGetLong(2, out var slot) || !c.TryGetLong(3, out var count))
         {
@@ -34,17 +33,7 @@ internal static partial class ClusterCommands
             c.Error("ERR Invalid slot or number of keys");
             return;
         }
-        var keys = new List<byte[]>();
-        if (c.Db.TableOf((int)slot) is { } table)
-        {
-            for (var i = 0; i < table.Capacity && keys.Count < count; i++)
-            {
-                if (table[i].Item is { } item)
-                {
-                    keys.Add(Tessera.Server.Storage.KeyTable.KeyOf(item).ToArray());
-                }
-            }
-        }
+        var keys = node.Host.Keys.KeysInSlot((int)slot, count);
         c.Reply.WriteArrayHeader(keys.Count);
         foreach (var key in keys)
         {
@@ -53,7 +42,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>ADDSLOTS / DELSLOTS slot... and their RANGE forms: all checked before any changes, as Redis.</summary>
-    private static void ChangeSlots(CommandContext c, ClusterNode node, bool add, bool ranges)
+    private static void ChangeSlots(ICommandContext c, ClusterNode node, bool add, bool ranges)
     {
         if (ranges && c.ArgCount % 2 == 1)
         {
@@ -110,10 +99,10 @@ internal static partial class ClusterCommands
             node.SetOwner(slot, add ? node.Myself : null);
         }
         node.Changed();
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 
-    private static bool TryGetSlot(CommandContext c, int index, out int slot)
+    private static bool TryGetSlot(ICommandContext c, int index, out int slot)
     {
         if (RedisInteger.TryParse(c.Arg(index), out var value) && value is >= 0 and < HashSlot.Count)
         {
@@ -125,20 +114,20 @@ internal static partial class ClusterCommands
         return false;
     }
 
-    private static void FlushSlots(CommandContext c, ClusterNode node)
+    private static void FlushSlots(ICommandContext c, ClusterNode node)
     {
-        if (c.Server.Keyspace.Databases[0].Count != 0)
+        if (node.Host.Keys.Count != 0)
         {
             c.Error("ERR DB must be empty to perform CLUSTER FLUSHSLOTS.");
             return;
         }
         node.ReleaseSlotsOf(node.Myself);
         node.Changed();
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 
     /// <summary>CLUSTER SETSLOT slot MIGRATING|IMPORTING|NODE node-id | STABLE, with Redis 7.0's checks and errors.</summary>
-    private static void SetSlot(CommandContext c, ClusterNode node)
+    private static void SetSlot(ICommandContext c, ClusterNode node)
     {
         if (node.Myself.MasterId is not null)
         {
@@ -160,7 +149,7 @@ internal static partial class ClusterCommands
             node.SetMigrating(slot, null);
             node.SetImporting(slot, null);
             node.Changed();
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Ok();
             return;
         }
         var id = Encoding.ASCII.GetString(c.Arg(4));
@@ -193,7 +182,7 @@ internal static partial class ClusterCommands
                     node.SetImporting(slot, target);
                 }
                 node.Changed();
-                c.Reply.WriteLiteral(Replies.Ok);
+                c.Ok();
             }
             return;
         }
@@ -205,14 +194,14 @@ internal static partial class ClusterCommands
         {
             c.Error("ERR Target node is not a master");
         }
-        else if (node.OwnerOf(slot) == node.Myself && target != node.Myself && (c.Db.TableOf(slot)?.Count ?? 0) != 0)
+        else if (node.OwnerOf(slot) == node.Myself && target != node.Myself && node.Host.Keys.CountInSlot(slot) != 0)
         {
             c.Error($"ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot.");
         }
         else
         {
             node.AssignSlot(slot, target);
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Ok();
         }
     }
 }

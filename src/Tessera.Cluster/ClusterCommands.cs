@@ -3,7 +3,6 @@ using System.Text;
 using Tessera.Core.Hashing;
 using Tessera.Resp;
 using Tessera.Server.Commands;
-using Tessera.Server.Sessions;
 
 namespace Tessera.Cluster;
 
@@ -13,12 +12,12 @@ namespace Tessera.Cluster;
 /// </summary>
 internal static partial class ClusterCommands
 {
-    public static void Register(CommandRegistry r, ClusterNode node)
+    public static void Register(ICommandRegistration r, ClusterNode node)
     {
         r.Add("cluster|myid", c => c.Reply.WriteBulk(Encoding.ASCII.GetBytes(node.Myself.Id)));
         r.Add("cluster|keyslot", c => c.Reply.WriteInteger(HashSlot.Of(c.Arg(2))));
-        r.Add("cluster|countkeysinslot", c => CountKeysInSlot(c));
-        r.Add("cluster|getkeysinslot", c => GetKeysInSlot(c));
+        r.Add("cluster|countkeysinslot", c => CountKeysInSlot(c, node));
+        r.Add("cluster|getkeysinslot", c => GetKeysInSlot(c, node));
         r.Add("cluster|addslots", c => ChangeSlots(c, node, add: true, ranges: false));
         r.Add("cluster|addslotsrange", c => ChangeSlots(c, node, add: true, ranges: true));
         r.Add("cluster|delslots", c => ChangeSlots(c, node, add: false, ranges: false));
@@ -43,23 +42,23 @@ internal static partial class ClusterCommands
         r.Add("cluster|slaves", c => Replicas(c, node));
         r.Add("asking", c =>
         {
-            c.Session.ClusterAsking = true;
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Client.ClusterAsking = true;
+            c.Ok();
         });
         r.Add("readonly", c =>
         {
-            c.Session.ClusterReadOnly = true;
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Client.ClusterReadOnly = true;
+            c.Ok();
         });
         r.Add("readwrite", c =>
         {
-            c.Session.ClusterReadOnly = false;
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Client.ClusterReadOnly = false;
+            c.Ok();
         });
     }
 
     /// <summary>CLUSTER LINKS: each bus link, to and from other nodes, as a map of six fields.</summary>
-    private static void Links(CommandContext c, ClusterNode node)
+    private static void Links(ICommandContext c, ClusterNode node)
     {
         var links = node.Links();
         c.Reply.WriteArrayHeader(links.Count);
@@ -82,7 +81,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>The node named by the id in argument 2, or false after answering Redis's "Unknown node" error.</summary>
-    private static bool TryFindNode(CommandContext c, ClusterNode node, out ClusterPeer peer)
+    private static bool TryFindNode(ICommandContext c, ClusterNode node, out ClusterPeer peer)
     {
         var id = Encoding.ASCII.GetString(c.Arg(2));
         if (node.Peers.TryGetValue(id, out peer!))
@@ -94,7 +93,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>CLUSTER REPLICATE node-id: this node (empty, without slots) becomes a replica of that master.</summary>
-    private static void Replicate(CommandContext c, ClusterNode node)
+    private static void Replicate(ICommandContext c, ClusterNode node)
     {
         if (!TryFindNode(c, node, out var master))
         {
@@ -108,19 +107,19 @@ internal static partial class ClusterCommands
         {
             c.Error("ERR I can only replicate a master, not a replica.");
         }
-        else if (node.Myself.MasterId is null && (node.ServesSlots(node.Myself) || c.Server.Keyspace.Databases[0].Count > 0))
+        else if (node.Myself.MasterId is null && (node.ServesSlots(node.Myself) || node.Host.Keys.Count > 0))
         {
             c.Error("ERR To set a master the node must be empty and without assigned slots.");
         }
         else
         {
             node.Replicate(master);
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Ok();
         }
     }
 
     /// <summary>CLUSTER REPLICAS node-id: the CLUSTER NODES lines of that master's replicas.</summary>
-    private static void Replicas(CommandContext c, ClusterNode node)
+    private static void Replicas(ICommandContext c, ClusterNode node)
     {
         if (!TryFindNode(c, node, out var master))
         {
@@ -140,7 +139,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>CLUSTER MEET ip port [bus-port]: shake hands with the node there.</summary>
-    private static void Meet(CommandContext c, ClusterNode node)
+    private static void Meet(ICommandContext c, ClusterNode node)
     {
         if (c.ArgCount is not (4 or 5))
         {
@@ -165,10 +164,10 @@ internal static partial class ClusterCommands
             return;
         }
         node.Meet(ip, (int)port, (int)busPort);
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 
-    private static void Info(CommandContext c, ClusterNode node)
+    private static void Info(ICommandContext c, ClusterNode node)
     {
         var assigned = node.AssignedSlots;
         var text = new StringBuilder();
@@ -189,7 +188,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>CLUSTER SLOTS: per range of slots, its master then its replicas, each [ip, port, id, {metadata}].</summary>
-    private static void Slots(CommandContext c, ClusterNode node)
+    private static void Slots(ICommandContext c, ClusterNode node)
     {
         var ranges = node.Ranges().Where(r => r.Key.MasterId is null)
             .SelectMany(owner => owner.Value.Select(range => (range.Start, range.End, Master: owner.Key)))
@@ -218,7 +217,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>CLUSTER SHARDS: per master, its slot ranges and its nodes (the master first) with their health.</summary>
-    private static void Shards(CommandContext c, ClusterNode node)
+    private static void Shards(ICommandContext c, ClusterNode node)
     {
         var masters = node.Peers.Values.Where(p => p.MasterId is null).ToList();
         var rangesByOwner = node.Ranges();
@@ -257,31 +256,31 @@ internal static partial class ClusterCommands
                 w.WriteBulk("role"u8);
                 w.WriteBulk(peer.MasterId is null ? "master"u8 : "replica"u8);
                 w.WriteBulk("replication-offset"u8);
-                w.WriteInteger(peer.IsMyself ? c.Server.Replication.Offset : 0);
+                w.WriteInteger(peer.IsMyself ? node.Host.Replication.Offset : 0);
                 w.WriteBulk("health"u8);
                 w.WriteBulk(peer.Connected || peer.IsMyself ? "online"u8 : "failed"u8);
             }
         }
     }
 
-    private static void SaveConfig(CommandContext c, ClusterNode node)
+    private static void SaveConfig(ICommandContext c, ClusterNode node)
     {
         if (node.SaveNow() is { } error)
         {
             c.Error("ERR error saving the cluster node config: " + error);
             return;
         }
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 
     /// <summary>CLUSTER BUMPEPOCH: a new config epoch without agreement, unless this node's is already the highest.</summary>
-    private static void BumpEpoch(CommandContext c, ClusterNode node)
+    private static void BumpEpoch(ICommandContext c, ClusterNode node)
     {
         var bumped = node.BumpEpochWithoutConsensus();
         c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes((bumped ? "BUMPED " : "STILL ") + node.Myself.ConfigEpoch.ToString(CultureInfo.InvariantCulture)));
     }
 
-    private static void SetConfigEpoch(CommandContext c, ClusterNode node)
+    private static void SetConfigEpoch(ICommandContext c, ClusterNode node)
     {
         if (!c.TryGetLong(2, out var epoch))
         {
@@ -304,11 +303,11 @@ internal static partial class ClusterCommands
             node.Myself.ConfigEpoch = epoch;
             node.CurrentEpoch = Math.Max(node.CurrentEpoch, epoch);
             node.Changed(durable: true);
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Ok();
         }
     }
 
-    private static void CountFailureReports(CommandContext c, ClusterNode node)
+    private static void CountFailureReports(ICommandContext c, ClusterNode node)
     {
         if (TryFindNode(c, node, out var peer))
         {
@@ -317,7 +316,7 @@ internal static partial class ClusterCommands
     }
 
     /// <summary>CLUSTER FORGET node-id: removes another node (not this one's master) from this node's view.</summary>
-    private static void Forget(CommandContext c, ClusterNode node)
+    private static void Forget(ICommandContext c, ClusterNode node)
     {
         if (!TryFindNode(c, node, out var peer))
         {
@@ -334,16 +333,16 @@ internal static partial class ClusterCommands
         else
         {
             node.Forget(peer);
-            c.Reply.WriteLiteral(Replies.Ok);
+            c.Ok();
         }
     }
 
     /// <summary>Redis's answer to a subcommand given more arguments than it takes.</summary>
-    private static void UnknownSubcommand(CommandContext c)
+    private static void UnknownSubcommand(ICommandContext c)
         => c.Error($"ERR unknown subcommand or wrong number of arguments for '{Encoding.UTF8.GetString(c.Arg(1))}'. Try CLUSTER HELP.");
 
     /// <summary>CLUSTER RESET [HARD|SOFT] (SOFT by default).</summary>
-    private static void Reset(CommandContext c, ClusterNode node)
+    private static void Reset(ICommandContext c, ClusterNode node)
     {
         if (c.ArgCount > 3)
         {
@@ -356,17 +355,17 @@ internal static partial class ClusterCommands
             c.SyntaxError();
             return;
         }
-        if (node.Myself.MasterId is null && c.Server.Keyspace.Databases[0].Count != 0)
+        if (node.Myself.MasterId is null && node.Host.Keys.Count != 0)
         {
             c.Error("ERR CLUSTER RESET can't be called with master nodes containing keys");
             return;
         }
         node.Reset(hard);
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 
     /// <summary>CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica.</summary>
-    private static void Failover(CommandContext c, ClusterNode node)
+    private static void Failover(ICommandContext c, ClusterNode node)
     {
         var (force, takeover) = (false, false);
         if (c.ArgCount > 3)
@@ -392,6 +391,6 @@ internal static partial class ClusterCommands
             c.Error(error);
             return;
         }
-        c.Reply.WriteLiteral(Replies.Ok);
+        c.Ok();
     }
 }

@@ -39,12 +39,12 @@ internal sealed partial class ClusterNode
     /// </summary>
     private void MigrateToOrphanedMaster(long now)
     {
-        if (!server.Config.ClusterAllowReplicaMigration.Value || !StateOk || Myself.MasterId is not { } masterId || !_peers.ContainsKey(masterId))
+        if (!host.Settings.AllowReplicaMigration || !StateOk || Myself.MasterId is not { } masterId || !_peers.ContainsKey(masterId))
         {
             return;
         }
         var siblings = _peers.Values.Where(p => p.MasterId == masterId && !p.Failing).ToList();
-        if (siblings.Count <= server.Config.ClusterMigrationBarrier.Value || siblings.Any(p => string.CompareOrdinal(p.Id, Myself.Id) < 0))
+        if (siblings.Count <= host.Settings.MigrationBarrier || siblings.Any(p => string.CompareOrdinal(p.Id, Myself.Id) < 0))
         {
             return;
         }
@@ -78,9 +78,9 @@ internal sealed partial class ClusterNode
         {
             return;
         }
-        _manualFailover.CheckCaughtUp(server.Replication.Offset);
+        _manualFailover.CheckCaughtUp(host.Replication.Offset);
         var manual = _manualFailover.CanStart;
-        if ((!master.Fail && !manual) || (server.Config.ClusterReplicaNoFailover.Value && !manual) || !ServesSlots(master))
+        if ((!master.Fail && !manual) || (host.Settings.ReplicaNoFailover && !manual) || !ServesSlots(master))
         {
             return;
         }
@@ -135,23 +135,23 @@ internal sealed partial class ClusterNode
     /// </summary>
     private bool DataTooOld(long timeout)
     {
-        var factor = server.Config.ClusterReplicaValidityFactor.Value;
-        if (factor == 0 || server.Replication.Link is not { } link)
+        var factor = host.Settings.ReplicaValidityFactor;
+        if (factor == 0 || host.Replication.MasterLastIoMs is not { } lastIoMs)
         {
             return false;
         }
-        var age = Environment.TickCount64 - link.LastIoMs;
+        var age = Environment.TickCount64 - lastIoMs;
         if (age > timeout)
         {
             age -= timeout;
         }
-        return age > server.Config.ReplPingReplicaPeriod.Value * 1000 + timeout * factor;
+        return age > host.Settings.ReplPingReplicaPeriod * 1000 + timeout * factor;
     }
 
     /// <summary>How many other replicas of <paramref name="master"/> have more of its stream than this one.</summary>
     private int Rank(ClusterPeer master)
     {
-        var offset = server.Replication.Offset;
+        var offset = host.Replication.Offset;
         return _peers.Values.Count(p => !p.IsMyself && p.MasterId == master.Id && !p.Failing && p.ReplicationOffset > offset);
     }
 
@@ -202,7 +202,7 @@ internal sealed partial class ClusterNode
     private void ReplaceMaster(ClusterPeer master)
     {
         Myself.MasterId = null;
-        server.Replication.BecomeMaster();
+        host.Replication.BecomeMaster();
         for (var slot = 0; slot < _slots.Length; slot++)
         {
             if (_slots[slot] == master)
@@ -222,7 +222,7 @@ internal sealed partial class ClusterNode
         Myself.MasterId = master.Id;
         ReleaseSlotsOf(Myself);
         _manualFailover.Reset(this);
-        server.Replication.BecomeReplica(master.ConnectIp, master.Port);
+        host.Replication.BecomeReplica(master.ConnectIp, master.Port);
     }
 
     /// <summary>
@@ -267,7 +267,7 @@ internal sealed partial class ClusterNode
         }
         _manualFailover.Reset(this);
         _manualFailover.Begin(NowMs + ManualFailoverTimeoutMs, canStart: false, replica);
-        server.ClientPause.PauseWritesForFailover();
+        host.PauseWritesForFailover();
         // The replica learns the final offset from this message's Paused flag.
         _bus?.Send(replica, Message(BusMessageType.Ping));
     }
@@ -339,7 +339,7 @@ internal sealed partial class ClusterNode
         {
             if (Replica is not null)
             {
-                node.Server.ClientPause.EndFailoverPause();
+                node.Host.EndFailoverPause();
             }
             _endMs = 0;
             CanStart = false;

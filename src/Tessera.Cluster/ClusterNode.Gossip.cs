@@ -1,7 +1,6 @@
 using System.Net;
 using Tessera.Cluster.Bus;
 using Tessera.Core.Hashing;
-using Tessera.Server.Logging;
 
 namespace Tessera.Cluster;
 
@@ -72,14 +71,14 @@ internal sealed partial class ClusterNode
         {
             Type = type,
             SenderId = Myself.Id,
-            SenderIp = server.Config.ClusterAnnounceIp.Value,
+            SenderIp = host.Settings.AnnounceIp,
             Port = Myself.Port,
             BusPort = Myself.BusPort,
             MasterId = Myself.MasterId ?? "",
             ConfigEpoch = master.ConfigEpoch,
             CurrentEpoch = CurrentEpoch,
             Flags = flags,
-            ReplicationOffset = server.Replication.Offset,
+            ReplicationOffset = host.Replication.Offset,
             SubjectId = subjectId,
             Channel = channel ?? [],
             Payload = payload ?? [],
@@ -127,9 +126,9 @@ internal sealed partial class ClusterNode
 
     public void Receive(BusMessage message, string remoteIp, string localIp, ClusterPeer? link)
     {
-        if (server.Debug.DroppedClusterPacketType == RedisPacketType(message.Type))
+        if (host.DroppedBusPacketType == RedisPacketType(message.Type))
         {
-            server.Log.ClusterPacketDropped();
+            host.Log.ClusterPacketDropped();
             return;
         }
         var changed = false;
@@ -232,7 +231,7 @@ internal sealed partial class ClusterNode
                 StartManualFailoverAsMaster(sender);
                 break;
             case BusMessageType.Publish or BusMessageType.PublishShard:
-                server.PubSub.Publish(null, message.Channel, message.Payload, sharded: message.Type == BusMessageType.PublishShard);
+                host.PublishLocally(message.Channel, message.Payload, sharded: message.Type == BusMessageType.PublishShard);
                 break;
         }
         if ((message.Flags & BusMessageFlags.Paused) != 0 && sender.Id == Myself.MasterId)

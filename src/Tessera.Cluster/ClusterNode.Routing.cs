@@ -1,8 +1,7 @@
 using Tessera.Core.Commands;
 using Tessera.Core.Hashing;
 using Tessera.Resp;
-using Tessera.Server.Commands;
-using Tessera.Server.Sessions;
+using Tessera.Server.Cluster;
 
 namespace Tessera.Cluster;
 
@@ -33,13 +32,13 @@ internal sealed partial class ClusterNode
     /// </summary>
     public void AssignSlot(int slot, ClusterPeer owner)
     {
-        if ((server.Keyspace.Databases[0].TableOf(slot)?.Count ?? 0) == 0)
+        if (host.Keys.CountInSlot(slot) == 0)
         {
             _migrating[slot] = null;
         }
         var wasMine = _slots[slot] == Myself;
         _slots[slot] = owner;
-        if (wasMine && owner != Myself && !ServesSlots(Myself) && server.Config.ClusterAllowReplicaMigration.Value)
+        if (wasMine && owner != Myself && !ServesSlots(Myself) && host.Settings.AllowReplicaMigration)
         {
             Follow(owner);
         }
@@ -55,54 +54,38 @@ internal sealed partial class ClusterNode
     /// <summary>Deletes the keys of a slot this node no longer serves (Redis's dirty slots).</summary>
     private void DropKeysOf(int slot)
     {
-        var db = server.Keyspace.Databases[0];
-        if (db.TableOf(slot) is not { Count: > 0 } table)
-        {
-            return;
-        }
-        var keys = new List<byte[]>();
-        for (var i = 0; i < table.Capacity; i++)
-        {
-            if (table[i].Item is { } item)
-            {
-                keys.Add(Tessera.Server.Storage.KeyTable.KeyOf(item).ToArray());
-            }
-        }
-        foreach (var key in keys)
-        {
-            db.Delete(key);
-        }
+        host.Keys.DeleteSlot(slot);
     }
 
-    public string? Redirect(ClientSession session, ServerCommand command, Request args, bool inExec)
+    public string? Redirect(IClusterClient client, CommandInfo command, Request args, bool inExec)
     {
         // As Redis's resetClient: ASKING holds for the next command only (a transaction's queued ones through EXEC).
-        var asking = session.ClusterAsking;
-        if ((session.Flags & ClientFlags.Multi) == 0 || inExec)
+        var asking = client.ClusterAsking;
+        if (!client.InTransaction || inExec)
         {
-            session.ClusterAsking = false;
+            client.ClusterAsking = false;
         }
         // Every key of the command (of every queued command, for EXEC) in one slot.
         var query = new Query { Slot = -1 };
         if (inExec)
         {
-            foreach (var (queued, queuedArgs) in session.Queued)
+            for (var i = 0; i < client.QueuedCount; i++)
             {
-                _scratch.Set(queuedArgs);
-                if (Examine(queued.Info, _scratch, ref query) is { } error)
+                var queued = client.Queued(i, _scratch);
+                if (Examine(queued, _scratch, ref query) is { } error)
                 {
                     return error;
                 }
-                query.Writes |= (queued.Info.Flags & CommandFlags.Write) != 0;
+                query.Writes |= (queued.Flags & CommandFlags.Write) != 0;
             }
         }
         else
         {
-            if (Examine(command.Info, args, ref query) is { } error)
+            if (Examine(command, args, ref query) is { } error)
             {
                 return error;
             }
-            query.Writes = (command.Info.Flags & CommandFlags.Write) != 0;
+            query.Writes = (command.Flags & CommandFlags.Write) != 0;
         }
         if (query.Slot < 0)
         {
@@ -112,7 +95,7 @@ internal sealed partial class ClusterNode
         var owner = _slots[slot]!;
         if (!StateOk)
         {
-            if (!server.Config.ClusterAllowReadsWhenDown.Value)
+            if (!host.Settings.AllowReadsWhenDown)
             {
                 return "CLUSTERDOWN The cluster is down";
             }
@@ -123,7 +106,7 @@ internal sealed partial class ClusterNode
         }
         var migrating = owner == Myself && _migrating[slot] is not null;
         var importing = _importing[slot] is not null;
-        if ((migrating || importing) && command.Info.Name == "migrate")
+        if ((migrating || importing) && command.Name == "migrate")
         {
             return null;
         }
@@ -132,7 +115,7 @@ internal sealed partial class ClusterNode
             var target = _migrating[slot]!;
             return query.Existing > 0 ? "TRYAGAIN Multiple keys request during rehashing of slot" : $"ASK {slot} {target.Ip}:{target.Port}";
         }
-        if (importing && (asking || (command.Info.Flags & CommandFlags.Asking) != 0))
+        if (importing && (asking || (command.Flags & CommandFlags.Asking) != 0))
         {
             return query.Keys > 1 && query.Missing > 0 ? "TRYAGAIN Multiple keys request during rehashing of slot" : null;
         }
@@ -141,7 +124,7 @@ internal sealed partial class ClusterNode
             return null;
         }
         // A replica serves reads of its master's slots to clients that asked with READONLY.
-        if (session.ClusterReadOnly && owner.Id == Myself.MasterId && !query.Writes)
+        if (client.ClusterReadOnly && owner.Id == Myself.MasterId && !query.Writes)
         {
             return null;
         }
@@ -203,8 +186,7 @@ internal sealed partial class ClusterNode
         query.Keys++;
         if ((_migrating[keySlot] is not null && _slots[keySlot] == Myself) || _importing[keySlot] is not null)
         {
-            var db = server.Keyspace.Databases[0];
-            if (db.Exists(key) && !db.IsLogicallyExpired(key))
+            if (host.Keys.Holds(key))
             {
                 query.Existing++;
             }

@@ -2,7 +2,6 @@ using System.Net;
 using Tessera.Cluster.Bus;
 using Tessera.Core.Hashing;
 using Tessera.Resp;
-using Tessera.Server;
 using Tessera.Server.Cluster;
 using Tessera.Server.Commands;
 
@@ -14,7 +13,7 @@ namespace Tessera.Cluster;
 /// and failure detection (ClusterNode.Gossip.cs), failover (ClusterNode.Failover.cs) and the routing step of the
 /// command pipeline with slot migration (ClusterNode.Routing.cs) are the other parts. Used under the execution lock.
 /// </summary>
-internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
+internal sealed partial class ClusterNode(IClusterHost host) : IClusterNode
 {
     /// <summary>As Redis: a master that just started waits this long before declaring the cluster ok.</summary>
     private const long WritableDelayMs = 2000;
@@ -48,29 +47,29 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
     /// <summary>Masters serving at least one slot (CLUSTER INFO cluster_size); 1 until first computed, as Redis.</summary>
     public int Size { get; private set; } = 1;
 
-    public TesseraServer Server => server;
+    public IClusterHost Host => host;
 
     /// <summary><c>cluster-node-timeout</c>: how long a node may not answer before it counts as failing.</summary>
-    public long NodeTimeoutMs => server.Config.ClusterNodeTimeout.Value;
+    public long NodeTimeoutMs => host.Settings.NodeTimeoutMs;
 
     /// <summary>The clock of the bus (Unix ms), which CLUSTER NODES shows for pings and pongs.</summary>
     public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    public void RegisterCommands(CommandRegistry registry) => ClusterCommands.Register(registry, this);
+    public void RegisterCommands(ICommandRegistration registry) => ClusterCommands.Register(registry, this);
 
     public void Start()
     {
-        _file = new NodesFile(Path.Combine(server.Config.Dir, server.Config.ClusterConfigFile.Value));
+        _file = new NodesFile(host.Settings.ConfigFilePath);
         if (!_file.TryLoad(this))
         {
             Myself = AddPeer(new ClusterPeer(ClusterPeer.NewId()) { IsMyself = true });
             _saveNeeded = true;
         }
         // The ports always follow this process's configuration, whatever the file said.
-        Myself.Ip = server.Config.ClusterAnnounceIp.Value;
-        Myself.Port = server.Config.ClusterAnnouncePort.Value != 0 ? (int)server.Config.ClusterAnnouncePort.Value : server.Port;
+        Myself.Ip = host.Settings.AnnounceIp;
+        Myself.Port = host.Settings.AnnouncePort != 0 ? host.Settings.AnnouncePort : host.Settings.Port;
         Myself.BusPort = BusPort();
-        Myself.Hostname = server.Config.ClusterAnnounceHostname.Value;
+        Myself.Hostname = host.Settings.AnnounceHostname;
         SaveIfNeeded();
         // A replica restarted from its nodes.conf follows its master again.
         if (Myself.MasterId is { } masterId && _peers.TryGetValue(masterId, out var master))
@@ -78,18 +77,18 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
             Follow(master);
         }
         _bus = new ClusterBus(this);
-        var bind = server.Config.Bind.Select(b => b.TrimStart('-')).FirstOrDefault(b => b.Length > 0) ?? "*";
+        var bind = host.Settings.BindAddress;
         _bus.Listen(bind == "*" ? IPAddress.Any : IPAddress.Parse(bind), BusPort());
     }
 
     private int BusPort()
     {
-        var config = server.Config;
-        if (config.ClusterAnnounceBusPort.Value != 0)
+        var settings = host.Settings;
+        if (settings.AnnounceBusPort != 0)
         {
-            return (int)config.ClusterAnnounceBusPort.Value;
+            return settings.AnnounceBusPort;
         }
-        return config.ClusterPort.Value != 0 ? (int)config.ClusterPort.Value : server.Port + 10000;
+        return settings.ClusterPort != 0 ? settings.ClusterPort : settings.Port + 10000;
     }
 
     /// <summary>
@@ -101,12 +100,8 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
         if (Myself.MasterId is not null)
         {
             Myself.MasterId = null;
-            server.Replication.BecomeMaster();
-            foreach (var db in server.Keyspace.Databases)
-            {
-                server.Watches.TouchDatabase(db, replacedWith: null);
-                db.Clear();
-            }
+            host.Replication.BecomeMaster();
+            host.Keys.DropAll();
         }
         _manualFailover.Reset(this);
         _electionTimeMs = 0;
@@ -248,7 +243,7 @@ internal sealed partial class ClusterNode(TesseraServer server) : IClusterNode
             fail += owner.Fail ? 1 : 0;
         }
         (SlotsPFail, SlotsFail) = (pfail, fail);
-        var covered = !server.Config.ClusterRequireFullCoverage.Value || (unserved == 0 && fail == 0);
+        var covered = !host.Settings.RequireFullCoverage || (unserved == 0 && fail == 0);
         Size = served.Count(p => p.MasterId is null);
         var reachable = served.Count(p => p.MasterId is null && !p.Failing);
         StateOk = covered && reachable >= Size / 2 + 1;

@@ -44,7 +44,7 @@ public sealed partial class TesseraServer : IDisposable
     /// Creates a node; with <c>cluster-enabled yes</c>, <paramref name="cluster"/> makes its cluster part
     /// (Tessera.Cluster's TesseraHost passes it).
     /// </summary>
-    internal TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory, Func<TesseraServer, Cluster.IClusterNode>? cluster)
+    public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory, Func<Cluster.IClusterHost, Cluster.IClusterNode>? cluster)
     {
         Config = options.Config;
         ConfigFile = options.ConfigFile;
@@ -66,11 +66,6 @@ public sealed partial class TesseraServer : IDisposable
         Loading = new Persistence.LoadingProgress(ExecutionLock);
         Replication = new Replication.ReplicationMaster(this);
         Failover = new Replication.CoordinatedFailover(Replication, ClientPause, Log);
-        if (Config.ClusterEnabled.Value)
-        {
-            Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(this);
-            Cluster.RegisterCommands(Commands);
-        }
         Propagation = new Persistence.Propagation(Aof, Replication);
         Acl = new Acl.AccessControl(Config);
         Config.RequirePass.Changed = Acl.UpdateDefaultPassword;
@@ -81,6 +76,12 @@ public sealed partial class TesseraServer : IDisposable
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(Keyspace, ExecutionLock, Log);
         Watches = new WatchRegistry(Keyspace);
+        if (Config.ClusterEnabled.Value)
+        {
+            var host = new Cluster.ClusterHost(Config, () => Port, Keyspace, Watches, Replication, ClientPause, PubSub, Debug, ExecutionLock, Log);
+            Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(host);
+            Cluster.RegisterCommands(Commands);
+        }
         Notifications = new Pubsub.KeyspaceNotifier(Config, PubSub, () => CurrentClient);
         Keyspace.KeyExpired += (db, key) =>
         {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using Tessera.Core.Networking;
 using Tessera.Core.Threading;
-using Tessera.Server.Logging;
 
 namespace Tessera.Cluster.Bus;
 
@@ -43,7 +42,7 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
         {
             throw new IOException($"Could not create cluster bus TCP listening socket {address}:{port}: {e.Message}", e);
         }
-        GuardedThread.Start("tessera-bus-accept", Accept, e => node.Server.Log.BackgroundJobFailed(e, "cluster bus accept"));
+        GuardedThread.Start("tessera-bus-accept", Accept, e => node.Host.Log.BusJobFailed(e, "cluster bus accept"));
     }
 
     /// <summary>From the cron (under the lock): a link for every other node, none for nodes forgotten.</summary>
@@ -98,7 +97,7 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             {
                 return;
             }
-            GuardedThread.Start("tessera-bus-in", () => Serve(connection), e => node.Server.Log.BackgroundJobFailed(e, "cluster bus link"));
+            GuardedThread.Start("tessera-bus-in", () => Serve(connection), e => node.Host.Log.BusJobFailed(e, "cluster bus link"));
         }
     }
 
@@ -138,7 +137,7 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             while (!_stop.IsCancellationRequested && BusMessage.Read(stream) is { } message)
             {
                 byte[] reply;
-                lock (node.Server.ExecutionLock)
+                lock (node.Host.ExecutionLock)
                 {
                     node.Receive(message, remote, local, link: null);
                     reply = node.Message(BusMessageType.Pong).Encode();
@@ -166,12 +165,12 @@ internal sealed class ClusterBus(ClusterNode node) : IDisposable
             // Garbage or a lost connection: only this connection ends.
             if (!IsLinkFailure(e))
             {
-                node.Server.Log.BackgroundJobFailed(e, "cluster bus link");
+                node.Host.Log.BusJobFailed(e, "cluster bus link");
             }
         }
         finally
         {
-            lock (node.Server.ExecutionLock)
+            lock (node.Host.ExecutionLock)
             {
                 ForgetInbound(sender, serial);
             }
@@ -220,7 +219,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
     private int _queuedBytes;
     private int _peakQueuedBytes;
 
-    public void Start() => GuardedThread.Start("tessera-bus-out", Run, e => node.Server.Log.BackgroundJobFailed(e, "cluster bus link"));
+    public void Start() => GuardedThread.Start("tessera-bus-out", Run, e => node.Host.Log.BusJobFailed(e, "cluster bus link"));
 
     public void Stop()
     {
@@ -288,7 +287,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                 string connectIp;
                 int port;
                 int timeout;
-                lock (node.Server.ExecutionLock)
+                lock (node.Host.ExecutionLock)
                 {
                     (ip, connectIp, port, timeout) = (peer.Ip, peer.ConnectIp, peer.BusPort, (int)Math.Clamp(node.NodeTimeoutMs / 2, 100, int.MaxValue));
                 }
@@ -303,7 +302,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                 while (!_stop.IsCancellationRequested)
                 {
                     byte[] frame;
-                    lock (node.Server.ExecutionLock)
+                    lock (node.Host.ExecutionLock)
                     {
                         var queued = Dequeue();
                         if (queued is null)
@@ -316,7 +315,7 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                     }
                     socket.Send(frame);
                     var pong = BusMessage.Read(stream) ?? throw new IOException("the node closed the link");
-                    lock (node.Server.ExecutionLock)
+                    lock (node.Host.ExecutionLock)
                     {
                         node.Receive(pong, ip, local, peer);
                     }
@@ -332,9 +331,9 @@ internal sealed class PeerLink(ClusterNode node, ClusterPeer peer, CancellationT
                 if (!ClusterBus.IsLinkFailure(e))
                 {
                     // A bug handling a message: logged, and the link starts over like a lost one.
-                    node.Server.Log.BackgroundJobFailed(e, "cluster bus link");
+                    node.Host.Log.BusJobFailed(e, "cluster bus link");
                 }
-                lock (node.Server.ExecutionLock)
+                lock (node.Host.ExecutionLock)
                 {
                     peer.Connected = false;
                     // As Redis: a node that cannot be reached counts as pinged from the first attempt on.

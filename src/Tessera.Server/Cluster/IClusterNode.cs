@@ -1,6 +1,6 @@
+using Tessera.Core.Commands;
 using Tessera.Resp;
 using Tessera.Server.Commands;
-using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Cluster;
 
@@ -9,13 +9,13 @@ namespace Tessera.Server.Cluster;
 /// it at the points Redis's server.c calls cluster.c: registering the CLUSTER family, at start-up, from the cron, and
 /// in the command pipeline to redirect a command whose keys this node does not serve.
 /// </summary>
-internal interface IClusterNode
+public interface IClusterNode
 {
     /// <summary>Nodes in this node's view, itself included (INFO cluster_connections counts two sockets per other node, as Redis).</summary>
     int KnownNodes { get; }
 
     /// <summary>Replaces the standalone handlers of CLUSTER, ASKING, READONLY and READWRITE.</summary>
-    void RegisterCommands(CommandRegistry registry);
+    void RegisterCommands(ICommandRegistration registry);
 
     /// <summary>After the data is loaded: loads or creates the node's identity and view (nodes.conf).</summary>
     void Start();
@@ -37,5 +37,5 @@ internal interface IClusterNode
     /// CLUSTERDOWN), or null when this node serves it. <paramref name="inExec"/>: the command is EXEC, whose queued
     /// commands are checked together.
     /// </summary>
-    string? Redirect(ClientSession session, ServerCommand command, Request args, bool inExec);
+    string? Redirect(IClusterClient client, CommandInfo command, Request args, bool inExec);
 }

@@ -8,7 +8,7 @@ namespace Tessera.Server.Commands;
 /// the metadata of <see cref="CommandTable.Redis"/>, so a handler cannot exist without its arity, flags and key
 /// specs. Lookups are case-insensitive and allocation-free. rename-command renames or removes entries.
 /// </summary>
-internal sealed class CommandRegistry
+internal sealed class CommandRegistry : ICommandRegistration
 {
     private readonly Dictionary<string, ServerCommand> _commands = new(StringComparer.OrdinalIgnoreCase);
     private Dictionary<string, ServerCommand>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -48,6 +48,8 @@ internal sealed class CommandRegistry
             ?? throw new InvalidOperationException("no metadata for " + fullName);
         parent.AddSubcommand(new ServerCommand(subInfo, handler));
     }
+
+    void ICommandRegistration.Add(string fullName, Action<ICommandContext> handler) => Add(fullName, c => handler(c));
 
     /// <summary>Gives a command the flags its arguments decide (see <see cref="ServerCommand.FlagsFor"/>).</summary>
     public void SetFlagsFor(string name, Func<TesseraServer, Tessera.Resp.Request, CommandFlags> flags) => _commands[name].FlagsFor = flags;

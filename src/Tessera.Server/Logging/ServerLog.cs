@@ -140,9 +140,6 @@ internal static partial class ServerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slow script detected: still in execution after {Milliseconds} milliseconds. You can try killing the script using the SCRIPT KILL command.")]
     public static partial void SlowScript(this ILogger logger, long milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping packet that matches debug drop filter")]
-    public static partial void ClusterPacketDropped(this ILogger logger);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
     public static partial void DebugLog(this ILogger logger, string message);
 

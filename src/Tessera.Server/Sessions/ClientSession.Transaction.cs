@@ -5,7 +5,7 @@ using Tessera.Server.Storage;
 namespace Tessera.Server.Sessions;
 
 /// <summary>MULTI/EXEC state: the queued commands and the watched keys (Redis's multiState).</summary>
-internal sealed partial class ClientSession
+internal sealed partial class ClientSession : Cluster.IClusterClient
 {
     private readonly List<(ServerCommand Command, byte[][] Args)> _queued = [];
     private CommandContext? _execContext;
@@ -30,8 +30,17 @@ internal sealed partial class ClientSession
         return false;
     }
 
+    public bool InTransaction => (Flags & ClientFlags.Multi) != 0;
+
     /// <summary>The commands queued since MULTI, for EXEC's cluster routing.</summary>
-    public IReadOnlyList<(ServerCommand Command, byte[][] Args)> Queued => _queued;
+    public int QueuedCount => _queued.Count;
+
+    public Core.Commands.CommandInfo Queued(int index, Request args)
+    {
+        var (command, queuedArgs) = _queued[index];
+        args.Set(queuedArgs);
+        return command.Info;
+    }
 
     public int QueuedCommands => (Flags & ClientFlags.Multi) != 0 ? _queued.Count : -1;
 

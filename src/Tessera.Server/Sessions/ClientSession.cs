@@ -297,7 +297,7 @@ internal sealed partial class ClientSession
         }
         var inExec = inMulti && command.Info == ExecInfo;
         // Redis's cluster redirection: a command whose keys another node serves (its master's stream excepted).
-        if (!busy && server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command, args, inExec) is { } redirect)
+        if (!busy && server.Cluster is { } cluster && (Flags & ClientFlags.Master) == 0 && cluster.Redirect(this, command.Info, args, inExec) is { } redirect)
         {
             Reject(command, redirect, redirection: true);
             return CommandOutcome.Done;

@@ -10,7 +10,7 @@ namespace Tessera.Server.Sessions;
 /// What a command handler sees: its arguments (slices of the request), the reply writer, the client's session
 /// and database, and the server. One per session, reused for every command, so dispatch allocates nothing.
 /// </summary>
-internal sealed class CommandContext(ClientSession session, TesseraServer server)
+internal sealed class CommandContext(ClientSession session, TesseraServer server) : ICommandContext
 {
     public ClientSession Session { get; } = session;
 
@@ -82,6 +82,10 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     }
 
     public void SyntaxError() => Error(Replies.SyntaxError);
+
+    public void Ok() => Reply.WriteLiteral(Replies.Ok);
+
+    public Cluster.IClusterClient Client => Session;
 
     public void WrongType() => Error(Replies.WrongType);
 
