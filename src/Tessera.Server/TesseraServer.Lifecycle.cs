@@ -54,7 +54,7 @@ public sealed partial class TesseraServer
             var loop = new EventLoop(this, i);
             foreach (var listener in _listeners)
             {
-                loop.AddListener(listener);
+                loop.AddListener(listener.Fd);
             }
             _loops.Add(loop);
         }
@@ -182,7 +182,7 @@ public sealed partial class TesseraServer
         {
             foreach (var listener in _listeners)
             {
-                loop.RemoveListener(listener);
+                loop.RemoveListener(listener.Fd);
             }
         }
         lock (ExecutionLock)

@@ -89,7 +89,7 @@ public sealed partial class TesseraServer
         {
             foreach (var loop in _loops)
             {
-                loop.RemoveListener(old);
+                loop.RemoveListener(old.Fd);
             }
             old.Dispose();
             _listeners.Remove(old);
@@ -99,7 +99,7 @@ public sealed partial class TesseraServer
             _listeners.Add(listener);
             foreach (var loop in _loops)
             {
-                loop.AddListener(listener);
+                loop.AddListener(listener.Fd);
             }
         }
     }

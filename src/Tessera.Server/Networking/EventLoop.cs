@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Tessera.Core.Networking;
 using Tessera.Core.Threading;
@@ -11,25 +10,16 @@ namespace Tessera.Server.Networking;
 /// One I/O thread that owns its sockets through epoll, as a Redis process does: it accepts (listeners are shared
 /// with EPOLLEXCLUSIVE), reads, runs commands in the reading thread (under the execution lock), and writes the
 /// replies straight away; a socket becomes writable-interest only when the kernel buffer is full. One loop per
-/// core. Other threads talk to a loop through its mailbox and an eventfd.
+/// core. Other threads post a connection that needs attention (the run loop itself is <see cref="EpollLoop{TConnection, TPosted}"/>).
 /// </summary>
-internal sealed unsafe class EventLoop : IDisposable
+internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConnection>
 {
-    private const int MaxEvents = 256;
     private const int AcceptsPerWake = 64;
 
     private readonly TesseraServer _server;
-    private readonly EpollSet _epollSet = new();
-    private readonly Thread _thread;
-    private readonly ConcurrentQueue<SocketConnection> _mailbox = new();
-    private int _signaled;
-    private SocketConnection?[] _connections = new SocketConnection?[1024];
 
     /// <summary>Connections whose replies wait for an fsync (appendfsync always), sent once the batch of events is handled.</summary>
     private readonly List<SocketConnection> _awaitingDisk = [];
-    private bool _inBatch;
-    private volatile int[] _listenerFds = [];
-    private volatile bool _stopping;
 
     /// <summary>The loop of the current thread, for a busy script to serve its neighbours (null off loop threads).</summary>
     [ThreadStatic]
@@ -45,10 +35,10 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly List<SocketConnection> _deferredWhileBusy = [];
 
     public EventLoop(TesseraServer server, int index)
+        // Deeply nested replies (a script's result, RESP3 maps) recurse; a Redis-sized stack keeps them in bounds.
+        : base($"tessera-io-{index}", timerMs: 0, e => server.Log.BackgroundJobFailed(e, "I/O loop"), 16 << 20)
     {
         _server = server;
-        // Deeply nested replies (a script's result, RESP3 maps) recurse; a Redis-sized stack keeps them in bounds.
-        _thread = GuardedThread.Create($"tessera-io-{index}", Run, e => server.Log.BackgroundJobFailed(e, "I/O loop"), 16 << 20);
     }
 
     /// <summary>Bytes received by this loop (INFO total_net_input_bytes sums all loops).</summary>
@@ -56,45 +46,6 @@ internal sealed unsafe class EventLoop : IDisposable
 
     /// <summary>Bytes sent by this loop.</summary>
     public long NetOutputBytes { get; private set; }
-
-    public void Start() => _thread.Start();
-
-    /// <summary>Starts accepting on <paramref name="listener"/> (shared with the other loops).</summary>
-    public void AddListener(Listener listener)
-    {
-        _listenerFds = [.. _listenerFds, listener.Fd];
-        Native.Control(_epollSet.Fd, Native.EpollCtlAdd, listener.Fd, Native.EpollIn | Native.EpollExclusive);
-    }
-
-    /// <summary>Stops accepting on <paramref name="listener"/>.</summary>
-    public void RemoveListener(Listener listener)
-    {
-        Native.Control(_epollSet.Fd, Native.EpollCtlDel, listener.Fd, 0);
-        _listenerFds = [.. _listenerFds.Where(fd => fd != listener.Fd)];
-    }
-
-    /// <summary>Queues <paramref name="connection"/> for attention on this loop's thread and wakes the loop.</summary>
-    public void Post(SocketConnection connection)
-    {
-        _mailbox.Enqueue(connection);
-        if (Interlocked.Exchange(ref _signaled, 1) == 0)
-        {
-            _epollSet.Wake();
-        }
-    }
-
-    /// <summary>Stops the loop and closes its connections; returns once the thread has ended.</summary>
-    public void Stop()
-    {
-        _stopping = true;
-        _epollSet.Wake();
-        if (Thread.CurrentThread != _thread && _thread.IsAlive)
-        {
-            _thread.Join();
-        }
-    }
-
-    public void Dispose() => _epollSet.Dispose();
 
     /// <summary>
     /// Called from a script past busy-reply-threshold, on the thread running it (Redis's
@@ -105,25 +56,15 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void ServeEventsWhileBusy()
     {
-        if (_servingWhileBusy || _stopping)
+        if (_servingWhileBusy || Stopping)
         {
             return;
         }
         _servingWhileBusy = true;
         try
         {
-            var stride = Native.EpollEventSize;
-            _busyEvents ??= GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
-            fixed (byte* buffer = _busyEvents)
-            {
-                var n = Native.EpollWait(_epollSet.Fd, buffer, MaxEvents, 0);
-                for (var i = 0; i < n && !_stopping; i++)
-                {
-                    var flags = *(uint*)(buffer + (i * stride));
-                    var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
-                    DispatchGuarded(fd, flags);
-                }
-            }
+            _busyEvents ??= NewEventsBuffer();
+            PollOnce(_busyEvents, 0);
         }
         finally
         {
@@ -139,86 +80,37 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>True for the connection whose commands are running now: it cannot be served from inside them.</summary>
     private bool Busy(SocketConnection connection) => _servingWhileBusy && connection.Session.Processing;
 
-    private void Run()
+    protected override void OnThreadStart() => _current = this;
+
+    protected override void AfterBatch()
     {
-        _current = this;
-        var stride = Native.EpollEventSize;
-        var events = GC.AllocateArray<byte>(MaxEvents * stride, pinned: true);
-        fixed (byte* buffer = events)
+        if (_awaitingDisk.Count > 0)
         {
-            while (!_stopping)
-            {
-                var n = Native.EpollWait(_epollSet.Fd, buffer, MaxEvents, -1);
-                if (n < 0)
-                {
-                    if (Marshal.GetLastPInvokeError() == Native.EIntr)
-                    {
-                        continue;
-                    }
-                    break;
-                }
-                _inBatch = true;
-                for (var i = 0; i < n && !_stopping; i++)
-                {
-                    var flags = *(uint*)(buffer + (i * stride));
-                    var fd = (int)*(ulong*)(buffer + (i * stride) + Native.EpollDataOffset);
-                    DispatchGuarded(fd, flags);
-                }
-                _inBatch = false;
-                if (_awaitingDisk.Count > 0)
-                {
-                    SendAfterFsync();
-                }
-            }
-        }
-        foreach (var connection in _connections)
-        {
-            if (connection is not null)
-            {
-                CloseConnection(connection);
-            }
+            SendAfterFsync();
         }
     }
 
-    /// <summary>
-    /// Handles one event. A failure outside a command handler (those are contained where they run) costs only
-    /// the connection it happened on; the loop and its other clients go on.
-    /// </summary>
-    private void DispatchGuarded(int fd, uint flags)
+    protected override void OnStopped()
     {
-        try
+        foreach (var connection in Connections)
         {
-            Dispatch(fd, flags);
-        }
-        catch (Exception e)
-        {
-            _server.Log.BackgroundJobFailed(e, "client connection");
-            if (fd < _connections.Length && _connections[fd] is { } connection)
-            {
-                GuardedThread.Run(() => CloseConnection(connection), failure => _server.Log.BackgroundJobFailed(failure, "client connection"));
-            }
+            CloseConnection(connection);
         }
     }
 
-    private void Dispatch(int fd, uint flags)
+    /// <summary>A failure outside a command handler (those are contained where they run) costs only the connection it happened on.</summary>
+    protected override void OnFailure(int fd, SocketConnection? connection, Exception failure)
     {
-        if (fd == _epollSet.WakeFd)
+        _server.Log.BackgroundJobFailed(failure, "client connection");
+        if (connection is not null)
         {
-            _epollSet.ClearWake();
-            Volatile.Write(ref _signaled, 0);
-            while (_mailbox.TryDequeue(out var posted))
-            {
-                HandlePosted(posted);
-            }
-            return;
+            GuardedThread.Run(() => CloseConnection(connection), e => _server.Log.BackgroundJobFailed(e, "client connection"));
         }
-        if (Array.IndexOf(_listenerFds, fd) >= 0)
-        {
-            AcceptAll(fd);
-            return;
-        }
-        var connection = fd < _connections.Length ? _connections[fd] : null;
-        if (connection is null || Busy(connection))
+    }
+
+    protected override void OnEvent(SocketConnection connection, uint flags)
+    {
+        if (Busy(connection))
         {
             // The busy script's own client: level-triggered, its events come again once the script is done.
             return;
@@ -234,7 +126,7 @@ internal sealed unsafe class EventLoop : IDisposable
         }
     }
 
-    private void AcceptAll(int listenFd)
+    protected override void OnAccept(int listenFd)
     {
         for (var k = 0; k < AcceptsPerWake; k++)
         {
@@ -263,13 +155,8 @@ internal sealed unsafe class EventLoop : IDisposable
                 continue;
             }
             connection.Session = _server.Clients.Register(connection, remote, local, unixPath is not null);
-            if (fd >= _connections.Length)
-            {
-                Array.Resize(ref _connections, Math.Max(fd + 1, _connections.Length * 2));
-            }
-            _connections[fd] = connection;
             connection.Interest = Native.EpollIn | Native.EpollRdHup;
-            Native.Control(_epollSet.Fd, Native.EpollCtlAdd, fd, connection.Interest);
+            Register(fd, connection, connection.Interest);
         }
     }
 
@@ -328,7 +215,7 @@ internal sealed unsafe class EventLoop : IDisposable
         }
     }
 
-    private void HandlePosted(SocketConnection connection)
+    protected override void OnPosted(SocketConnection connection)
     {
         if (Busy(connection))
         {
@@ -386,7 +273,7 @@ internal sealed unsafe class EventLoop : IDisposable
         var session = connection.Session;
         if (session.DurableOffset >= 0)
         {
-            if (_inBatch)
+            if (InBatch)
             {
                 if (!connection.AwaitingDisk)
                 {
@@ -399,33 +286,21 @@ internal sealed unsafe class EventLoop : IDisposable
             session.DurableOffset = -1;
         }
         var output = session.Output;
-        while (!output.IsEmpty || session.PullTransfer())
+        while (true)
         {
-            var segment = output.PeekFirst();
-            nint n;
-            fixed (byte* p = segment)
+            var sent = NonBlockingSend.Pending(connection.Fd, output);
+            if (sent < 0)
             {
-                n = Native.Send(connection.Fd, p, segment.Length, Native.MsgNoSignal);
+                CloseConnection(connection);
+                return false;
             }
-            if (n > 0)
-            {
-                output.Consume(n);
-                NetOutputBytes += n;
-                continue;
-            }
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == Native.EIntr)
-            {
-                continue;
-            }
-            if (errno == Native.EAgain)
+            NetOutputBytes += sent;
+            // A full socket, or nothing left to send (a transfer in progress supplies the next chunk).
+            if (!output.IsEmpty || !session.PullTransfer())
             {
                 return true;
             }
-            CloseConnection(connection);
-            return false;
         }
-        return true;
     }
 
     /// <summary>
@@ -462,11 +337,7 @@ internal sealed unsafe class EventLoop : IDisposable
         {
             want |= Native.EpollOut;
         }
-        if (want != connection.Interest)
-        {
-            connection.Interest = want;
-            Native.Control(_epollSet.Fd, Native.EpollCtlMod, connection.Fd, want);
-        }
+        connection.Interest = Watch(connection.Fd, connection.Interest, want);
     }
 
     private void CloseConnection(SocketConnection connection)
@@ -476,10 +347,7 @@ internal sealed unsafe class EventLoop : IDisposable
             return;
         }
         connection.Closed = true;
-        if (connection.Fd < _connections.Length)
-        {
-            _connections[connection.Fd] = null;
-        }
+        Unregister(connection.Fd);
         _server.Clients.Unregister(connection.Session);
         Native.Close(connection.Fd);
         connection.Session.Release();
