@@ -85,7 +85,7 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
         {
             Output.WriteRaw(bytes);
             Dequeue();
-            Loop.Recycle(reply);
+            Loop.Replies.Return(reply);
         }
         else
         {
@@ -102,7 +102,7 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
         {
             var reply = Dequeue();
             reply.WriteTo(Output);
-            Loop.Recycle(reply);
+            Loop.Replies.Return(reply);
         }
     }
 
@@ -115,7 +115,7 @@ internal sealed class ClientConnection(ProxyLoop loop, ServerPool pool, int fd)
             reply.Client = null;
             if (reply.Ready)
             {
-                Loop.Recycle(reply);
+                Loop.Replies.Return(reply);
             }
         }
     }

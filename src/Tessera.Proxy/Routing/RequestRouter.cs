@@ -15,7 +15,7 @@ namespace Tessera.Proxy.Routing;
 /// parses, checks what Redis checks first (unknown command, arity, auth), then routes by <see cref="CommandRoute"/>.
 /// A single-backend request is forwarded as the client's own bytes; split and fanned-out ones are re-encoded.
 /// </summary>
-internal sealed class RequestRouter(ProxyLoop loop)
+internal sealed class RequestRouter(ProxyLoop loop, BackendConnections backends, PendingReplyPool replies)
 {
     private static readonly CommandInfo PublishCommand = CommandTable.Redis.Find("publish")!;
 
@@ -30,6 +30,9 @@ internal sealed class RequestRouter(ProxyLoop loop)
     private readonly RespWriter _scratch = new();
     private byte[] _scratchBytes = new byte[1024];
     private readonly List<List<int>> _fragmentKeys = [];
+
+    /// <summary>The loop's connections to the backends, where requests go.</summary>
+    public BackendConnections Backends => backends;
 
     /// <summary>Handles every complete request in the client's input.</summary>
     public void ProcessInput(ClientConnection client)
@@ -163,7 +166,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
         {
             return client.Output;
         }
-        var reply = loop.RentReply();
+        var reply = replies.Rent();
         reply.StartLocal(client);
         client.Enqueue(reply);
         return reply.Reply;
@@ -292,7 +295,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
                 SaveScratch(reply, f);
             }
             connection.Output.TakeFrom(fragmentRequest);
-            loop.Send(connection, reply, f);
+            backends.Send(connection, reply, f);
         }
         client.Loop.MarkDirty(client);
     }
@@ -333,7 +336,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
     /// <summary>Creates the client's next reply, expecting <paramref name="fragments"/> answers.</summary>
     public PendingReply Begin(ClientConnection client, ReplyMerge merge, int fragments)
     {
-        var reply = loop.RentReply();
+        var reply = replies.Rent();
         reply.Start(client, merge, fragments);
         client.Enqueue(reply);
         return reply;
@@ -363,7 +366,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
             }
             connection.Output.TakeFrom(_scratch);
         }
-        loop.Send(connection, reply, fragment);
+        backends.Send(connection, reply, fragment);
     }
 
     /// <summary>
@@ -372,7 +375,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
     /// </summary>
     public BackendConnection? ConnectionFor(ServerPool pool, int server, PendingReply reply, int fragment)
     {
-        var connection = loop.ConnectionTo(pool, server);
+        var connection = backends.ConnectionTo(pool, server);
         if (connection is null)
         {
             FailFragment(reply, fragment, "Connection refused");
@@ -413,7 +416,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
             connection.Expect(null, 0, 0);
         }
         connection.Output.WriteRaw(reply.SavedRequest(fragment));
-        loop.Send(connection, reply, fragment);
+        backends.Send(connection, reply, fragment);
     }
 
     /// <summary>Writes <paramref name="request"/>'s arguments from <paramref name="from"/> on as one RESP command.</summary>
@@ -529,7 +532,7 @@ internal sealed class RequestRouter(ProxyLoop loop)
         }
         else if (reply.Ready)
         {
-            loop.Recycle(reply);
+            replies.Return(reply);
         }
     }
 }

@@ -43,7 +43,7 @@ internal readonly record struct ScanCursor(int Server, int Servers)
         {
             output.WriteBulk(request[i]);
         }
-        client.Loop.Send(connection, reply, 0);
+        router.Backends.Send(connection, reply, 0);
     }
 
     /// <summary>Rewrites the backend's [cursor, keys] reply with the composite cursor; false if it is not one.</summary>
