@@ -51,7 +51,7 @@ public sealed partial class TesseraServer
         var loopCount = Math.Max(1, Environment.ProcessorCount);
         for (var i = 0; i < loopCount; i++)
         {
-            var loop = new EventLoop(this, i);
+            var loop = new EventLoop(Clients, Config, Aof, Log, UnixSocketPathOf, i);
             foreach (var listener in _listeners)
             {
                 loop.AddListener(listener.Fd);

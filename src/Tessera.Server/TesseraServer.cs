@@ -32,7 +32,6 @@ public sealed partial class TesseraServer : IDisposable
     private long _commandsAtLastCron;
     private long _lastActivityMs;
     private long _committedAfterIdleCompaction;
-    private long _dirty;
 
     /// <summary>Creates a standalone node from configuration already loaded (see <see cref="ServerOptions"/>).</summary>
     public TesseraServer(ServerOptions options, ILoggerFactory? loggerFactory = null)
@@ -73,6 +72,7 @@ public sealed partial class TesseraServer : IDisposable
         Clients = new ClientRegistry(this);
         Slowlog = new Slowlog(Config);
         Latency = new Diagnostics.LatencyMonitor(Config.LatencyMonitorThreshold);
+        SaveEnvironment = new Persistence.SaveEnvironment(Keyspace, Changes, ExecutionLock, Config, Log, Stats, Latency);
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(Keyspace, ExecutionLock, Log);
         Watches = new WatchRegistry(Keyspace);
@@ -139,11 +139,14 @@ public sealed partial class TesseraServer : IDisposable
     /// <summary>The client whose command is running (Redis's server.current_client); null for the cron's work.</summary>
     internal ClientSession? CurrentClient { get; set; }
 
-    internal Scripting.ScriptEngine Scripts => _scripts ??= new Scripting.ScriptEngine(this);
+    internal Scripting.ScriptEngine Scripts => _scripts ??= new Scripting.ScriptEngine(Config, Log, Propagation, Changes, OutputCeiling);
 
     internal Slowlog Slowlog { get; }
 
     internal Diagnostics.LatencyMonitor Latency { get; }
+
+    /// <summary>What background saves (BGSAVE, AOF rewrites, full syncs) need of the node.</summary>
+    internal Persistence.SaveEnvironment SaveEnvironment { get; }
 
     internal ServerStats Stats { get; } = new();
 
@@ -159,25 +162,8 @@ public sealed partial class TesseraServer : IDisposable
 
     internal ILogger Log { get; }
 
-    /// <summary>Changes since the last save (INFO rdb_changes_since_last_save).</summary>
-    internal long Dirty
-    {
-        get => _dirty;
-        set
-        {
-            if (value > _dirty)
-            {
-                Changes += value - _dirty;
-            }
-            _dirty = value;
-        }
-    }
-
-    /// <summary>
-    /// Changes ever made: only grows, where <see cref="Dirty"/> is reset by saves (even inside a command, as
-    /// FLUSHALL's), so "did this command change anything" compares this.
-    /// </summary>
-    internal long Changes { get; private set; }
+    /// <summary>Changes since the last save and ever.</summary>
+    internal Persistence.ChangeCounter Changes { get; } = new();
 
     /// <summary>Random 40-hex-digit id of this run (INFO run_id).</summary>
     internal string RunId { get; }

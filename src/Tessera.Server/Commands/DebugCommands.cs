@@ -201,7 +201,7 @@ internal static class DebugCommands
             c.Error(error);
             return;
         }
-        c.Server.Dirty = 0;
+        c.Server.Changes.Dirty = 0;
         c.Server.Log.DebugReloaded("Append Only File", "LOADAOF");
         c.Reply.WriteLiteral(Replies.Ok);
     }

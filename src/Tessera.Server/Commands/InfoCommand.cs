@@ -120,7 +120,7 @@ internal static class InfoCommand
                 Field("current_fork_perc", background is null ? "0.00" : Percent(background.KeysProcessed, background.Keys.Sum()));
                 Field("current_save_keys_processed", background?.KeysProcessed ?? 0);
                 Field("current_save_keys_total", background?.Keys.Sum() ?? 0);
-                Field("rdb_changes_since_last_save", server.Dirty);
+                Field("rdb_changes_since_last_save", server.Changes.Dirty);
                 Field("rdb_bgsave_in_progress", server.Snapshots.Background is null ? 0 : 1);
                 Field("rdb_last_save_time", server.Snapshots.LastSaveUnix);
                 Field("rdb_last_bgsave_status", server.Snapshots.LastBackground.LastSucceeded ? "ok" : "err");

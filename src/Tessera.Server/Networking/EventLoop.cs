@@ -1,7 +1,10 @@
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Tessera.Core.Networking;
 using Tessera.Core.Threading;
+using Tessera.Server.Config;
 using Tessera.Server.Logging;
+using Tessera.Server.Persistence.Aof;
 using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Networking;
@@ -16,7 +19,11 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
 {
     private const int AcceptsPerWake = 64;
 
-    private readonly TesseraServer _server;
+    private readonly ClientRegistry _clients;
+    private readonly ServerConfig _config;
+    private readonly AppendOnlyFile _aof;
+    private readonly ILogger _log;
+    private readonly Func<int, string?> _unixSocketPathOf;
 
     /// <summary>Connections whose replies wait for an fsync (appendfsync always), sent once the batch of events is handled.</summary>
     private readonly List<SocketConnection> _awaitingDisk = [];
@@ -34,11 +41,21 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
     /// <summary>Wakes posted for a client that could not be served meanwhile, handed on afterwards.</summary>
     private readonly List<SocketConnection> _deferredWhileBusy = [];
 
-    public EventLoop(TesseraServer server, int index)
+    /// <param name="clients">Admits and registers the clients this loop accepts.</param>
+    /// <param name="config">The node's configuration (tcp-keepalive, client-query-buffer-limit).</param>
+    /// <param name="aof">Waited on before replies under appendfsync always.</param>
+    /// <param name="log">The node's log.</param>
+    /// <param name="unixSocketPathOf">The path of a Unix listening socket, null for a TCP one.</param>
+    /// <param name="index">The loop's number (its thread's name).</param>
+    public EventLoop(ClientRegistry clients, ServerConfig config, AppendOnlyFile aof, ILogger log, Func<int, string?> unixSocketPathOf, int index)
         // Deeply nested replies (a script's result, RESP3 maps) recurse; a Redis-sized stack keeps them in bounds.
-        : base($"tessera-io-{index}", timerMs: 0, e => server.Log.BackgroundJobFailed(e, "I/O loop"), 16 << 20)
+        : base($"tessera-io-{index}", timerMs: 0, e => log.BackgroundJobFailed(e, "I/O loop"), 16 << 20)
     {
-        _server = server;
+        _clients = clients;
+        _config = config;
+        _aof = aof;
+        _log = log;
+        _unixSocketPathOf = unixSocketPathOf;
     }
 
     /// <summary>Bytes received by this loop (INFO total_net_input_bytes sums all loops).</summary>
@@ -101,10 +118,10 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
     /// <summary>A failure outside a command handler (those are contained where they run) costs only the connection it happened on.</summary>
     protected override void OnFailure(int fd, SocketConnection? connection, Exception failure)
     {
-        _server.Log.BackgroundJobFailed(failure, "client connection");
+        _log.BackgroundJobFailed(failure, "client connection");
         if (connection is not null)
         {
-            GuardedThread.Run(() => CloseConnection(connection), e => _server.Log.BackgroundJobFailed(e, "client connection"));
+            GuardedThread.Run(() => CloseConnection(connection), e => _log.BackgroundJobFailed(e, "client connection"));
         }
     }
 
@@ -135,16 +152,16 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
             {
                 return;
             }
-            var unixPath = _server.UnixSocketPathOf(listenFd);
+            var unixPath = _unixSocketPathOf(listenFd);
             if (unixPath is null)
             {
                 Native.SetOption(fd, Native.IpProtoTcp, Native.TcpNoDelay, 1);
-                ConfigureKeepAlive(fd, (int)_server.Config.TcpKeepAlive.Value);
+                ConfigureKeepAlive(fd, (int)_config.TcpKeepAlive.Value);
             }
             var connection = new SocketConnection(this, fd);
             var remote = unixPath is null ? Native.FormatAddress(fd, peer: true) : unixPath + ":0";
             var local = unixPath is null ? Native.FormatAddress(fd, peer: false) : unixPath + ":0";
-            var refusal = _server.Clients.Admit(remote, unixPath is not null);
+            var refusal = _clients.Admit(remote, unixPath is not null);
             if (refusal is not null)
             {
                 fixed (byte* p = refusal)
@@ -154,7 +171,7 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
                 Native.Close(fd);
                 continue;
             }
-            connection.Session = _server.Clients.Register(connection, remote, local, unixPath is not null);
+            connection.Session = _clients.Register(connection, remote, local, unixPath is not null);
             connection.Interest = Native.EpollIn | Native.EpollRdHup;
             Register(fd, connection, connection.Interest);
         }
@@ -202,9 +219,9 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
         }
         session.CommitRead((int)n);
         NetInputBytes += n;
-        if (session.PendingInput > _server.Config.ClientQueryBufferLimit.Value)
+        if (session.PendingInput > _config.ClientQueryBufferLimit.Value)
         {
-            _server.Log.QueryBufferLimit(session.RemoteAddress);
+            _log.QueryBufferLimit(session.RemoteAddress);
             CloseConnection(connection);
             return;
         }
@@ -254,7 +271,7 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
         {
             offset = Math.Max(offset, connection.Session.DurableOffset);
         }
-        _server.Aof.WaitDurable(offset);
+        _aof.WaitDurable(offset);
         foreach (var connection in _awaitingDisk)
         {
             connection.Session.DurableOffset = -1;
@@ -282,7 +299,7 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
                 }
                 return true;
             }
-            _server.Aof.WaitDurable(session.DurableOffset);
+            _aof.WaitDurable(session.DurableOffset);
             session.DurableOffset = -1;
         }
         var output = session.Output;
@@ -348,7 +365,7 @@ internal sealed unsafe class EventLoop : EpollLoop<SocketConnection, SocketConne
         }
         connection.Closed = true;
         Unregister(connection.Fd);
-        _server.Clients.Unregister(connection.Session);
+        _clients.Unregister(connection.Session);
         Native.Close(connection.Fd);
         connection.Session.Release();
     }

@@ -22,7 +22,7 @@ internal sealed class BackgroundSave
     /// </summary>
     private static readonly TimeSpan TurnBudget = TimeSpan.FromMicroseconds(100);
 
-    private readonly TesseraServer _server;
+    private readonly SaveEnvironment _node;
     private readonly ISnapshotFormat _format;
     private readonly Action<BackgroundSave> _completed;
     private readonly Thread _thread;
@@ -30,16 +30,16 @@ internal sealed class BackgroundSave
     private readonly long _createdAt = Stopwatch.GetTimestamp();
     private volatile bool _cancelled;
 
-    private BackgroundSave(TesseraServer server, ISnapshotFormat format, string? targetPath, Stream? stream, Action<BackgroundSave> completed)
+    private BackgroundSave(SaveEnvironment node, ISnapshotFormat format, string? targetPath, Stream? stream, Action<BackgroundSave> completed)
     {
-        _server = server;
+        _node = node;
         _format = format;
         TargetPath = targetPath;
         _stream = stream;
         _completed = completed;
-        Snapshot = new KeyspaceSnapshot(server.Keyspace, format.Slot);
-        DirtyAtStart = server.Dirty;
-        _thread = GuardedThread.Create("tessera-bgsave", Run, e => server.Log.BackgroundJobFailed(e, "background save"));
+        Snapshot = new KeyspaceSnapshot(node.Keyspace, format.Slot);
+        DirtyAtStart = node.Changes.Dirty;
+        _thread = GuardedThread.Create("tessera-bgsave", Run, e => node.Log.BackgroundJobFailed(e, "background save"));
     }
 
     /// <summary>The file written, or null when the save writes to a stream.</summary>
@@ -62,22 +62,22 @@ internal sealed class BackgroundSave
     /// Takes the view and starts writing it (under the execution lock). <paramref name="completed"/> runs under
     /// the lock when the save ends, successful or not, after the view is released.
     /// </summary>
-    public static BackgroundSave Start(TesseraServer server, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
-        => Start(new BackgroundSave(server, format, targetPath, null, completed));
+    public static BackgroundSave Start(SaveEnvironment node, ISnapshotFormat format, string targetPath, Action<BackgroundSave> completed)
+        => Start(new BackgroundSave(node, format, targetPath, null, completed));
 
     /// <summary>As the file form, but writes the snapshot to <paramref name="stream"/>, which it does not close.</summary>
-    public static BackgroundSave Start(TesseraServer server, ISnapshotFormat format, Stream stream, Action<BackgroundSave> completed)
-        => Start(new BackgroundSave(server, format, null, stream, completed));
+    public static BackgroundSave Start(SaveEnvironment node, ISnapshotFormat format, Stream stream, Action<BackgroundSave> completed)
+        => Start(new BackgroundSave(node, format, null, stream, completed));
 
     private static BackgroundSave Start(BackgroundSave save)
     {
-        var server = save._server;
-        server.Keyspace.Snapshot = save.Snapshot;
+        var node = save._node;
+        node.Keyspace.Snapshot = save.Snapshot;
         save._thread.Start();
         // Taking the view is what Redis's fork is: the pause of the lock that INFO and the latency monitor report.
         var micros = (long)Stopwatch.GetElapsedTime(save._createdAt).TotalMicroseconds;
-        server.Stats.CountFork(micros);
-        server.Latency.AddIfNeeded("fork", micros / 1000);
+        node.Stats.CountFork(micros);
+        node.Latency.AddIfNeeded("fork", micros / 1000);
         return save;
     }
 
@@ -114,10 +114,10 @@ internal sealed class BackgroundSave
             Error = e.Message;
             if (e is not (IOException or UnauthorizedAccessException or ObjectDisposedException))
             {
-                _server.Log.BackgroundJobFailed(e, "background save");
+                _node.Log.BackgroundJobFailed(e, "background save");
             }
         }
-        lock (_server.ExecutionLock)
+        lock (_node.ExecutionLock)
         {
             // Renamed under the lock: a SAVE at shutdown that cancelled this one is never overwritten by it.
             try
@@ -145,7 +145,7 @@ internal sealed class BackgroundSave
                 {
                     Error ??= "cancelled";
                 }
-                _server.Keyspace.Snapshot = null;
+                _node.Keyspace.Snapshot = null;
                 _completed(this);
             }
         }
@@ -180,7 +180,7 @@ internal sealed class BackgroundSave
             {
                 chunk.SetLength(0);
                 long keysBefore;
-                lock (_server.ExecutionLock)
+                lock (_node.ExecutionLock)
                 {
                     keysBefore = Snapshot.KeysProcessed;
                     slot = Snapshot.Read(db, slot, chunk, TurnBudget);
@@ -189,7 +189,7 @@ internal sealed class BackgroundSave
                 Thread.Yield();
                 _format.Write(file, chunk.GetBuffer().AsSpan(0, (int)chunk.Length));
                 // rdb-key-save-delay, off the lock: Redis's child sleeps per key written.
-                delay.Add(_server.Config.RdbKeySaveDelay.Value, Snapshot.KeysProcessed - keysBefore);
+                delay.Add(_node.Config.RdbKeySaveDelay.Value, Snapshot.KeysProcessed - keysBefore);
             }
         }
         _format.End(file);
@@ -219,3 +219,13 @@ internal sealed class BackgroundSaveStatus
         LastCopiedBytes = save.Snapshot.CopiedBytes;
     }
 }
+
+/// <summary>What a background save needs of the node: the data, its change counter, the lock, the save delay, reporting.</summary>
+internal sealed record SaveEnvironment(
+    Keyspace Keyspace,
+    ChangeCounter Changes,
+    Lock ExecutionLock,
+    Config.ServerConfig Config,
+    Microsoft.Extensions.Logging.ILogger Log,
+    Diagnostics.ServerStats Stats,
+    Diagnostics.LatencyMonitor Latency);

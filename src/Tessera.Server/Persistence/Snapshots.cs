@@ -58,7 +58,7 @@ internal sealed class Snapshots(TesseraServer server)
         }
         // A background save still running would replace this newer file with its older view.
         Background?.Cancel();
-        server.Dirty = 0;
+        server.Changes.Dirty = 0;
         LastSaveUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Saves++;
         server.Log.DbSaved();
@@ -78,7 +78,7 @@ internal sealed class Snapshots(TesseraServer server)
         Scheduled = false;
         _lastAttemptUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var format = new RdbSnapshotFormat(server.Config, Libraries(), server.UsedMemory(), aofBase: false, server.Replication.SavePosition());
-        Background = BackgroundSave.Start(server, format, FilePath, BackgroundEnded);
+        Background = BackgroundSave.Start(server.SaveEnvironment, format, FilePath, BackgroundEnded);
         server.Log.BackgroundSaveStarted();
         return true;
     }
@@ -101,7 +101,7 @@ internal sealed class Snapshots(TesseraServer server)
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         foreach (var (seconds, changes) in server.Config.SavePoints)
         {
-            if (server.Dirty >= changes && now - LastSaveUnix > seconds
+            if (server.Changes.Dirty >= changes && now - LastSaveUnix > seconds
                 && (LastBackground.LastSucceeded || now - _lastAttemptUnix > RetryDelaySeconds))
             {
                 server.Log.SavePointReached(changes, seconds);
@@ -162,7 +162,7 @@ internal sealed class Snapshots(TesseraServer server)
             server.Log.BackgroundSaveFailed(save.Error ?? "unknown error");
             return;
         }
-        server.Dirty -= Math.Min(server.Dirty, save.DirtyAtStart);
+        server.Changes.Dirty -= Math.Min(server.Changes.Dirty, save.DirtyAtStart);
         LastSaveUnix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Saves++;
         server.Log.BackgroundSaveSucceeded();

@@ -494,12 +494,12 @@ internal sealed class ReplicationMaster(TesseraServer server) : Persistence.IPro
                 Send(link, transfer.ReaderFor(link.Session), diskless: true);
             }
             _disklessTransfer = transfer;
-            _sync = BackgroundSave.Start(server, format, transfer, save => DisklessSnapshotWritten(save, transfer, waiting));
+            _sync = BackgroundSave.Start(server.SaveEnvironment, format, transfer, save => DisklessSnapshotWritten(save, transfer, waiting));
         }
         else
         {
             var path = Path.Combine(server.Config.Dir, $"temp-repl-{Environment.ProcessId}.rdb");
-            _sync = BackgroundSave.Start(server, format, path, save => SnapshotWritten(save, waiting));
+            _sync = BackgroundSave.Start(server.SaveEnvironment, format, path, save => SnapshotWritten(save, waiting));
         }
         server.Log.ReplicaSyncStarted(waiting.Count, diskless.Count > 0 ? "diskless" : "disk");
     }

@@ -101,7 +101,7 @@ internal sealed partial class ScriptEngine
         {
             return;
         }
-        _server.Log.SlowScriptEnded(name);
+        _logger.SlowScriptEnded(name);
         lock (_busyLock)
         {
             _timedOut = false;
@@ -148,9 +148,9 @@ internal sealed partial class ScriptEngine
                 lua.PushNil();
                 return 1;
             }
-            if (!_timedOut && _caller is { } caller && Environment.TickCount64 - _startedMs > _server.Config.BusyReplyThreshold.Value)
+            if (!_timedOut && _caller is { } caller && Environment.TickCount64 - _startedMs > _config.BusyReplyThreshold.Value)
             {
-                _server.Log.SlowScript(_server.Config.BusyReplyThreshold.Value);
+                _logger.SlowScript(_config.BusyReplyThreshold.Value);
                 var args = caller.Args;
                 _busyCommand = [.. Enumerable.Range(0, args.Count).Select(args.ToArray)];
                 _timedOut = true;
@@ -162,7 +162,7 @@ internal sealed partial class ScriptEngine
         }
         catch (Exception e)
         {
-            _server.Log.BackgroundJobFailed(e, "script watchdog");
+            _logger.BackgroundJobFailed(e, "script watchdog");
         }
         if (_killRequested)
         {

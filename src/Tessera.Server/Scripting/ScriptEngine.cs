@@ -5,6 +5,7 @@ using System.Text;
 using KeraLua;
 using Microsoft.Extensions.Logging;
 using Tessera.Resp;
+using Tessera.Server.Config;
 using Tessera.Server.Logging;
 using Tessera.Server.Sessions;
 
@@ -22,7 +23,10 @@ internal sealed partial class ScriptEngine : IDisposable
     /// <summary>A script in the EVAL cache: its text and the flags its shebang declared.</summary>
     private sealed record CachedScript(byte[] Body, ScriptFlags Flags, string TailLine);
 
-    private readonly TesseraServer _server;
+    private readonly ServerConfig _config;
+    private readonly ILogger _logger;
+    private readonly Persistence.Propagation _propagation;
+    private readonly Persistence.ChangeCounter _changes;
     private readonly Lua _lua;
     private readonly LuaFunction _call;
     private readonly LuaFunction _sha1hex;
@@ -46,12 +50,21 @@ internal sealed partial class ScriptEngine : IDisposable
     /// <summary>The Lua files the sandbox is built from, in load order; each gets the modules before it.</summary>
     private static readonly string[] LuaModules = ["lua51", "bit", "cjson", "struct", "cmsgpack", "sandbox"];
 
-    public ScriptEngine(TesseraServer server)
+    /// <param name="config">The node's configuration (busy-reply-threshold).</param>
+    /// <param name="logger">Where redis.log and the watchdog write.</param>
+    /// <param name="propagation">Where scripts' writes go (redis.set_repl, effects replication).</param>
+    /// <param name="changes">The node's change counter, which tells whether a script wrote.</param>
+    /// <param name="memoryLimit">
+    /// Scripts allocate as they like (string.rep, a table grown in a loop); Lua's memory is capped as a request's
+    /// output is, so an allocation past it is Lua's "not enough memory" error instead of the node's end.
+    /// </param>
+    public ScriptEngine(ServerConfig config, ILogger logger, Persistence.Propagation propagation, Persistence.ChangeCounter changes, long memoryLimit)
     {
-        _server = server;
-        // Scripts allocate as they like (string.rep, a table grown in a loop); Lua's memory is capped as a request's
-        // output is, so an allocation past it is Lua's "not enough memory" error instead of the node's end.
-        _memoryLimit = server.OutputCeiling;
+        _config = config;
+        _logger = logger;
+        _propagation = propagation;
+        _changes = changes;
+        _memoryLimit = memoryLimit;
         _allocate = Allocate;
         _lua = new Lua(_allocate, IntPtr.Zero) { Encoding = Encoding.Latin1 };
         _lua.OpenLibs();
@@ -339,8 +352,8 @@ internal sealed partial class ScriptEngine : IDisposable
         {
             return 2;
         }
-        var changes = _server.Changes;
-        var propagation = _server.Propagation;
+        var changes = _changes.Total;
+        var propagation = _propagation;
         propagation.Targets = _replTargets;
         string? error;
         try
@@ -353,7 +366,7 @@ internal sealed partial class ScriptEngine : IDisposable
         {
             propagation.Targets = Persistence.PropagationTargets.All;
         }
-        _wrote |= _server.Changes != changes;
+        _wrote |= _changes.Total != changes;
         if (error is not null)
         {
             return Fail(lua, error, counted: true);
@@ -524,7 +537,7 @@ internal sealed partial class ScriptEngine : IDisposable
             2 => LogLevel.Information,
             _ => LogLevel.Warning,
         };
-        _server.Log.ScriptLog(level, text);
+        _logger.ScriptLog(level, text);
         return 0;
     }
 

@@ -449,7 +449,7 @@ internal sealed partial class ClientSession
         }
         var propagation = _server.Propagation;
         var propagating = propagation.Active;
-        var changes = _server.Changes;
+        var changes = _server.Changes.Total;
         if (propagating)
         {
             propagation.BeginCall(context.Command.Info.Flags);
@@ -459,7 +459,7 @@ internal sealed partial class ClientSession
         {
             context.Command.Handler!(context);
             // As Redis's call(): whatever changed data propagates, PFCOUNT caching its estimate included.
-            if (propagating && !context.Propagated && _server.Changes != changes)
+            if (propagating && !context.Propagated && _server.Changes.Total != changes)
             {
                 propagation.Command(Db.Index, context.Args);
             }

@@ -214,7 +214,7 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     {
         SignalModified(key);
         Notify(type, eventName, key);
-        Server.Dirty += changes;
+        Server.Changes.Dirty += changes;
     }
 
     /// <summary>A write changed <paramref name="key"/> without a keyspace event (PFCOUNT caching its estimate).</summary>
@@ -303,5 +303,5 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     public void PropagateNothing() => Propagated = true;
 
     /// <summary>Counts a change to the dataset (INFO's rdb_changes_since_last_save).</summary>
-    public void Dirty(long changes = 1) => Server.Dirty += changes;
+    public void Dirty(long changes = 1) => Server.Changes.Dirty += changes;
 }

@@ -46,7 +46,7 @@ internal sealed class AofLoader(TesseraServer server, string directory)
             server.Keyspace.Loading = false;
             server.Loading.End();
         }
-        server.Dirty = 0;
+        server.Changes.Dirty = 0;
     }
 
     private void LoadFile(ClientSession session, AofFileInfo file, bool last)

@@ -338,7 +338,7 @@ internal sealed class AppendOnlyFile : IPropagationSink, IDisposable
         ISnapshotFormat format = preamble
             ? new RdbSnapshotFormat(_server.Config, _server.Snapshots.Libraries(), _server.UsedMemory(), aofBase: true)
             : new AofCommandFormat(_server.Snapshots.Libraries());
-        Rewrite = BackgroundSave.Start(_server, format, Path.Combine(DirectoryPath, name), save => RewriteEnded(save, name, sequence));
+        Rewrite = BackgroundSave.Start(_server.SaveEnvironment, format, Path.Combine(DirectoryPath, name), save => RewriteEnded(save, name, sequence));
         _server.Log.AofRewriteStarted();
         return true;
     }
