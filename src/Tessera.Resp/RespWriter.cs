@@ -143,6 +143,19 @@ public sealed class RespWriter : OutputBuffer
         }
     }
 
+    /// <summary>A double the caller formatted (GEOPOS's "%.17Lf" text): ,text in RESP3, a bulk string in RESP2.</summary>
+    public void WriteDouble(ReadOnlySpan<byte> text)
+    {
+        if (Protocol == 3)
+        {
+            WriteLine((byte)',', text);
+        }
+        else
+        {
+            WriteBulk(text);
+        }
+    }
+
     /// <summary>#t/#f in RESP3; :1/:0 in RESP2.</summary>
     public void WriteBoolean(bool value)
         => WriteLiteral(Protocol == 3 ? (value ? "#t\r\n"u8 : "#f\r\n"u8) : (value ? ":1\r\n"u8 : ":0\r\n"u8));

@@ -45,6 +45,22 @@ public readonly struct ExtendedFloat
     /// <summary>An exact integer value.</summary>
     public static ExtendedFloat FromInt64(long value) => Round(value < 0, BigInteger.Abs(value), 0);
 
+    /// <summary>The exact value of a double, as C widens a double to long double.</summary>
+    public static ExtendedFloat FromDouble(double value)
+    {
+        if (double.IsInfinity(value))
+        {
+            return new ExtendedFloat(value < 0, BigInteger.Zero, 0, infinite: true);
+        }
+        var bits = BitConverter.DoubleToInt64Bits(value);
+        var biased = (int)((bits >> 52) & 0x7FF);
+        var fraction = bits & 0xFFFFFFFFFFFFFL;
+        var mantissa = biased == 0 ? fraction : fraction | (1L << 52);
+        return mantissa == 0
+            ? new ExtendedFloat(bits < 0, BigInteger.Zero, 0)
+            : Round(bits < 0, mantissa, biased == 0 ? -1074 : biased - 1075);
+    }
+
     /// <summary>
     /// Parses like Redis's <c>string2ld</c>: strtold syntax (decimal, "inf"/"infinity"), no leading blank, nothing
     /// after the number (a NUL byte included); overflow, underflow to zero and NaN are refused. Hexadecimal floats

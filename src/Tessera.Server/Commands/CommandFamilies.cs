@@ -14,6 +14,7 @@ internal static class CommandFamilies
         ListCommands.Register(registry);
         SetCommands.Register(registry);
         SortedSetCommands.Register(registry);
+        GeoCommands.Register(registry);
         KeyCommands.Register(registry);
         TransactionCommands.Register(registry);
         PubSubCommands.Register(registry);

@@ -207,8 +207,15 @@ internal static partial class SortedSetCommands
 
     /// <summary>ZRANGESTORE (and ZUNIONSTORE ...): the destination is replaced by the selection (deleted when empty).</summary>
     private static void StoreRange(CommandContext c, List<(byte[] Member, double Score)> selected)
+        // The event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore.
+        => StoreSorted(c, c.Arg(1), selected, c.Command.Info.FullNameBytes);
+
+    /// <summary>
+    /// Replaces <paramref name="destination"/> by the selection (deletes it when empty); replies with its size.
+    /// <paramref name="changes"/>: what the store adds to the change counter (GEORADIUS STORE counts each member).
+    /// </summary>
+    internal static void StoreSorted(CommandContext c, ReadOnlySpan<byte> destination, List<(byte[] Member, double Score)> selected, ReadOnlySpan<byte> eventName, long changes = 1)
     {
-        var destination = c.Arg(1);
         if (selected.Count == 0)
         {
             if (c.Db.Delete(destination))
@@ -226,8 +233,7 @@ internal static partial class SortedSetCommands
             result.Insert(score, member);
         }
         c.Db.Set(destination, result);
-        // The event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore.
-        c.Modified(destination, KeyspaceEvents.ZSet, c.Command.Info.FullNameBytes);
+        c.Modified(destination, KeyspaceEvents.ZSet, eventName, changes);
         c.Reply.WriteInteger(result.Count);
     }
 }

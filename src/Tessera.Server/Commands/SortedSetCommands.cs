@@ -65,7 +65,7 @@ internal static partial class SortedSetCommands
     internal static void WriteScoredHeader(RespWriter w, long count, bool withScores)
         => w.WriteArrayHeader(withScores && w.Protocol == 2 ? count * 2 : count);
 
-    private static void Add(CommandContext c, ZAddFlags flags, bool incrOnly)
+    internal static void Add(CommandContext c, ZAddFlags flags, bool incrOnly)
     {
         var ch = false;
         var scoreIndex = 2;
