@@ -124,7 +124,7 @@ internal static partial class SortedSetCommands
         };
         if (store)
         {
-            StoreRange(c, count == 0 ? [] : zset!.Walk(first, rev).Take(count).ToList());
+            StoreRange(c, count == 0 ? [] : AsFilledListpack(c, zset!.Walk(first, rev).Take(count).ToList()));
             return;
         }
         WriteScoredHeader(c.Reply, count, withScores);
@@ -209,6 +209,25 @@ internal static partial class SortedSetCommands
     private static void StoreRange(CommandContext c, List<(byte[] Member, double Score)> selected)
         // The event is the command's name: zrangestore, zunionstore, zinterstore, zdiffstore.
         => StoreSorted(c, c.Arg(1), selected, c.Command.Info.FullNameBytes);
+
+    /// <summary>
+    /// ZRANGESTORE's result as Redis builds it: in order, as a listpack while it fits, and a listpack keeps a score
+    /// of -0 as 0; members added after the first one too long for it keep their -0.
+    /// </summary>
+    private static List<(byte[] Member, double Score)> AsFilledListpack(CommandContext c, List<(byte[] Member, double Score)> selected)
+    {
+        var config = c.Server.Config;
+        var inListpack = selected.Count <= config.ZsetMaxListpackEntries.Value;
+        for (var i = 0; i < selected.Count && inListpack; i++)
+        {
+            inListpack = selected[i].Member.Length <= config.ZsetMaxListpackValue.Value;
+            if (inListpack && selected[i].Score == 0)
+            {
+                selected[i] = (selected[i].Member, 0.0);
+            }
+        }
+        return selected;
+    }
 
     /// <summary>
     /// Replaces <paramref name="destination"/> by the selection (deletes it when empty); replies with its size.
