@@ -91,10 +91,14 @@ public sealed class Oracle(int redisPort, int tesseraPort) : IDisposable
         _tessera.Call("FLUSHALL");
     }
 
-    /// <summary>Extra connection <paramref name="number"/> (an argument like "1"), opened on first use.</summary>
+    /// <summary>Extra connection <paramref name="number"/> (an argument like "1"), opened on first use; 0 is the main one.</summary>
     private (RespClient Redis, RespClient Tessera) Connection(byte[] number)
     {
         var n = int.Parse(Encoding.ASCII.GetString(number), System.Globalization.CultureInfo.InvariantCulture);
+        if (n == 0)
+        {
+            return (_redis, _tessera);
+        }
         if (!_others.TryGetValue(n, out var pair))
         {
             pair = (new RespClient(redisPort), new RespClient(tesseraPort));

@@ -9,7 +9,8 @@ namespace Tessera.TestKit;
 /// (replies with times and durations), <c>@skip</c> runs the command without comparing,
 /// <c>@raw "bytes"</c> sends raw protocol bytes and compares the reply, <c>@reconnect</c> opens new connections.
 /// Other connections: <c>@on N cmd</c> runs a command on connection N (from 1), <c>@block N cmd</c> sends a
-/// command expected to block and waits until it has, <c>@read N</c> compares the next reply on connection N,
+/// command expected to block and waits until it has, <c>@read N</c> compares the next reply on connection N (0: the
+/// main one, for a push that came after a reply),
 /// <c>@messages N</c> compares all messages published to subscriber N so far.
 /// Lines starting with '#' are comments.
 /// </summary>
