@@ -15,6 +15,10 @@ internal sealed class CommandGenerator(Random random)
     private static readonly string[] Members = ["a", "b", "c", "d", "1", "2", "3", "-5", "1.5", "", "x-member-long-enough-to-pass-the-sixty-four-byte-listpack-value-limit!"];
     private static readonly string[] Scores = ["0", "1", "2", "-1", "1.5", "-0", "inf", "-inf", "+inf", "1e300", "nan", "abc", "3", "10"];
     private static readonly string[] Bounds = ["-inf", "+inf", "0", "1", "(1", "2", "(2", "1.5", "nan", "x", "(inf"];
+    private static readonly string[] Longitudes = ["0", "13.361389", "15.087269", "-73.9454966", "180", "-180", "179.9999999", "181", "abc", "-0"];
+    private static readonly string[] Latitudes = ["0", "38.115556", "37.502669", "40.747533", "85.05112878", "-85.05112878", "85.06", "x"];
+    private static readonly string[] Radii = ["0", "1", "200", "5000", "20000", "-1", "abc", "inf", "0.001"];
+    private static readonly string[] Units = ["m", "km", "mi", "ft", "KM", "parsec"];
     private static readonly string[] LexBounds = ["-", "+", "[a", "(a", "[c", "(d", "[1", "a", "[", "(z"];
 
     private readonly string[] _keys = [.. Enumerable.Range(0, 8).Select(i => "k" + i)];
@@ -29,8 +33,9 @@ internal sealed class CommandGenerator(Random random)
 
     public (byte[][] Args, Comparison Comparison) Next()
     {
-        var args = random.Next(8) switch
+        var args = random.Next(9) switch
         {
+            8 => GeoCommand(),
             7 => TransactionCommand(),
             0 => StringCommand(),
             6 => SortCommand(),
@@ -231,6 +236,32 @@ internal sealed class CommandGenerator(Random random)
         26 or 27 => ["ZADD", LexKey(), "0", Member(), .. Pick([], ["0", Member()])],
         _ => ["ZRANGE", Key("z"), "0", "-1", "WITHSCORES"],
     };
+
+    /// <summary>Geo commands on geo sets and on plain sorted sets (whose scores decode as positions too).</summary>
+    private string[] GeoCommand() => random.Next(9) switch
+    {
+        0 or 1 => ["GEOADD", GeoKey(), .. Pick([], ["NX"], ["XX"], ["CH"], ["XX", "CH"], ["NX", "XX"]), Longitude(), Latitude(), Member(), .. Pick([], [Longitude(), Latitude(), Member()])],
+        2 => ["GEOPOS", GeoKey(), Member(), Member()],
+        3 => ["GEOHASH", GeoKey(), Member(), Member()],
+        4 => ["GEODIST", GeoKey(), Member(), Member(), .. Pick([], [Unit()])],
+        5 => [Pick(["GEORADIUS"], ["GEORADIUS_RO"])[0], GeoKey(), Longitude(), Latitude(), Radius(), Unit(), .. GeoOptions()],
+        6 => [Pick(["GEORADIUSBYMEMBER"], ["GEORADIUSBYMEMBER_RO"])[0], GeoKey(), Member(), Radius(), Unit(), .. GeoOptions()],
+        7 => ["GEOSEARCH", GeoKey(), .. Pick(["FROMMEMBER", Member()], ["FROMLONLAT", Longitude(), Latitude()]),
+            .. Pick(["BYRADIUS", Radius(), Unit()], ["BYBOX", Radius(), Radius(), Unit()]), .. GeoOptions()],
+        _ => ["GEOSEARCHSTORE", GeoKey(), GeoKey(), "FROMLONLAT", Longitude(), Latitude(), "BYRADIUS", Radius(), Unit(), .. Pick([], ["STOREDIST"], ["COUNT", "2"], ["DESC", "COUNT", "1", "STOREDIST"])],
+    };
+
+    private string[] GeoOptions() => Pick([], ["ASC"], ["DESC"], ["WITHCOORD"], ["WITHDIST", "WITHHASH"], ["COUNT", Count()], ["COUNT", "1", "ANY"], ["WITHDIST", "ASC", "COUNT", "2"]);
+
+    private string GeoKey() => random.Next(3) == 0 ? Key("z") : "g" + random.Next(3).ToString(CultureInfo.InvariantCulture);
+
+    private string Longitude() => Longitudes[random.Next(Longitudes.Length)];
+
+    private string Latitude() => Latitudes[random.Next(Latitudes.Length)];
+
+    private string Radius() => Radii[random.Next(Radii.Length)];
+
+    private string Unit() => Units[random.Next(Units.Length)];
 
     /// <summary>
     /// SORT over lists, sets and sorted sets. Orders that fall back to a set's or a sorted set's internal
