@@ -50,6 +50,12 @@ public sealed partial class TesseraServer
         PeakMemory = Math.Max(PeakMemory, UsedMemory());
         Clients.ForgetDisconnected();
         CloseIdleClients();
+        if (Tracking.Clients > 0)
+        {
+            // Keys expired by the cycle above reach BCAST clients now; the table keeps to its limit.
+            Tracking.LimitKeys();
+            Tracking.Broadcast();
+        }
         if (Config.MaxMemory.Value > 0)
         {
             Evictor.FreeMemoryIfNeeded();

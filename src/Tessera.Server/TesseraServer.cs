@@ -76,6 +76,7 @@ public sealed partial class TesseraServer : IDisposable
         Evictor = new Evictor(Config, Keyspace, UsedMemory);
         Blocking = new BlockingRegistry(Keyspace, ExecutionLock, Log);
         Watches = new WatchRegistry(Keyspace);
+        Tracking = new Caching.TrackingTable(Clients, Config.TrackingTableMaxKeys);
         if (Config.ClusterEnabled.Value)
         {
             var host = new Cluster.ClusterHost(Config, () => Port, Keyspace, Watches, Replication, ClientPause, PubSub, Debug, ExecutionLock, Log);
@@ -91,6 +92,7 @@ public sealed partial class TesseraServer : IDisposable
             }
             Notifications.Notify(Pubsub.KeyspaceEvents.Expired, "expired"u8, key, db.Index);
             Watches.Touch(db.Index, key);
+            Tracking.Invalidate(null, key);
         };
         Evictor.KeyEvicted += (db, key) =>
         {
@@ -99,6 +101,7 @@ public sealed partial class TesseraServer : IDisposable
                 Propagation.Command(db.Index, Persistence.Propagation.DeleteCommand(Config.LazyfreeLazyEviction.Value), key);
             }
             Watches.Touch(db.Index, key);
+            Tracking.Invalidate(null, key, inCommand: false);
             Notifications.Notify(Pubsub.KeyspaceEvents.Evicted, "evicted"u8, key, db.Index);
         };
         Keyspace.KeyAdded = (db, key) => Notifications.Notify(Pubsub.KeyspaceEvents.New, "new"u8, key, db.Index);
@@ -131,6 +134,9 @@ public sealed partial class TesseraServer : IDisposable
     internal BlockingRegistry Blocking { get; }
 
     internal WatchRegistry Watches { get; }
+
+    /// <summary>CLIENT TRACKING: who may cache which keys, and the BCAST prefixes.</summary>
+    internal Caching.TrackingTable Tracking { get; }
 
     internal PubSubRegistry PubSub { get; } = new();
 

@@ -6,8 +6,8 @@ using Tessera.Server.Sessions;
 
 namespace Tessera.Server.Commands;
 
-/// <summary>CLIENT subcommands: ID, SETNAME/GETNAME, LIST/INFO, KILL, PAUSE/UNPAUSE, REPLY, NO-EVICT, tracking stubs.</summary>
-internal static class ClientCommands
+/// <summary>CLIENT subcommands: ID, SETNAME/GETNAME, LIST/INFO, KILL, PAUSE/UNPAUSE, REPLY, NO-EVICT; tracking in ClientCommands.Tracking.cs.</summary>
+internal static partial class ClientCommands
 {
     public static void Register(CommandRegistry r)
     {
@@ -26,10 +26,7 @@ internal static class ClientCommands
         r.Add("client|reply", Reply);
         r.Add("client|no-evict", NoEvict);
         r.Add("client|unblock", Unblock);
-        r.Add("client|tracking", c => c.Error("ERR CLIENT TRACKING is not supported by Tessera yet"));
-        r.Add("client|caching", c => c.Error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
-        r.Add("client|getredir", c => c.Reply.WriteInteger(-1));
-        r.Add("client|trackinginfo", TrackingInfo);
+        RegisterTracking(r);
         r.Add("client|help", ClientHelp);
     }
 
@@ -92,6 +89,10 @@ internal static class ClientCommands
         {
             flags.Append('b');
         }
+        if (s.Tracking is { } tracking)
+        {
+            flags.Append(TrackingListFlags(tracking.Flags));
+        }
         if ((s.Flags & ClientFlags.DirtyCas) != 0)
         {
             flags.Append('d');
@@ -124,7 +125,7 @@ internal static class ClientCommands
             $"sub={s.Subscriptions(SubscriptionKind.Channel).Count} psub={s.Subscriptions(SubscriptionKind.Pattern).Count} ssub={s.Subscriptions(SubscriptionKind.ShardChannel).Count} multi={s.QueuedCommands} qbuf={queryBuffer} qbuf-free={queryFree} argv-mem=0 multi-mem=0 " +
             $"rbs={(output > 0 ? Resp.OutputBuffer.ChunkSize : 0)} rbp=0 obl={Math.Min(output, Resp.OutputBuffer.ChunkSize)} " +
             $"oll={Math.Max(0, (output - 1) / Resp.OutputBuffer.ChunkSize)} omem={output} tot-mem={totalMemory} events={events} " +
-            $"cmd={cmd} user={s.User.Name} redir=-1 resp={s.Protocol}";
+            $"cmd={cmd} user={s.User.Name} redir={(s.Tracking is { IsOn: true } t ? t.Redirect : -1)} resp={s.Protocol}";
     }
 
     private static void List(CommandContext c)
@@ -386,19 +387,6 @@ internal static class ClientCommands
             return;
         }
         c.Reply.WriteInteger(c.Server.Blocking.Unblock(id, withError) || c.Server.Replication.UnblockWait(id, withError) ? 1 : 0);
-    }
-
-    private static void TrackingInfo(CommandContext c)
-    {
-        var w = c.Reply;
-        w.WriteMapHeader(3);
-        w.WriteBulk("flags"u8);
-        w.WriteSetHeader(1);
-        w.WriteBulk("off"u8);
-        w.WriteBulk("redirect"u8);
-        w.WriteInteger(-1);
-        w.WriteBulk("prefixes"u8);
-        w.WriteArrayHeader(0);
     }
 
     private static void ClientHelp(CommandContext c) => Help.Write(c,

@@ -214,6 +214,7 @@ internal static class DebugCommands
             c.Server.Watches.TouchDatabase(db, replacedWith: null);
             db.Clear();
         }
+        c.Server.Tracking.InvalidateAll();
         c.Server.ScriptsIfStarted?.FlushLibraries();
     }
 

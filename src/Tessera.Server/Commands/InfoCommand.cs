@@ -92,7 +92,7 @@ internal static class InfoCommand
                 Field("client_recent_max_input_buffer", server.Clients.All.Select(s => s.InputCapacity).DefaultIfEmpty(0).Max());
                 Field("client_recent_max_output_buffer", server.Clients.All.Select(s => s.Output.Length).DefaultIfEmpty(0).Max());
                 Field("blocked_clients", server.Blocking.Count + server.Replication.WaitingClients + server.ClientPause.PostponedCount);
-                Field("tracking_clients", 0);
+                Field("tracking_clients", server.Tracking.Clients);
                 Field("clients_in_timeout_table", server.Blocking.WithTimeoutCount);
                 break;
             case "memory":
@@ -193,9 +193,9 @@ internal static class InfoCommand
                 Field("active_defrag_key_misses", 0);
                 Field("total_active_defrag_time", 0);
                 Field("current_active_defrag_time", 0);
-                Field("tracking_total_keys", 0);
-                Field("tracking_total_items", 0);
-                Field("tracking_total_prefixes", 0);
+                Field("tracking_total_keys", server.Tracking.Keys);
+                Field("tracking_total_items", server.Tracking.Items);
+                Field("tracking_total_prefixes", server.Tracking.Prefixes);
                 Field("unexpected_error_replies", 0);
                 Field("total_error_replies", server.Stats.TotalErrorReplies);
                 Field("dump_payload_sanitizations", server.Stats.DumpPayloadSanitizations);

@@ -311,6 +311,7 @@ internal static partial class KeyCommands
             target.SetExpire(added, expire);
         }
         c.Server.Watches.Touch(target.Index, newKey);
+        c.Server.Tracking.Invalidate(c.Session, newKey);
         c.Server.Notifications.Notify(KeyspaceEvents.Generic, "copy_to"u8, newKey, target.Index);
         c.Dirty();
         c.Reply.WriteLiteral(Replies.One);
@@ -351,6 +352,7 @@ internal static partial class KeyCommands
         }
         c.SignalModified(key);
         c.Server.Watches.Touch(target.Index, key);
+        c.Server.Tracking.Invalidate(c.Session, key);
         c.Notify(KeyspaceEvents.Generic, "move_from"u8, key);
         c.Server.Notifications.Notify(KeyspaceEvents.Generic, "move_to"u8, key, target.Index);
         c.Dirty();
@@ -415,6 +417,7 @@ internal static partial class KeyCommands
             c.Server.Watches.TouchDatabase(db, replacedWith: null);
             removed += db.Clear();
         }
+        c.Server.Tracking.InvalidateAll();
         c.Dirty(removed);
         if (all)
         {

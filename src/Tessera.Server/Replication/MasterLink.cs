@@ -220,6 +220,7 @@ internal sealed class MasterLink
                     {
                         db.Clear();
                     }
+                    _server.Tracking.InvalidateAll();
                     _server.ScriptsIfStarted?.FlushLibraries();
                     _server.Snapshots.ReadInto(file);
                     _server.Replication.FullySyncedWith(id, offset);

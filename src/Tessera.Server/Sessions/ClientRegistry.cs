@@ -118,6 +118,7 @@ internal sealed class ClientRegistry(TesseraServer server)
         server.Blocking.Remove(session);
         server.Watches.UnwatchAll(session);
         server.PubSub.UnsubscribeAll(session);
+        server.Tracking.Disable(session);
     }
 
     /// <summary>The client with this id, or null.</summary>

@@ -56,10 +56,15 @@ internal sealed partial class ClientSession
         var retry = blocked.Retry;
         retry.Failed = false;
         retry.ReadyKey = readyKey;
-        RunHandler(retry);
-        if (blocked.Scratch.IsEmpty)
+        using (Running(blocked.Scratch))
         {
-            return false;
+            RunHandler(retry);
+            if (blocked.Scratch.IsEmpty)
+            {
+                return false;
+            }
+            // Its own invalidations follow its reply, as after any command.
+            _server.Tracking.SendPending(this);
         }
         SendBlockedReply(blocked, w => w.TakeFrom(blocked.Scratch));
         return true;

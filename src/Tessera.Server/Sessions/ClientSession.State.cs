@@ -31,6 +31,7 @@ internal sealed partial class ClientSession
     {
         DiscardTransaction();
         _server.PubSub.UnsubscribeAll(this);
+        _server.Tracking.Disable(this);
         Select(0);
         Protocol = 2;
         Name = null;

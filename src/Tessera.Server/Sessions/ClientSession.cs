@@ -171,6 +171,7 @@ internal sealed partial class ClientSession
             // A reply served from elsewhere (an unblocked BLPOP) goes before the replies of later commands.
             DrainRemoteOutput();
         }
+        using var running = Running();
         var locked = false;
         Processing = true;
         try
@@ -211,6 +212,7 @@ internal sealed partial class ClientSession
                 if (outcome == CommandOutcome.Done)
                 {
                     _inputStart += consumed;
+                    EndCachingChoice();
                 }
             }
         }
@@ -344,6 +346,11 @@ internal sealed partial class ClientSession
             Reject(command, "OOM command not allowed when used memory > 'maxmemory'.");
             return CommandOutcome.Done;
         }
+        if (server.Tracking.Clients > 0)
+        {
+            // Keeps the tracking table within tracking-table-max-keys; invalidations go before this reply.
+            server.Tracking.LimitKeys();
+        }
         if (queues)
         {
             QueueCommand(command, args);
@@ -391,6 +398,13 @@ internal sealed partial class ClientSession
         {
             context.ClearBlockRequest();
             BeginBlock(command, args, block);
+        }
+        if (server.Tracking.Clients > 0)
+        {
+            // After the reply (a transaction's as a whole): the invalidations this command caused to this client,
+            // then the BCAST ones, which Redis sends once per event loop turn.
+            server.Tracking.SendPending(this);
+            server.Tracking.Broadcast();
         }
         Account(command, context, start);
         ApplyReplyMode(replyStart);
@@ -450,6 +464,11 @@ internal sealed partial class ClientSession
         var propagation = _server.Propagation;
         var propagating = propagation.Active;
         var changes = _server.Changes.Total;
+        var scriptCaller = _scriptCaller;
+        if (context != _scriptContext)
+        {
+            _scriptCaller = context;
+        }
         if (propagating)
         {
             propagation.BeginCall(context.Command.Info.Flags);
@@ -458,6 +477,10 @@ internal sealed partial class ClientSession
         try
         {
             context.Command.Handler!(context);
+            if (Tracking is { IsOn: true } tracking && (tracking.Flags & Caching.TrackingFlags.Broadcast) == 0)
+            {
+                RememberTrackedKeys(context);
+            }
             // As Redis's call(): whatever changed data propagates, PFCOUNT caching its estimate included.
             if (propagating && !context.Propagated && _server.Changes.Total != changes)
             {
@@ -472,6 +495,7 @@ internal sealed partial class ClientSession
         }
         finally
         {
+            _scriptCaller = scriptCaller;
             _server.CurrentClient = caller;
             if (propagating)
             {

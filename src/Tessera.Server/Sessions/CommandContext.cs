@@ -218,7 +218,11 @@ internal sealed class CommandContext(ClientSession session, TesseraServer server
     }
 
     /// <summary>A write changed <paramref name="key"/> without a keyspace event (PFCOUNT caching its estimate).</summary>
-    public void SignalModified(ReadOnlySpan<byte> key) => Server.Watches.Touch(Db.Index, key);
+    public void SignalModified(ReadOnlySpan<byte> key)
+    {
+        Server.Watches.Touch(Db.Index, key);
+        Server.Tracking.Invalidate(Session, key);
+    }
 
     /// <summary>Publishes a keyspace event on <paramref name="key"/> of the client's database.</summary>
     public void Notify(KeyspaceEvents type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key)
