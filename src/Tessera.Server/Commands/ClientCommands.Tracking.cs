@@ -153,6 +153,16 @@ internal static partial class ClientCommands
         c.Reply.WriteLiteral(Replies.Ok);
     }
 
+    /// <summary>CLIENT TRACKINGINFO's flags in Redis's order; OPTIN and OPTOUT name a pending CLIENT CACHING too.</summary>
+    private static readonly (TrackingFlags Flag, string Name, string? WithCaching)[] TrackingInfoFlags =
+    [
+        (TrackingFlags.Broadcast, "bcast", null),
+        (TrackingFlags.OptIn, "optin", "caching-yes"),
+        (TrackingFlags.OptOut, "optout", "caching-no"),
+        (TrackingFlags.NoLoop, "noloop", null),
+        (TrackingFlags.BrokenRedirect, "broken_redirect", null),
+    ];
+
     /// <summary>CLIENT TRACKINGINFO: the flags (a set), the redirection and the BCAST prefixes.</summary>
     private static void TrackingInfo(CommandContext c)
     {
@@ -160,33 +170,16 @@ internal static partial class ClientCommands
         var tracking = c.Session.Tracking;
         var flags = tracking?.Flags ?? TrackingFlags.None;
         var names = new List<string> { (flags & TrackingFlags.On) != 0 ? "on" : "off" };
-        if ((flags & TrackingFlags.Broadcast) != 0)
+        foreach (var (flag, name, withCaching) in TrackingInfoFlags)
         {
-            names.Add("bcast");
-        }
-        if ((flags & TrackingFlags.OptIn) != 0)
-        {
-            names.Add("optin");
-            if ((flags & TrackingFlags.Caching) != 0)
+            if ((flags & flag) != 0)
             {
-                names.Add("caching-yes");
+                names.Add(name);
+                if (withCaching is not null && (flags & TrackingFlags.Caching) != 0)
+                {
+                    names.Add(withCaching);
+                }
             }
-        }
-        if ((flags & TrackingFlags.OptOut) != 0)
-        {
-            names.Add("optout");
-            if ((flags & TrackingFlags.Caching) != 0)
-            {
-                names.Add("caching-no");
-            }
-        }
-        if ((flags & TrackingFlags.NoLoop) != 0)
-        {
-            names.Add("noloop");
-        }
-        if ((flags & TrackingFlags.BrokenRedirect) != 0)
-        {
-            names.Add("broken_redirect");
         }
         w.WriteMapHeader(3);
         w.WriteBulk("flags"u8);
