@@ -55,7 +55,7 @@ public sealed partial class TesseraServer : IDisposable
             ClientPause.CheckTimeout();
             return ClientPause.Active;
         };
-        Commands = CommandFamilies.CreateRegistry();
+        Commands = CommandFamilies.CreateRegistry(() => ScriptsIfStarted);
         foreach (var (name, newName) in options.RenamedCommands)
         {
             Commands.Rename(name, newName);

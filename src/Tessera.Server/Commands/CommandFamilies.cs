@@ -3,7 +3,8 @@ namespace Tessera.Server.Commands;
 /// <summary>Builds the dispatch table from every command family.</summary>
 internal static class CommandFamilies
 {
-    public static CommandRegistry CreateRegistry()
+    /// <param name="scriptsIfStarted">The node's script engine once started (for the flags EVAL and FCALL declare).</param>
+    public static CommandRegistry CreateRegistry(Func<Scripting.ScriptEngine?> scriptsIfStarted)
     {
         var registry = new CommandRegistry();
         ConnectionCommands.Register(registry);
@@ -18,7 +19,7 @@ internal static class CommandFamilies
         KeyCommands.Register(registry);
         TransactionCommands.Register(registry);
         PubSubCommands.Register(registry);
-        ScriptingCommands.Register(registry);
+        ScriptingCommands.Register(registry, scriptsIfStarted);
         SortCommand.Register(registry);
         ExpireCommands.Register(registry);
         ClientCommands.Register(registry);

@@ -52,7 +52,7 @@ internal sealed class CommandRegistry : ICommandRegistration
     void ICommandRegistration.Add(string fullName, Action<ICommandContext> handler) => Add(fullName, c => handler(c));
 
     /// <summary>Gives a command the flags its arguments decide (see <see cref="ServerCommand.FlagsFor"/>).</summary>
-    public void SetFlagsFor(string name, Func<TesseraServer, Tessera.Resp.Request, CommandFlags> flags) => _commands[name].FlagsFor = flags;
+    public void SetFlagsFor(string name, Func<CommandInfo, Tessera.Resp.Request, CommandFlags> flags) => _commands[name].FlagsFor = flags;
 
     /// <summary>
     /// Lets an allow_busy command run while a script is busy, through <paramref name="handler"/> (default: its

@@ -8,7 +8,9 @@ namespace Tessera.Server.Commands;
 /// <summary>EVAL, EVALSHA, their read-only forms and SCRIPT (Redis's eval.c); FUNCTION and FCALL (functions.c).</summary>
 internal static class ScriptingCommands
 {
-    public static void Register(CommandRegistry r)
+    /// <param name="r">The registry.</param>
+    /// <param name="scriptsIfStarted">The node's script engine once started: EVAL's and FCALL's flags come from the script.</param>
+    public static void Register(CommandRegistry r, Func<ScriptEngine?> scriptsIfStarted)
     {
         r.Add("eval", c => Eval(c, bySha: false, readOnly: false));
         r.Add("evalsha", c => Eval(c, bySha: true, readOnly: false));
@@ -24,10 +26,10 @@ internal static class ScriptingCommands
         r.Add("fcall_ro", c => FunctionCall(c, readOnly: true));
         foreach (var eval in (string[])["eval", "evalsha", "eval_ro", "evalsha_ro"])
         {
-            r.SetFlagsFor(eval, EvalCommandFlags);
+            r.SetFlagsFor(eval, (command, args) => EvalCommandFlags(scriptsIfStarted(), command, args));
         }
-        r.SetFlagsFor("fcall", FunctionCallCommandFlags);
-        r.SetFlagsFor("fcall_ro", FunctionCallCommandFlags);
+        r.SetFlagsFor("fcall", (command, args) => FunctionCallCommandFlags(scriptsIfStarted(), command, args));
+        r.SetFlagsFor("fcall_ro", (command, args) => FunctionCallCommandFlags(scriptsIfStarted(), command, args));
         r.Add("function|load", FunctionLoad);
         r.Add("function|delete", c =>
         {
@@ -125,13 +127,12 @@ internal static class ScriptingCommands
     /// EVAL's command flags (evalGetCommandFlags): a script with a shebang, or a cached one that had one, declares
     /// them; otherwise EVAL's own.
     /// </summary>
-    private static Core.Commands.CommandFlags EvalCommandFlags(TesseraServer server, Resp.Request args)
+    private static Core.Commands.CommandFlags EvalCommandFlags(ScriptEngine? scripts, Core.Commands.CommandInfo command, Resp.Request args)
     {
-        var command = server.Commands.Find(args[0])!.Info;
         ScriptFlags flags;
         if (command.Name is "evalsha" or "evalsha_ro")
         {
-            if (args[1].Length != 40 || server.ScriptsIfStarted?.FlagsOf(Encoding.Latin1.GetString(args[1]).ToLowerInvariant()) is not { } cached)
+            if (args[1].Length != 40 || scripts?.FlagsOf(Encoding.Latin1.GetString(args[1]).ToLowerInvariant()) is not { } cached)
             {
                 return command.Flags;
             }
@@ -145,10 +146,9 @@ internal static class ScriptingCommands
     }
 
     /// <summary>FCALL's command flags: the called function's (fcallGetCommandFlags), FCALL's own when there is none.</summary>
-    private static Core.Commands.CommandFlags FunctionCallCommandFlags(TesseraServer server, Resp.Request args)
+    private static Core.Commands.CommandFlags FunctionCallCommandFlags(ScriptEngine? scripts, Core.Commands.CommandInfo command, Resp.Request args)
     {
-        var command = server.Commands.Find(args[0])!.Info;
-        return server.ScriptsIfStarted?.FunctionFlags(Encoding.Latin1.GetString(args[1])) is { } flags
+        return scripts?.FunctionFlags(Encoding.Latin1.GetString(args[1])) is { } flags
             ? ScriptFlagNames.CommandFlags(command.Flags, flags)
             : command.Flags;
     }

@@ -30,7 +30,7 @@ internal sealed class ServerCommand(CommandInfo info, CommandHandler? handler)
     /// The command's flags for these arguments, when they are not always its declared ones: EVAL and FCALL take
     /// the flags their script declares (Redis's getCommandFlags). Null for the others.
     /// </summary>
-    public Func<TesseraServer, Tessera.Resp.Request, CommandFlags>? FlagsFor { get; set; }
+    public Func<CommandInfo, Tessera.Resp.Request, CommandFlags>? FlagsFor { get; set; }
 
     public long Calls { get; set; }
 

@@ -305,7 +305,7 @@ internal sealed partial class ClientSession
             return CommandOutcome.Done;
         }
         // EVAL and FCALL take the flags their script declares (Redis's getCommandFlags).
-        var flags = command.FlagsFor is { } declared ? declared(server, args) : command.Info.Flags;
+        var flags = command.FlagsFor is { } declared ? declared(command.Info, args) : command.Info.Flags;
         var writes = (flags & Core.Commands.CommandFlags.Write) != 0
             || (inExec && AnyQueued(Core.Commands.CommandFlags.Write, flagged: true));
         if (writes && ReplicationRefusesWrite() is { } refusal)
