@@ -79,7 +79,7 @@ public sealed partial class TesseraServer : IDisposable
         Tracking = new Caching.TrackingTable(Clients, Config.TrackingTableMaxKeys);
         if (Config.ClusterEnabled.Value)
         {
-            var host = new Cluster.ClusterHost(Config, () => Port, Keyspace, Watches, Replication, ClientPause, PubSub, Debug, ExecutionLock, Log);
+            var host = new Cluster.ClusterHost(Config, () => Port, Keyspace, Watches, Tracking, Replication, ClientPause, PubSub, Debug, ExecutionLock, Log);
             Cluster = (cluster ?? throw new InvalidOperationException("cluster-enabled yes needs the cluster module (start the node through TesseraHost)"))(host);
             Cluster.RegisterCommands(Commands);
         }

@@ -13,6 +13,7 @@ internal sealed class ClusterHost(
     Func<int> port,
     Keyspace keyspace,
     WatchRegistry watches,
+    Caching.TrackingTable tracking,
     ReplicationMaster replication,
     ClientPause pause,
     PubSubRegistry pubSub,
@@ -111,6 +112,7 @@ internal sealed class ClusterHost(
             watches.TouchDatabase(db, replacedWith: null);
             db.Clear();
         }
+        tracking.InvalidateAll();
     }
 
     public long Offset => replication.Offset;

@@ -88,7 +88,7 @@ public interface ISlotKeyspace
     /// <summary>True when <paramref name="key"/> exists and has not expired.</summary>
     bool Holds(ReadOnlySpan<byte> key);
 
-    /// <summary>Empties every database (a replica reset to an empty master); watchers of its keys are told.</summary>
+    /// <summary>Empties every database (a replica reset to an empty master); watchers and tracking clients are told.</summary>
     void DropAll();
 }
 
