@@ -42,6 +42,9 @@ internal sealed partial class ScriptEngine : IDisposable
     private readonly Dictionary<string, CachedScript> _sources = [];
     private readonly RespWriter _scratch = new();
     private CommandContext? _caller;
+
+    /// <summary>The command (EVAL, FCALL ...) whose script runs now, or null.</summary>
+    public CommandContext? Caller => _caller;
     private bool _readOnly;
     private bool _allowOom;
     private bool _wrote;

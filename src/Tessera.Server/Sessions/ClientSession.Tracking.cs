@@ -17,9 +17,6 @@ internal sealed partial class ClientSession
     [ThreadStatic]
     private static RespWriter? _runningReply;
 
-    /// <summary>The command that runs the script whose redis.call runs now: its keys are what a script read.</summary>
-    private CommandContext? _scriptCaller;
-
     /// <summary>CLIENT TRACKING state; null until the client first turns tracking on.</summary>
     public ClientTracking? Tracking { get; set; }
 
@@ -53,7 +50,8 @@ internal sealed partial class ClientSession
         {
             return;
         }
-        var source = context == _scriptContext ? _scriptCaller : context;
+        // A script's command stands for the command that runs the script (its declared keys).
+        var source = context == _scriptContext ? _server.ScriptsIfStarted?.Caller : context;
         if (source is not null)
         {
             _server.Tracking.Remember(this, source.Command.Info, source.Args);

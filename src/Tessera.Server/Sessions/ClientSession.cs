@@ -464,11 +464,6 @@ internal sealed partial class ClientSession
         var propagation = _server.Propagation;
         var propagating = propagation.Active;
         var changes = _server.Changes.Total;
-        var scriptCaller = _scriptCaller;
-        if (context != _scriptContext)
-        {
-            _scriptCaller = context;
-        }
         if (propagating)
         {
             propagation.BeginCall(context.Command.Info.Flags);
@@ -495,7 +490,6 @@ internal sealed partial class ClientSession
         }
         finally
         {
-            _scriptCaller = scriptCaller;
             _server.CurrentClient = caller;
             if (propagating)
             {
