@@ -230,8 +230,7 @@ internal sealed class TrackingTable(ClientRegistry clients, Config.NumberOption 
                 }
                 else
                 {
-                    var protocol = client.Protocol;
-                    Send(client, w => w.WriteLiteral(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8));
+                    SendAllKeys(client);
                 }
             }
         }
@@ -250,8 +249,7 @@ internal sealed class TrackingTable(ClientRegistry clients, Config.NumberOption 
         {
             if (key is null)
             {
-                var protocol = client.Protocol;
-                Send(client, w => w.WriteLiteral(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8));
+                SendAllKeys(client);
             }
             else
             {
@@ -375,6 +373,13 @@ internal sealed class TrackingTable(ClientRegistry clients, Config.NumberOption 
         {
             receiver.WriteRemote(write);
         }
+    }
+
+    /// <summary>The invalidation of every key (after a flush): a null in the tracking client's own protocol, as Redis.</summary>
+    private void SendAllKeys(ClientSession client)
+    {
+        var protocol = client.Protocol;
+        Send(client, w => w.WriteLiteral(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8));
     }
 
     private static void WriteKeyArray(RespWriter w, byte[] key)
