@@ -282,17 +282,7 @@ internal static class HashCommands
     {
         if (c.ArgCount == 2)
         {
-            if (c.TryGet(c.Arg(1), out HashValue? single))
-            {
-                if (single is null)
-                {
-                    c.Reply.WriteNullBulk();
-                }
-                else
-                {
-                    c.Reply.WriteBulk(single.Random(c.Keyspace.Random).Field);
-                }
-            }
+            RandomSample.ReplyOne<HashValue>(c, static (hash, random) => hash.Random(random).Field);
             return;
         }
         if (!RandomSample.TryParseCountAndPairs(c, "withvalues"u8, out var requested, out var withValues) || !c.TryGet(c.Arg(1), out HashValue? hash))

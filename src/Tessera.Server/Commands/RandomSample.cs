@@ -23,6 +23,27 @@ internal interface IRandomPositions
 internal static class RandomSample
 {
     /// <summary>
+    /// SRANDMEMBER, HRANDFIELD and ZRANDMEMBER without a count: the element <paramref name="pick"/> draws, or a null
+    /// bulk string when the key does not exist.
+    /// </summary>
+    public static void ReplyOne<T>(CommandContext c, Func<T, Random, byte[]> pick)
+        where T : Storage.StoredValue
+    {
+        if (!c.TryGet(c.Arg(1), out T? value))
+        {
+            return;
+        }
+        if (value is null)
+        {
+            c.Reply.WriteNullBulk();
+        }
+        else
+        {
+            c.Reply.WriteBulk(pick(value, c.Keyspace.Random));
+        }
+    }
+
+    /// <summary>
     /// Parses the count as Redis does: -LONG_MAX..LONG_MAX, and at most half of that either way when elements come
     /// in pairs (WITHSCORES, WITHVALUES), since the reply then holds two entries per element.
     /// </summary>

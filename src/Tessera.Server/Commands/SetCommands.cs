@@ -194,17 +194,7 @@ internal static class SetCommands
     {
         if (c.ArgCount == 2)
         {
-            if (c.TryGet(c.Arg(1), out SetValue? single))
-            {
-                if (single is null)
-                {
-                    c.Reply.WriteNullBulk();
-                }
-                else
-                {
-                    c.Reply.WriteBulk(single.Random(c.Keyspace.Random));
-                }
-            }
+            RandomSample.ReplyOne<SetValue>(c, static (set, random) => set.Random(random));
             return;
         }
         if (c.ArgCount > 3)

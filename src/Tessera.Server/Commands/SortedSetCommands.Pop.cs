@@ -130,17 +130,7 @@ internal static partial class SortedSetCommands
     {
         if (c.ArgCount == 2)
         {
-            if (c.TryGet(c.Arg(1), out SortedSetValue? single))
-            {
-                if (single is null)
-                {
-                    c.Reply.WriteNullBulk();
-                }
-                else
-                {
-                    c.Reply.WriteBulk(single.At(c.Keyspace.Random.NextInt64(single.Count)).Member);
-                }
-            }
+            RandomSample.ReplyOne<SortedSetValue>(c, static (zset, random) => zset.At(random.NextInt64(zset.Count)).Member);
             return;
         }
         if (!RandomSample.TryParseCountAndPairs(c, "withscores"u8, out var requested, out var withScores) || !c.TryGet(c.Arg(1), out SortedSetValue? zset))
